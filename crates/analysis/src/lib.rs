@@ -1,0 +1,1 @@
+//! wm-analysis

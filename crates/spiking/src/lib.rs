@@ -1,0 +1,1 @@
+//! Placeholder: this crate is filled in by its own issue.
