@@ -1,2 +1,70 @@
-//! xtask
-fn main() {}
+//! `cargo xtask`: runs every published experiment of wm end to end.
+//!
+//! * `cargo xtask reproduce <study> [--scale smoke|quick|paper] [--out DIR]`
+//!   trains, analyses and plots one study (or `all`), writing
+//!   `results/<study>/` with `summary.toml`, tables, figures and `REPORT.md`.
+//! * `cargo xtask regress <study> [--results DIR]` compares a run's
+//!   `summary.toml` with `experiments/<study>/expected.toml`.
+#![deny(missing_docs)]
+
+mod regress;
+mod study;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use study::{Scale, Study};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Reproduce the published working-memory studies with wm")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train, analyse and plot one study (or all of them).
+    Reproduce {
+        /// Which study: orhan-ma, xie, kim-sejnowski, federer-zylberberg or all.
+        study: Study,
+        /// How big a run: smoke (CI, minutes), quick (default), paper (cluster).
+        #[arg(long, value_enum, default_value_t = Scale::Quick)]
+        scale: Scale,
+        /// Output folder (default `results/<study>`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare a run's summary.toml with the study's expected statistics.
+    Regress {
+        /// Which study (not `all`).
+        study: Study,
+        /// Results folder holding summary.toml (default `results/<study>`).
+        #[arg(long)]
+        results: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Reproduce { study, scale, out } => study::reproduce(study, scale, out),
+        Command::Regress { study, results } => regress::run(study, results),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,8 @@
-//! Placeholder: this crate is filled in by its own issue.
+//! # wm-rate-rnn
+//!
+//! Rate RNN models trained by backpropagation through time on candle.
+#![deny(missing_docs)]
+
+pub mod nonlinearity;
+
+pub use nonlinearity::Nonlinearity;

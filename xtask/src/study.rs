@@ -1,0 +1,81 @@
+//! The published studies and the scales they run at.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// A published study that wm reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Study {
+    /// Orhan & Ma 2019, Nat. Neurosci.: sequential vs persistent memory in vanilla ReLU RNNs.
+    OrhanMa,
+    /// Xie, Liu, Constantinidis & Zhou 2022: ODR, distractor and anti-saccade RNNs.
+    Xie,
+    /// Kim & Sejnowski 2019: Dale's-law rate RNNs converted to LIF; intrinsic timescales.
+    KimSejnowski,
+    /// Federer & Zylberberg: the self-organizing memory network.
+    FedererZylberberg,
+    /// Every study in turn.
+    All,
+}
+
+impl Study {
+    /// The kebab-case name used for folders (`results/<name>`, `experiments/<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Study::OrhanMa => "orhan-ma",
+            Study::Xie => "xie",
+            Study::KimSejnowski => "kim-sejnowski",
+            Study::FedererZylberberg => "federer-zylberberg",
+            Study::All => "all",
+        }
+    }
+
+    /// The individual studies, in the order `all` runs them.
+    pub const EACH: [Study; 4] =
+        [Study::OrhanMa, Study::Xie, Study::KimSejnowski, Study::FedererZylberberg];
+}
+
+/// How big a reproduction run is. Each scale means the same for every study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scale {
+    /// What CI runs: a few minutes per study on 2 cores; checks the pipeline and the signs of effects.
+    Smoke,
+    /// The default: minutes; enough networks for the effects to be visible.
+    Quick,
+    /// The published numbers of networks and trials; meant for a cluster (see `wm sweep`).
+    Paper,
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Default results folder of a study.
+pub fn default_results_dir(study: Study) -> PathBuf {
+    workspace_root().join("results").join(study.name())
+}
+
+/// Run one study (or all) at the given scale.
+pub fn reproduce(study: Study, scale: Scale, out: Option<PathBuf>) -> Result<()> {
+    if study == Study::All {
+        if out.is_some() {
+            bail!("--out names one study's folder; with `all`, each study writes results/<study>/");
+        }
+        for s in Study::EACH {
+            reproduce(s, scale, None)?;
+        }
+        return Ok(());
+    }
+    let _out = out.unwrap_or_else(|| default_results_dir(study));
+    bail!(
+        "`cargo xtask reproduce {}` is not implemented yet (scale {:?}); see the open issues",
+        study.name(),
+        scale
+    )
+}
