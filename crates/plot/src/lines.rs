@@ -1,0 +1,115 @@
+//! Line plots with optional ± error bands (profiles, learning curves, PSTHs).
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::backend::{DrawResult, render};
+use crate::{Axes, PALETTE, PlotError, Result, padded_range};
+
+/// One line with an optional symmetric error (e.g. s.d. or SEM) drawn as a band.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Legend entry.
+    pub name: String,
+    /// x values.
+    pub x: Vec<f64>,
+    /// y values (non-finite values break the line).
+    pub y: Vec<f64>,
+    /// Half-width of the band at each x, if any.
+    pub err: Option<Vec<f64>>,
+}
+
+/// Draw `lines` to `path`.
+pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
+    let data_err = |reason: &str| PlotError::Data {
+        path: path.into(),
+        reason: reason.into(),
+    };
+    for l in lines {
+        if l.x.len() != l.y.len() || l.err.as_ref().is_some_and(|e| e.len() != l.x.len()) {
+            return Err(data_err("a line's x, y and err differ in length"));
+        }
+    }
+    let x_range = padded_range(lines.iter().flat_map(|l| l.x.clone()), 0.02)
+        .ok_or_else(|| data_err("no finite x"))?;
+    let ys = lines.iter().flat_map(|l| {
+        let err = l.err.clone().unwrap_or_else(|| vec![0.0; l.y.len()]);
+        l.y.iter()
+            .zip(err)
+            .flat_map(|(&y, e)| [y - e, y + e])
+            .collect::<Vec<_>>()
+    });
+    let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y"))?;
+    render(
+        path,
+        (900, 600),
+        |r| draw(r, axes, lines, x_range, y_range),
+        |r| draw(r, axes, lines, x_range, y_range),
+    )
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    lines: &[Line],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> DrawResult {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&axes.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(&axes.x_label)
+        .y_desc(&axes.y_label)
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(e)?;
+    for (k, l) in lines.iter().enumerate() {
+        let (r, g, b) = PALETTE[k % PALETTE.len()];
+        let color = RGBColor(r, g, b);
+        if let Some(err) = &l.err {
+            let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
+            let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
+            let band: Vec<(f64, f64)> = idx
+                .iter()
+                .map(|&i| (l.x[i], l.y[i] + err[i]))
+                .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
+                .collect();
+            if band.len() >= 3 {
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+                    .map_err(e)?;
+            }
+        }
+        let pts: Vec<(f64, f64)> =
+            l.x.iter()
+                .copied()
+                .zip(l.y.iter().copied())
+                .filter(|p| p.1.is_finite())
+                .collect();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(e)?
+            .label(l.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    if !lines.is_empty() {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(e)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Scatter plots with a fitted line and its 95 % confidence band.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::backend::{DrawResult, render};
+use crate::{Axes, PALETTE, PlotError, Result, padded_range};
+
+/// One coloured group of points with a legend name.
+#[derive(Debug, Clone)]
+pub struct ScatterGroup {
+    /// Legend entry.
+    pub name: String,
+    /// `(x, y)` points; non-finite points are skipped.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A fitted line with a pointwise confidence band, evaluated on a grid of x.
+#[derive(Debug, Clone)]
+pub struct FitBand {
+    /// Legend entry (e.g. `slope 0.71 ± 0.12, p = 0.003`).
+    pub name: String,
+    /// Grid of x values, increasing.
+    pub x: Vec<f64>,
+    /// Fitted mean at each x.
+    pub fit: Vec<f64>,
+    /// Lower band edge at each x.
+    pub lo: Vec<f64>,
+    /// Upper band edge at each x.
+    pub hi: Vec<f64>,
+}
+
+/// Draw groups of points and optional fitted lines with bands to `path`.
+pub fn scatter_with_fit(
+    path: &Path,
+    axes: &Axes,
+    groups: &[ScatterGroup],
+    fits: &[FitBand],
+) -> Result<()> {
+    let xs = groups
+        .iter()
+        .flat_map(|g| g.points.iter().map(|p| p.0))
+        .chain(fits.iter().flat_map(|f| f.x.clone()));
+    let ys = groups
+        .iter()
+        .flat_map(|g| g.points.iter().map(|p| p.1))
+        .chain(fits.iter().flat_map(|f| f.lo.iter().chain(&f.hi).copied()));
+    let data_err = |reason: &str| PlotError::Data {
+        path: path.into(),
+        reason: reason.into(),
+    };
+    let x_range = padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?;
+    let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?;
+    for f in fits {
+        if [f.fit.len(), f.lo.len(), f.hi.len()]
+            .iter()
+            .any(|&n| n != f.x.len())
+        {
+            return Err(data_err("a fit's x, fit, lo and hi differ in length"));
+        }
+    }
+    render(
+        path,
+        (900, 650),
+        |root| draw(root, axes, groups, fits, x_range, y_range),
+        |root| draw(root, axes, groups, fits, x_range, y_range),
+    )
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    axes: &Axes,
+    groups: &[ScatterGroup],
+    fits: &[FitBand],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> DrawResult {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let mut chart = ChartBuilder::on(root)
+        .caption(&axes.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(&axes.x_label)
+        .y_desc(&axes.y_label)
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(e)?;
+    for (k, f) in fits.iter().enumerate() {
+        let (r, g, b) = PALETTE[(k + groups.len()) % PALETTE.len()];
+        let color = RGBColor(r, g, b);
+        let band: Vec<(f64, f64)> =
+            f.x.iter()
+                .zip(&f.hi)
+                .map(|(&x, &y)| (x, y))
+                .chain(f.x.iter().zip(&f.lo).rev().map(|(&x, &y)| (x, y)))
+                .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+            .map_err(e)?;
+        chart
+            .draw_series(LineSeries::new(
+                f.x.iter().copied().zip(f.fit.iter().copied()),
+                color.stroke_width(2),
+            ))
+            .map_err(e)?
+            .label(f.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    for (k, grp) in groups.iter().enumerate() {
+        let (r, g, b) = PALETTE[k % PALETTE.len()];
+        let color = RGBColor(r, g, b);
+        let pts = grp
+            .points
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite());
+        chart
+            .draw_series(pts.map(|&(x, y)| Circle::new((x, y), 4, color.mix(0.8).filled())))
+            .map_err(e)?
+            .label(grp.name.clone())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+    }
+    if groups.len() + fits.len() > 0 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(e)?;
+    }
+    Ok(())
+}
