@@ -1,0 +1,232 @@
+//! The Orhan & Ma reproduction's config: one TOML per scale under
+//! `experiments/orhan-ma/`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::orhan_ma::banded::BandedModel;
+
+/// An experimental condition of Orhan & Ma 2019 (spec §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Condition {
+    /// Vanilla ReLU network, activity penalty 1e-4.
+    Basic,
+    /// Hebbian fast weights (γ = 0.0007).
+    Hebbian,
+    /// End-of-trial activity penalty 1e-1, read-out at t = 140.
+    Tethered,
+    /// 50 irrelevant Poisson channels with a sweeping bump prepended to the input.
+    DynamicInput,
+    /// Delay drawn from {10, 40, 70, 100} steps per trial; padded steps hold the state.
+    VariableDelay,
+}
+
+impl Condition {
+    /// Name used in tables and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::Basic => "basic",
+            Condition::Hebbian => "hebbian",
+            Condition::Tethered => "tethered",
+            Condition::DynamicInput => "dynamic-input",
+            Condition::VariableDelay => "variable-delay",
+        }
+    }
+}
+
+/// Rate nonlinearity of the trained networks (the supplement's variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// ReLU (the main text).
+    #[default]
+    Relu,
+    /// ReLU clipped at r_max = 100 (Supp. Fig. 8).
+    ClippedRelu,
+    /// ELU (Supp. Fig. 14a).
+    Elu,
+    /// Softplus (Supp. Fig. 14b).
+    Softplus,
+}
+
+/// The reproduction at one scale. Every field has a default equal to the
+/// quick scale; `experiments/orhan-ma/{smoke,quick,paper}.toml` set them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrhanMaConfig {
+    /// Master seed; network k's seed is `derive_seed(seed, k)`.
+    pub seed: u64,
+    /// Networks trained at once (one per core; each network single-threaded).
+    pub threads: usize,
+    /// Recurrent units N (paper: 500).
+    pub n_units: usize,
+    /// Training iterations, one fresh batch each (paper: 25,001).
+    pub iterations: usize,
+    /// Trials per training batch (paper: 50).
+    pub batch_size: usize,
+    /// Adam learning rate (paper: 5e-4).
+    pub learning_rate: f64,
+    /// Test batches of `batch_size` trials for the fractional loss (paper: 2,501).
+    pub test_batches: usize,
+    /// Test trials whose activity is recorded for SI and heat maps (paper: 300).
+    pub record_trials: usize,
+    /// Success: test fractional loss below this (paper: 0.5).
+    pub success_threshold: f64,
+    /// Keep only successful networks in the SI statistics (paper: true).
+    /// Smoke runs train too briefly for that and analyse every network.
+    pub require_success: bool,
+    /// Task names: any of "DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP".
+    pub tasks: Vec<String>,
+    /// Conditions to train.
+    pub conditions: Vec<Condition>,
+    /// Initial self-coupling values λ0 (paper: 0.80, 0.82, …, 0.98).
+    pub lambda0: Vec<f64>,
+    /// Initial off-diagonal coupling σ0 (paper's units: std = σ0/√N; 0 … 0.4025).
+    pub sigma0: Vec<f64>,
+    /// Weight-decay coefficients ρ.
+    pub rho: Vec<f64>,
+    /// Independent networks per grid point.
+    pub replicates: usize,
+    /// Nonlinearity of the trained networks.
+    pub activation: Activation,
+    /// Input-population gain g (paper: 1; supplement: 0.5, 1, 2.5).
+    pub input_gain: Vec<f64>,
+    /// The untrained-network grid of Supp. Fig. 1.
+    pub untrained_grid: UntrainedGrid,
+    /// The banded model of Supp. Fig. 7.
+    pub banded: BandedModel,
+    /// SI threshold above which a network counts as "sequential" for weight profiles (paper: ≈5).
+    pub high_si: f64,
+    /// SI threshold below which a network counts as "persistent" (paper: ≈2.5).
+    pub low_si: f64,
+    /// |T_ij| above which a Schur-mode interaction is significant (Supp. Fig. 12: 0.04).
+    pub schur_threshold: f64,
+    /// Offsets ±K of the recurrent weight profile.
+    pub profile_max_offset: usize,
+}
+
+impl Default for OrhanMaConfig {
+    fn default() -> Self {
+        Self {
+            seed: 2019,
+            threads: 2,
+            n_units: 100,
+            iterations: 2000,
+            batch_size: 50,
+            learning_rate: 5e-4,
+            test_batches: 10,
+            record_trials: 100,
+            success_threshold: 0.5,
+            require_success: true,
+            tasks: ["DE-1", "2AFC"].map(String::from).to_vec(),
+            conditions: vec![Condition::Basic],
+            lambda0: vec![0.8, 0.9],
+            sigma0: vec![0.0, 0.134, 0.268, 0.4025],
+            rho: vec![0.0, 1e-3],
+            replicates: 1,
+            activation: Activation::Relu,
+            input_gain: vec![1.0],
+            untrained_grid: UntrainedGrid::default(),
+            banded: BandedModel::default(),
+            high_si: 5.0,
+            low_si: 2.5,
+            schur_threshold: 0.04,
+            profile_max_offset: 20,
+        }
+    }
+}
+
+/// Supp. Fig. 1: untrained networks' response to a unit pulse over a (λ0, σ0) grid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UntrainedGrid {
+    /// Recurrent units (paper: 500).
+    pub n_units: usize,
+    /// Steps simulated after the pulse (150).
+    pub n_steps: usize,
+    /// λ0 values (paper: 10 from 0.8 to 0.98).
+    pub lambda0: Vec<f64>,
+    /// σ0 values (paper: 10 from 0 to 0.4025).
+    pub sigma0: Vec<f64>,
+}
+
+impl Default for UntrainedGrid {
+    fn default() -> Self {
+        Self {
+            n_units: 500,
+            n_steps: 150,
+            lambda0: linspace(0.8, 0.98, 10),
+            sigma0: linspace(0.0, 0.4025, 10),
+        }
+    }
+}
+
+/// `n` evenly spaced values from `a` to `b` inclusive.
+pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    match n {
+        0 => vec![],
+        1 => vec![a],
+        _ => (0..n)
+            .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
+            .collect(),
+    }
+}
+
+impl OrhanMaConfig {
+    /// Check every field's range; the error names the field and what is allowed.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        let positive = [
+            ("threads", self.threads),
+            ("n_units", self.n_units),
+            ("iterations", self.iterations),
+            ("batch_size", self.batch_size),
+            ("test_batches", self.test_batches),
+            ("record_trials", self.record_trials),
+            ("replicates", self.replicates),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("`{name}` = 0: must be at least 1");
+            }
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            bail!(
+                "`learning_rate` = {}: must be a finite number > 0",
+                self.learning_rate
+            );
+        }
+        const TASKS: [&str; 6] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP"];
+        if self.tasks.is_empty() {
+            bail!("`tasks` is empty: name at least one of {TASKS:?}");
+        }
+        for t in &self.tasks {
+            if !TASKS.contains(&t.as_str()) {
+                bail!("`tasks` contains {t:?}: allowed are {TASKS:?}");
+            }
+        }
+        if self.conditions.is_empty() {
+            bail!("`conditions` is empty");
+        }
+        for (name, vals, lo, hi) in [
+            ("lambda0", &self.lambda0, 0.0, 2.0),
+            ("sigma0", &self.sigma0, 0.0, 5.0),
+            ("rho", &self.rho, 0.0, 1.0),
+            ("input_gain", &self.input_gain, 1e-6, 100.0),
+        ] {
+            if vals.is_empty() {
+                bail!("`{name}` is empty: give at least one value");
+            }
+            if let Some(v) = vals.iter().find(|v| !(**v >= lo && **v <= hi)) {
+                bail!("`{name}` contains {v}: allowed range is [{lo}, {hi}]");
+            }
+        }
+        if !(self.success_threshold > 0.0) {
+            bail!(
+                "`success_threshold` = {}: must be > 0",
+                self.success_threshold
+            );
+        }
+        Ok(())
+    }
+}

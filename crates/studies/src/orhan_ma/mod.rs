@@ -1,0 +1,6 @@
+//! Orhan & Ma 2019: "A diverse range of factors affect the nature of neural
+//! representations underlying short-term memory" (Nat. Neurosci. 22:275).
+
+pub mod banded;
+pub mod config;
+pub mod grid;

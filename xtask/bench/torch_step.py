@@ -1,0 +1,63 @@
+"""PyTorch (CPU) reference for `cargo xtask bench`: one training step of the
+vanilla ReLU RNN of Orhan & Ma (forward over T steps, BPTT backward, Adam),
+single-threaded, at the sizes wm's own benchmark uses.
+
+Prints one JSON object per size: {"n": N, "t": T, "b": B, "ms_per_step": ...}.
+Run: python3 xtask/bench/torch_step.py [--reps 10]
+"""
+import argparse
+import json
+import time
+
+import torch
+
+SIZES = [(500, 100, 50), (256, 150, 64), (100, 100, 50)]
+N_IN, N_OUT = 50, 1
+
+
+def step_fn(n, t, b):
+    g = torch.Generator().manual_seed(0)
+    w_in = (torch.randn(N_IN, n, generator=g) * 0.05).requires_grad_()
+    w_hh = (0.9 * torch.eye(n) + torch.randn(n, n, generator=g) * 0.2 / n**0.5).requires_grad_()
+    b_h = torch.zeros(n, requires_grad=True)
+    w_out = (torch.randn(n, N_OUT, generator=g) * 0.05).requires_grad_()
+    b_out = torch.zeros(N_OUT, requires_grad=True)
+    params = [w_in, w_hh, b_h, w_out, b_out]
+    opt = torch.optim.Adam(params, lr=5e-4)
+    x = torch.poisson(torch.full((t, b, N_IN), 0.04), generator=g)
+    y = torch.rand(t, b, N_OUT, generator=g)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        u = x @ w_in + b_h
+        h = torch.zeros(b, n)
+        hs = []
+        for k in range(t):
+            h = torch.relu(u[k] + h @ w_hh)
+            hs.append(h)
+        out = torch.stack(hs) @ w_out + b_out
+        loss = ((out - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    for n, t, b in SIZES:
+        step = step_fn(n, t, b)
+        for _ in range(2):
+            step()
+        t0 = time.perf_counter()
+        for _ in range(args.reps):
+            step()
+        ms = (time.perf_counter() - t0) / args.reps * 1e3
+        print(json.dumps({"n": n, "t": t, "b": b, "ms_per_step": ms}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
