@@ -66,17 +66,36 @@ pub type Result<T, E = AnalysisError> = std::result::Result<T, E>;
 
 impl AnalysisError {
     /// Build an [`AnalysisError::InvalidParameter`].
-    pub fn invalid(name: &'static str, value: impl std::fmt::Display, allowed: impl Into<String>) -> Self {
-        Self::InvalidParameter { name, value: value.to_string(), allowed: allowed.into() }
+    pub fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Self::InvalidParameter {
+            name,
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
     }
 
     /// Build an [`AnalysisError::ShapeMismatch`].
     pub fn shape(what: &'static str, expected: impl Into<String>, got: impl Into<String>) -> Self {
-        Self::ShapeMismatch { what, expected: expected.into(), got: got.into() }
+        Self::ShapeMismatch {
+            what,
+            expected: expected.into(),
+            got: got.into(),
+        }
     }
 }
 
 /// Return [`AnalysisError::NonFinite`] if any value is NaN or infinite.
-pub fn ensure_finite<'a>(what: &'static str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
-    if values.into_iter().all(|v| v.is_finite()) { Ok(()) } else { Err(AnalysisError::NonFinite { what }) }
+pub fn ensure_finite<'a>(
+    what: &'static str,
+    values: impl IntoIterator<Item = &'a f64>,
+) -> Result<()> {
+    if values.into_iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(AnalysisError::NonFinite { what })
+    }
 }

@@ -4,3 +4,4 @@
 pub mod banded;
 pub mod config;
 pub mod grid;
+pub mod untrained;
