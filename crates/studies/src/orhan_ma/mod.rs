@@ -7,4 +7,5 @@ pub mod config;
 pub mod figures;
 pub mod grid;
 pub mod network;
+pub mod report;
 pub mod untrained;
