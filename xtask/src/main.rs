@@ -18,7 +18,10 @@ use clap::{Parser, Subcommand};
 use study::{Scale, Study};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Reproduce the published working-memory studies with wm")]
+#[command(
+    name = "cargo xtask",
+    about = "Reproduce the published working-memory studies with wm"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

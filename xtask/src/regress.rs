@@ -79,13 +79,19 @@ impl Check {
             if let Some(v) = v
                 && !(v >= 0.0 && v.is_finite())
             {
-                bail!("check `{}`: `{name}` = {v} must be finite and >= 0", self.statistic);
+                bail!(
+                    "check `{}`: `{name}` = {v} must be finite and >= 0",
+                    self.statistic
+                );
             }
         }
         if let (Some(lo), Some(hi)) = (self.greater_than, self.less_than)
             && lo >= hi
         {
-            bail!("check `{}`: greater_than {lo} >= less_than {hi}: no value can pass", self.statistic);
+            bail!(
+                "check `{}`: greater_than {lo} >= less_than {hi}: no value can pass",
+                self.statistic
+            );
         }
         Ok(())
     }
@@ -165,13 +171,32 @@ pub fn compare(expected: &Expected, summary: &Summary) -> Result<Vec<Row>> {
 
 /// Render rows as an aligned plain-text table.
 pub fn render(rows: &[Row]) -> String {
-    let w = rows.iter().map(|r| r.statistic.len()).max().unwrap_or(9).max(9);
-    let we = rows.iter().map(|r| r.expected.len()).max().unwrap_or(8).max(8);
-    let mut out = format!("{:<w$}  {:<we$}  {:>14}  result\n", "statistic", "expected", "measured");
+    let w = rows
+        .iter()
+        .map(|r| r.statistic.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let we = rows
+        .iter()
+        .map(|r| r.expected.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut out = format!(
+        "{:<w$}  {:<we$}  {:>14}  result\n",
+        "statistic", "expected", "measured"
+    );
     for r in rows {
-        let m = r.measured.map_or_else(|| "missing".to_string(), |m| format!("{m:.6}"));
+        let m = r
+            .measured
+            .map_or_else(|| "missing".to_string(), |m| format!("{m:.6}"));
         let verdict = if r.pass { "pass" } else { "FAIL" };
-        let _ = writeln!(out, "{:<w$}  {:<we$}  {m:>14}  {verdict}", r.statistic, r.expected);
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:<we$}  {m:>14}  {verdict}",
+            r.statistic, r.expected
+        );
     }
     for r in rows.iter().filter(|r| !r.pass && !r.description.is_empty()) {
         let _ = writeln!(out, "  {}: {}", r.statistic, r.description);
@@ -180,7 +205,8 @@ pub fn render(rows: &[Row]) -> String {
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("malformed TOML in {}", path.display()))
 }
 
@@ -193,7 +219,10 @@ pub fn run(study: Study, results: Option<PathBuf>) -> Result<()> {
         return Ok(());
     }
     let results = results.unwrap_or_else(|| default_results_dir(study));
-    let expected_path = workspace_root().join("experiments").join(study.name()).join("expected.toml");
+    let expected_path = workspace_root()
+        .join("experiments")
+        .join(study.name())
+        .join("expected.toml");
     let expected: Expected = read_toml(&expected_path)?;
     let summary: Summary = read_toml(&results.join("summary.toml"))?;
     let rows = compare(&expected, &summary)?;
@@ -208,7 +237,11 @@ pub fn run(study: Study, results: Option<PathBuf>) -> Result<()> {
     let failed = rows.iter().filter(|r| !r.pass).count();
     println!("{} passed, {} failed", rows.len() - failed, failed);
     if failed > 0 {
-        bail!("{failed} of {} statistics of {} are outside their expected range", rows.len(), study.name());
+        bail!(
+            "{failed} of {} statistics of {} are outside their expected range",
+            rows.len(),
+            study.name()
+        );
     }
     Ok(())
 }
@@ -260,8 +293,16 @@ mod tests {
         assert!(check("statistic = 'x'").validate().is_err());
         assert!(check("statistic = 'x'\nexpected = 1.0").validate().is_err());
         assert!(check("statistic = 'x'\nabs_tol = 1.0").validate().is_err());
-        assert!(check("statistic = 'x'\ngreater_than = 2.0\nless_than = 1.0").validate().is_err());
-        assert!(check("statistic = 'x'\nexpected = 0.0\nabs_tol = -1.0").validate().is_err());
+        assert!(
+            check("statistic = 'x'\ngreater_than = 2.0\nless_than = 1.0")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            check("statistic = 'x'\nexpected = 0.0\nabs_tol = -1.0")
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]
@@ -280,7 +321,10 @@ mod tests {
         .unwrap();
         let summary: Summary = toml::from_str("[statistics]\na = 0.3\nb = 3.0\n").unwrap();
         let rows = compare(&expected, &summary).unwrap();
-        let got: Vec<(&str, bool)> = rows.iter().map(|r| (r.statistic.as_str(), r.pass)).collect();
+        let got: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|r| (r.statistic.as_str(), r.pass))
+            .collect();
         assert_eq!(got, [("a", true), ("b", false), ("c", false)]);
         assert_eq!(rows[2].measured, None);
         let table = render(&rows);

@@ -35,8 +35,12 @@ impl Study {
     }
 
     /// The individual studies, in the order `all` runs them.
-    pub const EACH: [Study; 4] =
-        [Study::OrhanMa, Study::Xie, Study::KimSejnowski, Study::FedererZylberberg];
+    pub const EACH: [Study; 4] = [
+        Study::OrhanMa,
+        Study::Xie,
+        Study::KimSejnowski,
+        Study::FedererZylberberg,
+    ];
 }
 
 /// How big a reproduction run is. Each scale means the same for every study.
@@ -53,7 +57,10 @@ pub enum Scale {
 
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Default results folder of a study.

@@ -49,7 +49,10 @@ impl Timeline {
         Self {
             epochs: epochs
                 .iter()
-                .map(|(n, d)| Epoch { name: (*n).to_string(), duration: Duration::Fixed(*d) })
+                .map(|(n, d)| Epoch {
+                    name: (*n).to_string(),
+                    duration: Duration::Fixed(*d),
+                })
                 .collect(),
             dt_ms,
         }
@@ -62,7 +65,10 @@ impl Timeline {
 
     /// Total number of steps of the longest possible trial.
     pub fn n_steps(&self) -> usize {
-        self.epochs.iter().map(|e| self.steps(e.duration.max_ms())).sum()
+        self.epochs
+            .iter()
+            .map(|e| self.steps(e.duration.max_ms()))
+            .sum()
     }
 
     /// Step range `[start, end)` of the named epoch when every epoch takes its

@@ -64,7 +64,12 @@ pub enum Factor {
 
 impl Factor {
     /// All factors, in report order.
-    pub const ALL: [Factor; 4] = [Factor::Sigma0, Factor::Lambda0, Factor::Rho, Factor::InputGain];
+    pub const ALL: [Factor; 4] = [
+        Factor::Sigma0,
+        Factor::Lambda0,
+        Factor::Rho,
+        Factor::InputGain,
+    ];
 
     /// Short name for tables and statistics keys.
     pub fn name(self) -> &'static str {
@@ -108,7 +113,10 @@ pub struct FactorRegression {
 
 /// The networks that enter the statistics: finite SI, and successful when required.
 pub fn included<'a>(results: &'a [NetworkResult], require_success: bool) -> Vec<&'a NetworkResult> {
-    results.iter().filter(|r| r.si.is_finite() && (!require_success || r.success)).collect()
+    results
+        .iter()
+        .filter(|r| r.si.is_finite() && (!require_success || r.success))
+        .collect()
 }
 
 /// Simple OLS of SI on `factor`; `None` when the factor takes fewer than two
@@ -117,11 +125,17 @@ pub fn regress_on(rows: &[&NetworkResult], factor: Factor) -> Option<FactorRegre
     let x: Vec<f64> = rows.iter().map(|r| factor.of(r)).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.si).collect();
     let fit = simple_linear_regression(&x, &y).ok()?;
-    let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let band = (0..=40)
         .filter_map(|k| {
             let xv = lo + (hi - lo) * k as f64 / 40.0;
-            fit.confidence_band(&[1.0, xv]).ok().map(|(m, l, h)| (xv, m, l, h))
+            fit.confidence_band(&[1.0, xv])
+                .ok()
+                .map(|(m, l, h)| (xv, m, l, h))
         })
         .collect();
     Some(FactorRegression {
@@ -148,11 +162,22 @@ pub fn multiple_regression(rows: &[&NetworkResult]) -> Option<(Vec<(Factor, f64,
     if varying.is_empty() || rows.len() <= varying.len() + 1 {
         return None;
     }
-    let design = Array2::from_shape_fn((rows.len(), varying.len()), |(i, j)| varying[j].of(rows[i]));
+    let design =
+        Array2::from_shape_fn((rows.len(), varying.len()), |(i, j)| varying[j].of(rows[i]));
     let y = Array1::from_iter(rows.iter().map(|r| r.si));
     let fit = ols_with_intercept(design.view(), y.view()).ok()?;
-    let coefs =
-        varying.iter().enumerate().map(|(j, &f)| (f, fit.coefficients[j + 1], fit.std_errors[j + 1], fit.p_values[j + 1])).collect();
+    let coefs = varying
+        .iter()
+        .enumerate()
+        .map(|(j, &f)| {
+            (
+                f,
+                fit.coefficients[j + 1],
+                fit.std_errors[j + 1],
+                fit.p_values[j + 1],
+            )
+        })
+        .collect();
     Some((coefs, fit.r_squared))
 }
 
@@ -181,7 +206,12 @@ pub fn si_by_task(rows: &[&NetworkResult]) -> Vec<TaskSi> {
             let n = v.len();
             let mean = v.iter().sum::<f64>() / n as f64;
             let sem = mean_sem(&v).map_or(f64::NAN, |m| m.sem);
-            TaskSi { task: task.to_string(), mean, sem, n }
+            TaskSi {
+                task: task.to_string(),
+                mean,
+                sem,
+                n,
+            }
         })
         .collect();
     out.sort_by(|a, b| b.mean.total_cmp(&a.mean));
@@ -235,11 +265,18 @@ mod tests {
         }
         let refs: Vec<&NetworkResult> = rows.iter().collect();
         let (coefs, r2) = multiple_regression(&refs).unwrap();
-        let want = [(Factor::Sigma0, 2.0), (Factor::Lambda0, -3.0), (Factor::Rho, -400.0)];
+        let want = [
+            (Factor::Sigma0, 2.0),
+            (Factor::Lambda0, -3.0),
+            (Factor::Rho, -400.0),
+        ];
         assert_eq!(coefs.len(), 3, "input gain does not vary and is left out");
         for ((f, b, _, _), (wf, wb)) in coefs.iter().zip(want) {
             assert_eq!(*f, wf);
-            assert!((b - wb).abs() < 1e-8 * wb.abs().max(1.0), "{f:?}: {b} vs {wb}");
+            assert!(
+                (b - wb).abs() < 1e-8 * wb.abs().max(1.0),
+                "{f:?}: {b} vs {wb}"
+            );
         }
         assert!((r2 - 1.0).abs() < 1e-12);
         // The simple regression on σ0 is unbiased here because the design is balanced.
@@ -250,8 +287,14 @@ mod tests {
 
     #[test]
     fn failed_and_infinite_networks_are_left_out() {
-        let mut rows = vec![row("2AFC", 0.0, 0.9, 0.0, 2.0), row("2AFC", 0.1, 0.9, 0.0, f64::INFINITY)];
-        rows.push(NetworkResult { success: false, ..row("2AFC", 0.2, 0.9, 0.0, 9.0) });
+        let mut rows = vec![
+            row("2AFC", 0.0, 0.9, 0.0, 2.0),
+            row("2AFC", 0.1, 0.9, 0.0, f64::INFINITY),
+        ];
+        rows.push(NetworkResult {
+            success: false,
+            ..row("2AFC", 0.2, 0.9, 0.0, 9.0)
+        });
         assert_eq!(included(&rows, true).len(), 1);
         assert_eq!(included(&rows, false).len(), 2);
         assert!((success_rate(&rows) - 2.0 / 3.0).abs() < 1e-15);
@@ -259,7 +302,11 @@ mod tests {
 
     #[test]
     fn tasks_are_ordered_by_mean_si() {
-        let rows = [row("DE-1", 0.0, 0.9, 0.0, 1.0), row("2AFC", 0.0, 0.9, 0.0, 5.0), row("2AFC", 0.0, 0.9, 0.0, 7.0)];
+        let rows = [
+            row("DE-1", 0.0, 0.9, 0.0, 1.0),
+            row("2AFC", 0.0, 0.9, 0.0, 5.0),
+            row("2AFC", 0.0, 0.9, 0.0, 7.0),
+        ];
         let refs: Vec<&NetworkResult> = rows.iter().collect();
         let t = si_by_task(&refs);
         assert_eq!(t[0].task, "2AFC");

@@ -22,7 +22,9 @@ pub fn sorted_activity_heatmap(
     max_units: usize,
 ) -> Result<()> {
     let means = activity.mean_axis(Axis(0)).unwrap_or_default();
-    let mut active: Vec<usize> = (0..activity.ncols()).filter(|&i| means[i] > threshold).collect();
+    let mut active: Vec<usize> = (0..activity.ncols())
+        .filter(|&i| means[i] > threshold)
+        .collect();
     active.sort_by(|&a, &b| means[b].total_cmp(&means[a]));
     active.truncate(max_units.max(1));
     if active.is_empty() {
@@ -32,34 +34,66 @@ pub fn sorted_activity_heatmap(
     let norm = normalized_by_peak(sub.view());
     let order = peak_time_order(sub.view());
     let t = activity.nrows();
-    let values: Vec<Vec<f64>> = order.iter().map(|&u| (0..t).map(|s| norm[[s, u]]).collect()).collect();
+    let values: Vec<Vec<f64>> = order
+        .iter()
+        .map(|&u| (0..t).map(|s| norm[[s, u]]).collect())
+        .collect();
     let map = Heatmap {
         values,
         x_extent: (0.0, t as f64),
         y_extent: (0.0, order.len() as f64),
         scale: ColorScale::Sequential { lo: 0.0, hi: 1.0 },
     };
-    heatmap(path, &Axes::new(title, "time step", "unit (sorted by peak time)"), &map)?;
+    heatmap(
+        path,
+        &Axes::new(title, "time step", "unit (sorted by peak time)"),
+        &map,
+    )?;
     Ok(())
 }
 
 /// SI over the untrained (λ0, σ0) grid as one heat map (rows σ0, columns λ0).
-pub fn untrained_si_map(path: &Path, cells: &[UntrainedCell], lambda0: &[f64], sigma0: &[f64]) -> Result<()> {
+pub fn untrained_si_map(
+    path: &Path,
+    cells: &[UntrainedCell],
+    lambda0: &[f64],
+    sigma0: &[f64],
+) -> Result<()> {
     let values: Vec<Vec<f64>> = (0..sigma0.len())
         .rev()
-        .map(|i| (0..lambda0.len()).map(|j| cells[i * lambda0.len() + j].si).collect())
+        .map(|i| {
+            (0..lambda0.len())
+                .map(|j| cells[i * lambda0.len() + j].si)
+                .collect()
+        })
         .collect();
     let (l0, l1) = (lambda0[0], *lambda0.last().unwrap_or(&lambda0[0]));
     let (s0, s1) = (sigma0[0], *sigma0.last().unwrap_or(&sigma0[0]));
-    let dl = if lambda0.len() > 1 { (l1 - l0) / (lambda0.len() - 1) as f64 } else { 0.02 };
-    let ds = if sigma0.len() > 1 { (s1 - s0) / (sigma0.len() - 1) as f64 } else { 0.04 };
+    let dl = if lambda0.len() > 1 {
+        (l1 - l0) / (lambda0.len() - 1) as f64
+    } else {
+        0.02
+    };
+    let ds = if sigma0.len() > 1 {
+        (s1 - s0) / (sigma0.len() - 1) as f64
+    } else {
+        0.04
+    };
     let map = Heatmap {
         scale: ColorScale::sequential_from(values.iter().flatten().copied()),
         values,
         x_extent: (l0 - dl / 2.0, l1 + dl / 2.0),
         y_extent: (s1 + ds / 2.0, s0 - ds / 2.0),
     };
-    heatmap(path, &Axes::new("Untrained networks: SI of the pulse response (grey: no active unit)", "λ0", "σ0"), &map)?;
+    heatmap(
+        path,
+        &Axes::new(
+            "Untrained networks: SI of the pulse response (grey: no active unit)",
+            "λ0",
+            "σ0",
+        ),
+        &map,
+    )?;
     Ok(())
 }
 

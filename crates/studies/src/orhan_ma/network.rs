@@ -27,16 +27,28 @@ pub struct NetworkMeasures {
 
 /// Measure one network from its recurrent matrix `w_hh` `[pre, post]` and the
 /// activity of its recorded test trials `[trials, time, units]`.
-pub fn measure(w_hh: ArrayView2<f64>, activity: ArrayView3<f64>, max_offset: usize) -> Result<NetworkMeasures> {
+pub fn measure(
+    w_hh: ArrayView2<f64>,
+    activity: ArrayView3<f64>,
+    max_offset: usize,
+) -> Result<NetworkMeasures> {
     let params = SiParams::default();
     let si = sequentiality_index(activity, &params)?;
     let n_active = activity
         .axis_iter(Axis(0))
-        .map(|trial| trial.mean_axis(Axis(0)).map_or(0, |m| m.iter().filter(|&&v| v > params.activity_threshold).count()))
+        .map(|trial| {
+            trial.mean_axis(Axis(0)).map_or(0, |m| {
+                m.iter().filter(|&&v| v > params.activity_threshold).count()
+            })
+        })
         .sum::<usize>() as f64
         / activity.len_of(Axis(0)).max(1) as f64;
     let order = trial_averaged_peak_order(activity, params.activity_threshold)?;
-    let profile = if order.len() >= 2 { Some(weight_profile(w_hh, &order, max_offset)?) } else { None };
+    let profile = if order.len() >= 2 {
+        Some(weight_profile(w_hh, &order, max_offset)?)
+    } else {
+        None
+    };
     let example = si
         .per_trial
         .iter()
@@ -84,7 +96,12 @@ pub fn average_profiles(profiles: &[&WeightProfile]) -> Option<WeightProfile> {
             sd[i] = f64::NAN;
         }
     }
-    Some(WeightProfile { offsets: first.offsets.clone(), mean, sd, count })
+    Some(WeightProfile {
+        offsets: first.offsets.clone(),
+        mean,
+        sd,
+        count,
+    })
 }
 
 /// The Toeplitz matrix of a mean weight profile, `[n, n]` with
@@ -94,7 +111,13 @@ pub fn average_profiles(profiles: &[&WeightProfile]) -> Option<WeightProfile> {
 pub fn toeplitz_from_profile(profile: &WeightProfile, n: usize) -> Array2<f64> {
     Array2::from_shape_fn((n, n), |(i, j)| {
         let k = j as i64 - i as i64;
-        profile.offsets.iter().position(|&o| o == k).map(|p| profile.mean[p]).filter(|v| v.is_finite()).unwrap_or(0.0)
+        profile
+            .offsets
+            .iter()
+            .position(|&o| o == k)
+            .map(|p| profile.mean[p])
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0)
     })
 }
 
@@ -105,7 +128,12 @@ mod tests {
 
     #[test]
     fn toeplitz_places_each_offset_on_its_diagonal() {
-        let p = WeightProfile { offsets: vec![-1, 0, 1], mean: vec![0.01, 1.0, 0.09], sd: vec![0.0; 3], count: vec![1; 3] };
+        let p = WeightProfile {
+            offsets: vec![-1, 0, 1],
+            mean: vec![0.01, 1.0, 0.09],
+            sd: vec![0.0; 3],
+            count: vec![1; 3],
+        };
         let w = toeplitz_from_profile(&p, 4);
         assert_eq!(w[[0, 0]], 1.0);
         assert_eq!(w[[0, 1]], 0.09);
@@ -115,8 +143,18 @@ mod tests {
 
     #[test]
     fn averaging_profiles_skips_missing_offsets() {
-        let a = WeightProfile { offsets: vec![0, 1], mean: vec![1.0, 2.0], sd: vec![0.5, 0.5], count: vec![3, 2] };
-        let b = WeightProfile { offsets: vec![0, 1], mean: vec![3.0, f64::NAN], sd: vec![1.5, f64::NAN], count: vec![3, 0] };
+        let a = WeightProfile {
+            offsets: vec![0, 1],
+            mean: vec![1.0, 2.0],
+            sd: vec![0.5, 0.5],
+            count: vec![3, 2],
+        };
+        let b = WeightProfile {
+            offsets: vec![0, 1],
+            mean: vec![3.0, f64::NAN],
+            sd: vec![1.5, f64::NAN],
+            count: vec![3, 0],
+        };
         let m = average_profiles(&[&a, &b]).unwrap();
         assert_eq!(m.mean, vec![2.0, 2.0]);
         assert_eq!(m.sd, vec![1.0, 0.5]);
@@ -126,7 +164,9 @@ mod tests {
     fn a_travelling_bump_is_measured_as_sequential_with_a_forward_profile() {
         // 40 units; unit i peaks at step 3i; W chains i → i+1.
         let (n, t) = (40, 150);
-        let act = Array3::from_shape_fn((2, t, n), |(_, s, i)| 5.0 * (-((s as f64 - 3.0 * i as f64).powi(2)) / 18.0).exp());
+        let act = Array3::from_shape_fn((2, t, n), |(_, s, i)| {
+            5.0 * (-((s as f64 - 3.0 * i as f64).powi(2)) / 18.0).exp()
+        });
         let w = Array2::from_shape_fn((n, n), |(i, j)| if j == i + 1 { 0.5 } else { 0.0 });
         let m = measure(w.view(), act.view(), 3).unwrap();
         assert!(m.si > 5.0, "SI {}", m.si);

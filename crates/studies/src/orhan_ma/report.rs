@@ -8,22 +8,37 @@ use anyhow::Result;
 use ndarray::ArrayView2;
 use wm_analysis::schur::{ModeOrder, real_schur, reorder_schur, schur_modes};
 use wm_analysis::weight_profile::WeightProfile;
-use wm_plot::{Axes, BarGroup, ColorScale, FitBand, Heatmap, Line, ScatterGroup, bar_chart, heatmap, line_plot, scatter_with_fit};
+use wm_plot::{
+    Axes, BarGroup, ColorScale, FitBand, Heatmap, Line, ScatterGroup, bar_chart, heatmap,
+    line_plot, scatter_with_fit,
+};
 
 use crate::orhan_ma::aggregate::{Factor, FactorRegression, NetworkResult, TaskSi};
 
 /// Draw SI against one factor with the regression line and its 95 % band.
-pub fn factor_figure(path: &Path, rows: &[&NetworkResult], reg: &FactorRegression, tasks: &[String]) -> Result<()> {
+pub fn factor_figure(
+    path: &Path,
+    rows: &[&NetworkResult],
+    reg: &FactorRegression,
+    tasks: &[String],
+) -> Result<()> {
     let groups: Vec<ScatterGroup> = tasks
         .iter()
         .map(|t| ScatterGroup {
             name: t.clone(),
-            points: rows.iter().filter(|r| &r.task == t).map(|r| (reg.factor.of(r), r.si)).collect(),
+            points: rows
+                .iter()
+                .filter(|r| &r.task == t)
+                .map(|r| (reg.factor.of(r), r.si))
+                .collect(),
         })
         .filter(|g| !g.points.is_empty())
         .collect();
     let fit = FitBand {
-        name: format!("slope {:.3} ± {:.3}, R² {:.2}, p = {:.3}", reg.slope, reg.slope_se, reg.r_squared, reg.p_value),
+        name: format!(
+            "slope {:.3} ± {:.3}, R² {:.2}, p = {:.3}",
+            reg.slope, reg.slope_se, reg.r_squared, reg.p_value
+        ),
         x: reg.band.iter().map(|b| b.0).collect(),
         fit: reg.band.iter().map(|b| b.1).collect(),
         lo: reg.band.iter().map(|b| b.2).collect(),
@@ -36,7 +51,12 @@ pub fn factor_figure(path: &Path, rows: &[&NetworkResult], reg: &FactorRegressio
         Factor::InputGain => "g (input gain)",
     };
     let title = format!("SI vs {} (n = {})", reg.factor.name(), reg.n);
-    scatter_with_fit(path, &Axes::new(&title, label, "sequentiality index"), &groups, &[fit])?;
+    scatter_with_fit(
+        path,
+        &Axes::new(&title, label, "sequentiality index"),
+        &groups,
+        &[fit],
+    )?;
     Ok(())
 }
 
@@ -48,10 +68,18 @@ pub fn task_figure(path: &Path, by_task: &[TaskSi], rows: &[&NetworkResult]) -> 
             label: t.task.clone(),
             value: t.mean,
             err: t.sem.is_finite().then_some(t.sem),
-            points: rows.iter().filter(|r| r.task == t.task).map(|r| r.si).collect(),
+            points: rows
+                .iter()
+                .filter(|r| r.task == t.task)
+                .map(|r| r.si)
+                .collect(),
         })
         .collect();
-    bar_chart(path, &Axes::new("SI by task (mean ± SEM)", "task", "sequentiality index"), &bars)?;
+    bar_chart(
+        path,
+        &Axes::new("SI by task (mean ± SEM)", "task", "sequentiality index"),
+        &bars,
+    )?;
     Ok(())
 }
 
@@ -68,7 +96,11 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
         .collect();
     line_plot(
         path,
-        &Axes::new("Recurrent weight profile along the peak-time order", "offset k (post − pre, in peak-time rank)", "mean W[pre, post] ± s.d."),
+        &Axes::new(
+            "Recurrent weight profile along the peak-time order",
+            "offset k (post − pre, in peak-time rank)",
+            "mean W[pre, post] ± s.d.",
+        ),
         &lines,
     )?;
     Ok(())
@@ -77,14 +109,29 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
 /// Schur-mode interaction matrix |T_ij| of the significant modes of `w`
 /// (modes ordered by |λ|), as in Supp. Fig. 12; returns the number of
 /// significant modes and the non-normal fraction of ‖T‖.
-pub fn schur_figure(path: &Path, title: &str, w: ArrayView2<f64>, threshold: f64) -> Result<(usize, f64)> {
+pub fn schur_figure(
+    path: &Path,
+    title: &str,
+    w: ArrayView2<f64>,
+    threshold: f64,
+) -> Result<(usize, f64)> {
     let schur = reorder_schur(&real_schur(w)?, ModeOrder::Magnitude)?;
     // An absolute threshold: c = threshold with a reference s.d. of 1.
     let modes = schur_modes(&schur, threshold, 1.0)?;
     let sig: Vec<usize> = (0..schur.dim()).filter(|&i| modes.significant[i]).collect();
-    let show: Vec<usize> = if sig.is_empty() { (0..schur.dim().min(20)).collect() } else { sig.clone() };
-    let values: Vec<Vec<f64>> =
-        show.iter().map(|&i| show.iter().map(|&j| modes.interaction[[i, j]].abs()).collect()).collect();
+    let show: Vec<usize> = if sig.is_empty() {
+        (0..schur.dim().min(20)).collect()
+    } else {
+        sig.clone()
+    };
+    let values: Vec<Vec<f64>> = show
+        .iter()
+        .map(|&i| {
+            show.iter()
+                .map(|&j| modes.interaction[[i, j]].abs())
+                .collect()
+        })
+        .collect();
     let n = show.len() as f64;
     let map = Heatmap {
         scale: ColorScale::sequential_from(values.iter().flatten().copied()),
@@ -92,7 +139,11 @@ pub fn schur_figure(path: &Path, title: &str, w: ArrayView2<f64>, threshold: f64
         x_extent: (0.0, n),
         y_extent: (0.0, n),
     };
-    heatmap(path, &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"), &map)?;
+    heatmap(
+        path,
+        &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"),
+        &map,
+    )?;
     Ok((sig.len(), modes.nonnormal_fraction))
 }
 
@@ -107,20 +158,36 @@ pub fn report_markdown(
 ) -> String {
     let mut s = String::new();
     let g = |k: &str| stats.get(k).copied().unwrap_or(f64::NAN);
-    let _ = writeln!(s, "# Orhan & Ma 2019 — reproduction report ({scale} scale)\n");
+    let _ = writeln!(
+        s,
+        "# Orhan & Ma 2019 — reproduction report ({scale} scale)\n"
+    );
     let _ = writeln!(
         s,
         "Networks trained: {n_total}; included in the statistics: {n_included} (finite SI{}).\n",
-        if g("require_success") > 0.5 { ", test fractional loss below the success threshold" } else { "; smoke scale analyses every network" }
+        if g("require_success") > 0.5 {
+            ", test fractional loss below the success threshold"
+        } else {
+            "; smoke scale analyses every network"
+        }
     );
     let _ = writeln!(s, "## SI regressions (two-sided Wald tests)\n");
-    let _ = writeln!(s, "| factor | n | slope ± SE | R² | p | published (Orhan & Ma 2019) |");
+    let _ = writeln!(
+        s,
+        "| factor | n | slope ± SE | R² | p | published (Orhan & Ma 2019) |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---|---|");
     for r in regressions {
         let published = match r.factor {
-            Factor::Sigma0 => "SI increases with σ0: slopes 0.55–0.91 across variants, p < 0.05 (Supp. Figs. 8–11)",
-            Factor::Lambda0 => "no significant effect for ReLU networks (Fig. 2c; Supp. Figs. 9–11, p = 0.25–0.96)",
-            Factor::Rho => "SI decreases with ρ (clipped ReLU: −418 ± 64, p < 0.001, Supp. Fig. 8c)",
+            Factor::Sigma0 => {
+                "SI increases with σ0: slopes 0.55–0.91 across variants, p < 0.05 (Supp. Figs. 8–11)"
+            }
+            Factor::Lambda0 => {
+                "no significant effect for ReLU networks (Fig. 2c; Supp. Figs. 9–11, p = 0.25–0.96)"
+            }
+            Factor::Rho => {
+                "SI decreases with ρ (clipped ReLU: −418 ± 64, p < 0.001, Supp. Fig. 8c)"
+            }
             Factor::InputGain => "g slightly increases SI: 0.04 ± 0.02, p = 0.003 (Supp. Fig. 9c)",
         };
         let _ = writeln!(
@@ -134,9 +201,15 @@ pub fn report_markdown(
             r.p_value
         );
     }
-    let _ = writeln!(s, "\n![SI vs sigma0](si_vs_sigma0.png) ![SI vs rho](si_vs_rho.png) ![SI vs lambda0](si_vs_lambda0.png)\n");
+    let _ = writeln!(
+        s,
+        "\n![SI vs sigma0](si_vs_sigma0.png) ![SI vs rho](si_vs_rho.png) ![SI vs lambda0](si_vs_lambda0.png)\n"
+    );
     let _ = writeln!(s, "## SI by task\n");
-    let _ = writeln!(s, "Published ordering (Fig. 3a): 2AFC most sequential, DE-1/DE-2 most persistent.\n");
+    let _ = writeln!(
+        s,
+        "Published ordering (Fig. 3a): 2AFC most sequential, DE-1/DE-2 most persistent.\n"
+    );
     let _ = writeln!(s, "| task | mean SI ± SEM | n |\n|---|---|---|");
     for t in by_task {
         let _ = writeln!(s, "| {} | {:.3} ± {:.3} | {} |", t.task, t.mean, t.sem, t.n);
@@ -162,8 +235,14 @@ pub fn report_markdown(
         g("schur_significant_modes_high_si"),
         g("schur_significant_modes_low_si")
     );
-    let _ = writeln!(s, "![profiles](weight_profiles.png) ![schur high](schur_high_si.png) ![schur low](schur_low_si.png)\n");
-    let _ = writeln!(s, "## Untrained networks (Supp. Fig. 1) and the banded model (Supp. Fig. 7)\n");
+    let _ = writeln!(
+        s,
+        "![profiles](weight_profiles.png) ![schur high](schur_high_si.png) ![schur low](schur_low_si.png)\n"
+    );
+    let _ = writeln!(
+        s,
+        "## Untrained networks (Supp. Fig. 1) and the banded model (Supp. Fig. 7)\n"
+    );
     let _ = writeln!(
         s,
         "Untrained pulse responses: slope of SI on σ0 over the grid {:.3} (published: sequential responses appear as σ0 grows). \
@@ -172,7 +251,10 @@ pub fn report_markdown(
         g("banded_si_sequential"),
         g("banded_si_persistent")
     );
-    let _ = writeln!(s, "![untrained grid](untrained_si_grid.png) ![banded](banded_sequential.png) ![persistent](banded_persistent.png)\n");
+    let _ = writeln!(
+        s,
+        "![untrained grid](untrained_si_grid.png) ![banded](banded_sequential.png) ![persistent](banded_persistent.png)\n"
+    );
     let _ = writeln!(s, "## All statistics\n\n| statistic | value |\n|---|---|");
     for (k, v) in stats {
         let _ = writeln!(s, "| {k} | {v:.6} |");
