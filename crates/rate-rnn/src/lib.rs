@@ -1,8 +1,40 @@
 //! # wm-rate-rnn
 //!
-//! Rate RNN models trained by backpropagation through time on candle.
+//! Rate RNNs trained by backpropagation through time on candle, with
+//! checkpoints that resume exactly and activity recording for analysis.
+//!
+//! * [`Vanilla`]: Orhan & Ma 2019's discrete-time ReLU network (λ0/σ0
+//!   initialisation, alternative nonlinearities, Hebbian fast weights).
+//! * [`train()`](train::train): fresh seeded batch per iteration, the objective of
+//!   [`loss`] (task loss + end-of-trial activity penalty + ρΣθ²), [`Adam`]
+//!   whose moments are checkpointed, NaN/Inf detection, log rows.
+//! * [`record()`](record::record) / [`evaluate`](record::evaluate): activity `[T, B, N]` and test performance.
+//!
+//! Key design decision: the recurrent loop is one candle op with a
+//! hand-written BPTT backward ([`recurrence`]): per-step candle ops make
+//! backward slow (a graph node and small gemms per step), while here the
+//! weight gradient is a single large gemm over all time steps. The per-step
+//! candle path is kept as the independent reference the tests check against.
+//!
+//! Every random draw (initialisation, trials) comes from an explicitly passed
+//! seeded ChaCha8 generator; candle's own RNG is never used (it cannot be seeded).
 #![deny(missing_docs)]
 
+pub mod checkpoint;
+pub mod error;
+pub mod linalg;
+pub mod loss;
+pub mod model;
 pub mod nonlinearity;
+pub mod optim;
+pub mod record;
+pub mod recurrence;
+pub mod train;
+pub mod vanilla;
 
+pub use error::{RateRnnError, Result};
+pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;
+pub use optim::{Adam, AdamConfig};
+pub use train::{TrainConfig, train};
+pub use vanilla::{FastWeights, Path, Vanilla, VanillaConfig};

@@ -1,0 +1,55 @@
+//! Errors of model construction, training and checkpoint IO.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `wm-rate-rnn`.
+#[derive(Debug, thiserror::Error)]
+pub enum RateRnnError {
+    /// A configuration value is out of range.
+    #[error("config field `{field}` = {value}: allowed {allowed}")]
+    Config {
+        /// The field, dotted for nested ones.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// The allowed range or set.
+        allowed: String,
+    },
+    /// A batch or array does not have the shape the model expects.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// Training produced a non-finite loss or gradient.
+    #[error(
+        "training diverged at iteration {iteration}: {what} is not finite; the last good checkpoint (iteration {last_good}) is kept"
+    )]
+    Diverged {
+        /// Iteration at which the NaN/Inf appeared.
+        iteration: usize,
+        /// What was non-finite (the loss, or a parameter's gradient).
+        what: String,
+        /// Iteration of the last checkpoint written (0 if none).
+        last_good: usize,
+    },
+    /// A checkpoint is missing, incomplete or does not match the model.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// `Result` with [`RateRnnError`].
+pub type Result<T> = std::result::Result<T, RateRnnError>;

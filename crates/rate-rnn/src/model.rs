@@ -1,0 +1,34 @@
+//! What every rate-model family offers the trainer.
+
+use std::sync::Arc;
+
+use candle_core::{Tensor, Var};
+
+/// The result of running a model on a batch.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// Unit rates `[T, B, N]` (the recurrent layer's activity).
+    pub rates: Tensor,
+    /// Read-out before the task's output nonlinearity, `[T, B, O]`.
+    pub readout: Tensor,
+}
+
+/// A trainable rate RNN: a named set of parameters and a forward pass.
+///
+/// Models keep candle inside; the trainer sees tensors, the rest of wm sees
+/// plain arrays through [`crate::record`] and [`crate::checkpoint`].
+pub trait RateModel: Send {
+    /// The model family's name, recorded in checkpoints (e.g. `"vanilla"`).
+    fn family(&self) -> &'static str;
+    /// Recurrent units `N`.
+    fn n_units(&self) -> usize;
+    /// Trainable parameters with stable names, in a fixed order.
+    fn named_vars(&self) -> Vec<(&'static str, Var)>;
+    /// Run the model on inputs `[T, B, I]`. `update` (`[T, B]`, 1 update, 0
+    /// hold) marks padded steps of variable-length trials.
+    fn forward(
+        &self,
+        input: &Tensor,
+        update: Option<Arc<Vec<f32>>>,
+    ) -> candle_core::Result<Forward>;
+}

@@ -1,0 +1,100 @@
+//! A small memory task written for these tests, independent of `wm-tasks`'
+//! published tasks: a ±1 pulse on channel 0 in the first 3 steps, a delay,
+//! and the sign to report (as a probability) in the last 5 steps.
+#![allow(dead_code)]
+
+use rand::Rng;
+use wm_tasks::{LossKind, OutputKind, Score, Task, TaskRng, Timeline, TrialBatch, TrialInfo};
+
+pub struct SignMemory {
+    pub timeline: Timeline,
+    pub loss: LossKind,
+    pub output: OutputKind,
+}
+
+impl SignMemory {
+    pub fn new(delay: f64, output: OutputKind) -> Self {
+        let loss = match output {
+            OutputKind::Sigmoid => LossKind::BinaryCrossEntropy,
+            OutputKind::Linear => LossKind::ModAbs {
+                period: std::f64::consts::PI,
+            },
+        };
+        Self {
+            timeline: Timeline::fixed(
+                &[("stimulus", 3.0), ("delay", delay), ("response", 5.0)],
+                1.0,
+            ),
+            loss,
+            output,
+        }
+    }
+}
+
+impl Task for SignMemory {
+    fn name(&self) -> &str {
+        "sign-memory"
+    }
+    fn n_inputs(&self) -> usize {
+        2
+    }
+    fn n_outputs(&self) -> usize {
+        1
+    }
+    fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    fn output_kind(&self) -> OutputKind {
+        self.output
+    }
+    fn loss_kind(&self) -> LossKind {
+        self.loss
+    }
+    fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch {
+        let t = self.n_steps();
+        let mut b = TrialBatch::zeros(t, n, 2, 1);
+        for k in 0..n {
+            let c: u8 = rng.random_range(0..2);
+            let sign = if c == 1 { 1.0 } else { -1.0 };
+            for s in 0..3 {
+                let i = b.input_index(s, k, 0);
+                b.input[i] = sign;
+                let j = b.input_index(s, k, 1);
+                b.input[j] = 1.0;
+            }
+            for s in 0..t {
+                let i = b.output_index(s, k, 0);
+                b.target[i] = if self.output == OutputKind::Sigmoid {
+                    f32::from(c)
+                } else {
+                    1.0 + sign * 0.5
+                };
+                b.mask[i] = if s + 5 >= t { 1.0 } else { 0.0 };
+            }
+            b.trials.push(TrialInfo {
+                condition: Some(c),
+                ..Default::default()
+            });
+        }
+        b
+    }
+    fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score {
+        let t = batch.n_steps - 1;
+        let mut correct = 0;
+        for k in 0..batch.batch_size {
+            let y = output[batch.output_index(t, k, 0)];
+            let target = batch.target[batch.output_index(t, k, 0)];
+            let right = match self.output {
+                OutputKind::Sigmoid => (y > 0.5) == (target > 0.5),
+                OutputKind::Linear => (y > 1.0) == (target > 1.0),
+            };
+            correct += usize::from(right);
+        }
+        let acc = correct as f64 / batch.batch_size as f64;
+        Score {
+            accuracy: Some(acc),
+            error: 1.0 - acc,
+            ..Default::default()
+        }
+    }
+}

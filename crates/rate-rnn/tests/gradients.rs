@@ -1,0 +1,317 @@
+//! Gradients of the rate models: the fused recurrence against the per-step
+//! candle reference, and both against central finite differences in f64.
+
+mod common;
+
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Tensor, Var};
+use common::SignMemory;
+use rand::SeedableRng;
+use wm_rate_rnn::loss::Objective;
+use wm_rate_rnn::recurrence::{RecurrenceSpec, recurrence};
+use wm_rate_rnn::train::objective;
+use wm_rate_rnn::{FastWeights, Nonlinearity, Path, RateModel, Vanilla, VanillaConfig};
+use wm_tasks::{OutputKind, Task, TaskRng};
+
+const PHIS: [Nonlinearity; 4] = [
+    Nonlinearity::Relu,
+    Nonlinearity::ClippedRelu { r_max: 0.8 },
+    Nonlinearity::Elu,
+    Nonlinearity::Softplus,
+];
+
+fn small(phi: Nonlinearity, fast: bool, seed: u64, path: Path) -> Vanilla {
+    let cfg = VanillaConfig {
+        n_inputs: 2,
+        n_units: 12,
+        n_outputs: 1,
+        lambda0: 0.6,
+        sigma0: 0.8,
+        nonlinearity: phi,
+        grad_clip: Some(100.0),
+        fast_weights: fast.then_some(FastWeights { gamma: 0.01 }),
+        glorot_gain: 1.0,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    Vanilla::new(cfg, DType::F64, &mut rng)
+        .unwrap()
+        .with_path(path)
+}
+
+fn objective_value(
+    model: &dyn RateModel,
+    task: &dyn Task,
+    batch: &wm_tasks::TrialBatch,
+    obj: &Objective,
+) -> f64 {
+    objective(model, task, batch, obj).unwrap().1.total
+}
+
+/// Central differences of the objective for a few entries of every parameter.
+fn check_against_finite_differences(model: &dyn RateModel, task: &dyn Task) {
+    let mut rng = TaskRng::seed_from_u64(7);
+    let batch = task.batch(&mut rng, 6);
+    let obj = Objective {
+        activity_penalty: 0.3,
+        penalty_steps: 5,
+        rho: 1e-2,
+    };
+    let (total, _, _) = objective(model, task, &batch, &obj).unwrap();
+    let grads = total.backward().unwrap();
+    let eps = 1e-6;
+    for (name, var) in model.named_vars() {
+        let g: Vec<f64> = grads
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let base: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+        let shape = var.dims().to_vec();
+        for k in (0..base.len()).step_by((base.len() / 5).max(1)) {
+            let eval = |delta: f64| {
+                let mut p = base.clone();
+                p[k] += delta;
+                var.set(&Tensor::from_vec(p, shape.as_slice(), &Device::Cpu).unwrap())
+                    .unwrap();
+                objective_value(model, task, &batch, &obj)
+            };
+            let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
+            var.set(&Tensor::from_vec(base.clone(), shape.as_slice(), &Device::Cpu).unwrap())
+                .unwrap();
+            let rel = (fd - g[k]).abs() / fd.abs().max(g[k].abs()).max(1e-7);
+            assert!(
+                rel < 1e-5,
+                "{name}[{k}]: analytic {} vs finite difference {fd} (rel {rel:e})",
+                g[k]
+            );
+        }
+    }
+}
+
+#[test]
+fn vanilla_gradients_match_finite_differences_for_every_nonlinearity() {
+    for (k, phi) in PHIS.into_iter().enumerate() {
+        for output in [OutputKind::Sigmoid, OutputKind::Linear] {
+            let task = SignMemory::new(6.0, output);
+            check_against_finite_differences(&small(phi, false, k as u64, Path::Fused), &task);
+        }
+    }
+}
+
+#[test]
+fn fast_weight_gradients_match_finite_differences() {
+    let task = SignMemory::new(6.0, OutputKind::Sigmoid);
+    check_against_finite_differences(&small(Nonlinearity::Relu, true, 3, Path::Fused), &task);
+}
+
+#[test]
+fn fused_recurrence_equals_the_per_step_reference_in_value_and_gradient() {
+    let task = SignMemory::new(9.0, OutputKind::Sigmoid);
+    for (k, phi) in PHIS.into_iter().enumerate() {
+        let fused = small(phi, false, 10 + k as u64, Path::Fused);
+        let reference = small(phi, false, 10 + k as u64, Path::Reference);
+        let mut rng = TaskRng::seed_from_u64(1);
+        let mut batch = task.batch(&mut rng, 5);
+        // Hold the state on a few steps of some trials, as variable delays do.
+        let mut update = vec![1.0f32; batch.n_steps * 5];
+        for s in [4usize, 5, 6] {
+            update[s * 5 + 2] = 0.0;
+            update[s * 5 + 4] = 0.0;
+        }
+        batch.update = Some(update);
+        let obj = Objective {
+            activity_penalty: 0.1,
+            penalty_steps: 5,
+            rho: 1e-3,
+        };
+        let (lf, pf, _) = objective(&fused, &task, &batch, &obj).unwrap();
+        let (lr, pr, _) = objective(&reference, &task, &batch, &obj).unwrap();
+        assert!(
+            (pf.total - pr.total).abs() < 1e-12,
+            "{phi:?}: {} vs {}",
+            pf.total,
+            pr.total
+        );
+        let (gf, gr) = (lf.backward().unwrap(), lr.backward().unwrap());
+        for ((name, vf), (_, vr)) in fused.named_vars().into_iter().zip(reference.named_vars()) {
+            let a: Vec<f64> = gf
+                .get(vf.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let b: Vec<f64> = gr
+                .get(vr.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() <= 1e-10 * (1.0 + y.abs()),
+                    "{phi:?} {name}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn leaky_recurrence_gradient_matches_finite_differences() {
+    // The fused op alone, with a leak α = 0.3 and held steps, against a plain loop.
+    let (t, b, n) = (7, 3, 5);
+    let u0: Vec<f64> = (0..t * b * n)
+        .map(|k| ((k * 37 % 17) as f64 - 8.0) / 9.0)
+        .collect();
+    let w0: Vec<f64> = (0..n * n)
+        .map(|k| ((k * 29 % 13) as f64 - 6.0) / 10.0)
+        .collect();
+    let mut update = vec![1.0f32; t * b];
+    update[3 * b + 1] = 0.0;
+    let spec = RecurrenceSpec {
+        phi: Nonlinearity::Softplus,
+        alpha: 0.3,
+        grad_clip: None,
+        update: Some(Arc::new(update.clone())),
+    };
+    // Independent plain-loop forward; loss = Σ h·c with fixed weights c.
+    let plain = |u: &[f64], w: &[f64]| -> f64 {
+        let mut h = vec![0.0; b * n];
+        let mut total = 0.0;
+        for s in 0..t {
+            let prev = h.clone();
+            for tr in 0..b {
+                let c = 0.3 * f64::from(update[s * b + tr]);
+                for j in 0..n {
+                    let mut a = u[(s * b + tr) * n + j];
+                    for i in 0..n {
+                        a += prev[tr * n + i] * w[i * n + j];
+                    }
+                    let r = Nonlinearity::Softplus.apply(a);
+                    h[tr * n + j] = prev[tr * n + j] + c * (r - prev[tr * n + j]);
+                    total += h[tr * n + j] * ((s + j) as f64 * 0.1 - 0.3);
+                }
+            }
+        }
+        total
+    };
+    let dev = Device::Cpu;
+    let u = Var::from_tensor(&Tensor::from_vec(u0.clone(), (t, b, n), &dev).unwrap()).unwrap();
+    let w = Var::from_tensor(&Tensor::from_vec(w0.clone(), (n, n), &dev).unwrap()).unwrap();
+    let coef = Tensor::from_vec(
+        (0..t * b * n)
+            .map(|k| ((k / (b * n)) + (k % n)) as f64 * 0.1 - 0.3)
+            .collect::<Vec<_>>(),
+        (t, b, n),
+        &dev,
+    )
+    .unwrap();
+    let h = recurrence(u.as_tensor(), w.as_tensor(), &spec).unwrap();
+    let loss = (h * coef).unwrap().sum_all().unwrap();
+    let value: f64 = loss.to_scalar().unwrap();
+    assert!(
+        (value - plain(&u0, &w0)).abs() < 1e-12,
+        "forward differs from the plain loop"
+    );
+    let grads = loss.backward().unwrap();
+    let eps = 1e-6;
+    for (var, base, is_w) in [(&u, &u0, false), (&w, &w0, true)] {
+        let g: Vec<f64> = grads
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for k in 0..base.len() {
+            let f = |d: f64| {
+                let mut p = base.clone();
+                p[k] += d;
+                if is_w { plain(&u0, &p) } else { plain(&p, &w0) }
+            };
+            let fd = (f(eps) - f(-eps)) / (2.0 * eps);
+            assert!(
+                (fd - g[k]).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "entry {k}: {} vs {fd}",
+                g[k]
+            );
+        }
+    }
+}
+
+#[test]
+fn gradient_clip_bounds_the_preactivation_gradient() {
+    // With a bound of 1e-3 the fused path must give the same clipped gradient as the reference.
+    let task = SignMemory::new(4.0, OutputKind::Sigmoid);
+    let mk = |path| {
+        let mut m = small(Nonlinearity::Relu, false, 5, path);
+        let mut cfg = m.config().clone();
+        cfg.grad_clip = Some(1e-3);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        m = Vanilla::new(cfg, DType::F64, &mut rng)
+            .unwrap()
+            .with_path(path);
+        m
+    };
+    let (a, b) = (mk(Path::Fused), mk(Path::Reference));
+    let mut rng = TaskRng::seed_from_u64(2);
+    let batch = task.batch(&mut rng, 4);
+    let obj = Objective {
+        activity_penalty: 5.0,
+        penalty_steps: 5,
+        rho: 0.0,
+    };
+    let ga = objective(&a, &task, &batch, &obj)
+        .unwrap()
+        .0
+        .backward()
+        .unwrap();
+    let gb = objective(&b, &task, &batch, &obj)
+        .unwrap()
+        .0
+        .backward()
+        .unwrap();
+    let unclipped = {
+        let c = small(Nonlinearity::Relu, false, 5, Path::Fused);
+        objective(&c, &task, &batch, &obj)
+            .unwrap()
+            .0
+            .backward()
+            .unwrap()
+            .get(c.named_vars()[2].1.as_tensor())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
+    };
+    let x: Vec<f64> = ga
+        .get(a.named_vars()[2].1.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let y: Vec<f64> = gb
+        .get(b.named_vars()[2].1.as_tensor())
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    for (p, q) in x.iter().zip(&y) {
+        assert!((p - q).abs() < 1e-12);
+    }
+    let clipped: f64 = x.iter().map(|v| v.abs()).sum();
+    assert!(
+        clipped < unclipped,
+        "clipping must shrink the W_hh gradient ({clipped} vs {unclipped})"
+    );
+}

@@ -1,0 +1,231 @@
+//! Training behaviour: learning a memory task, exact resume, reproducibility,
+//! divergence detection and checkpoint errors.
+
+mod common;
+
+use candle_core::DType;
+use common::SignMemory;
+use rand::SeedableRng;
+use wm_rate_rnn::optim::AdamConfig;
+use wm_rate_rnn::record::evaluate;
+use wm_rate_rnn::train::{TrainConfig, load_weights};
+use wm_rate_rnn::{RateModel, RateRnnError, Vanilla, VanillaConfig, train};
+use wm_tasks::{OutputKind, TaskRng};
+
+fn net(seed: u64, n: usize) -> Vanilla {
+    let cfg = VanillaConfig {
+        n_inputs: 2,
+        n_units: n,
+        n_outputs: 1,
+        lambda0: 0.9,
+        sigma0: 0.3,
+        ..Default::default()
+    };
+    Vanilla::new(
+        cfg,
+        DType::F32,
+        &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+    )
+    .unwrap()
+}
+
+fn weights(m: &dyn RateModel) -> Vec<Vec<f32>> {
+    m.named_vars()
+        .iter()
+        .map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_small_network_learns_to_remember_a_sign_across_a_delay() {
+    let task = SignMemory::new(20.0, OutputKind::Sigmoid);
+    let model = net(1, 32);
+    let cfg = TrainConfig {
+        iterations: 300,
+        batch_size: 32,
+        adam: AdamConfig {
+            learning_rate: 3e-3,
+            ..Default::default()
+        },
+        log_every: 100,
+        checkpoint_every: 0,
+        ..Default::default()
+    };
+    let mut rng = TaskRng::seed_from_u64(11);
+    let before = evaluate(&model, &task, &mut TaskRng::seed_from_u64(99), 4, 64)
+        .unwrap()
+        .accuracy;
+    let out = train(&model, &task, &cfg, &mut rng, None, &mut |_| {}).unwrap();
+    assert_eq!(out.log.len(), 3);
+    assert!(
+        out.log[2].loss < out.log[0].loss,
+        "loss must fall: {:?}",
+        out.log
+    );
+    let after = evaluate(&model, &task, &mut TaskRng::seed_from_u64(99), 4, 64)
+        .unwrap()
+        .accuracy;
+    assert!(after > 0.95, "accuracy {after} (before training {before})");
+}
+
+#[test]
+fn resuming_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run() {
+    let task = SignMemory::new(8.0, OutputKind::Sigmoid);
+    let cfg = |iterations| TrainConfig {
+        iterations,
+        batch_size: 8,
+        adam: AdamConfig {
+            learning_rate: 1e-2,
+            ..Default::default()
+        },
+        log_every: 5,
+        checkpoint_every: 10,
+        ..Default::default()
+    };
+    let straight = net(3, 16);
+    let dir_a = tempfile::tempdir().unwrap();
+    train(
+        &straight,
+        &task,
+        &cfg(20),
+        &mut TaskRng::seed_from_u64(4),
+        Some(dir_a.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+
+    let dir_b = tempfile::tempdir().unwrap();
+    let first = net(3, 16);
+    train(
+        &first,
+        &task,
+        &cfg(10),
+        &mut TaskRng::seed_from_u64(4),
+        Some(dir_b.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+    // A new process: a differently initialised model and RNG; the checkpoint must override both.
+    let resumed = net(77, 16);
+    let out = train(
+        &resumed,
+        &task,
+        &cfg(20),
+        &mut TaskRng::seed_from_u64(12345),
+        Some(dir_b.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(out.resumed_from, Some(10));
+    assert_eq!(out.log.len(), 4);
+    assert_eq!(
+        weights(&straight),
+        weights(&resumed),
+        "resumed weights differ from the uninterrupted run"
+    );
+
+    let loaded = net(5, 16);
+    assert_eq!(load_weights(&loaded, dir_a.path()).unwrap(), 20);
+    assert_eq!(weights(&loaded), weights(&straight));
+}
+
+#[test]
+fn the_same_seeds_give_the_same_network_and_different_seeds_do_not() {
+    let task = SignMemory::new(5.0, OutputKind::Linear);
+    let cfg = TrainConfig {
+        iterations: 5,
+        batch_size: 4,
+        log_every: 5,
+        checkpoint_every: 0,
+        ..Default::default()
+    };
+    let run = |init, data| {
+        let m = net(init, 8);
+        train(
+            &m,
+            &task,
+            &cfg,
+            &mut TaskRng::seed_from_u64(data),
+            None,
+            &mut |_| {},
+        )
+        .unwrap();
+        weights(&m)
+    };
+    assert_eq!(run(1, 2), run(1, 2));
+    assert_ne!(run(1, 2), run(1, 3));
+    assert_ne!(run(1, 2), run(2, 2));
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error() {
+    let task = SignMemory::new(30.0, OutputKind::Sigmoid);
+    let cfg = TrainConfig {
+        iterations: 50,
+        batch_size: 4,
+        adam: AdamConfig {
+            learning_rate: 1e6,
+            ..Default::default()
+        },
+        log_every: 10,
+        checkpoint_every: 0,
+        ..Default::default()
+    };
+    let err = train(
+        &net(1, 8),
+        &task,
+        &cfg,
+        &mut TaskRng::seed_from_u64(0),
+        None,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, RateRnnError::Diverged { .. }), "{err}");
+    assert!(err.to_string().contains("not finite"), "{err}");
+}
+
+#[test]
+fn bad_configs_and_checkpoints_are_named_in_the_error() {
+    let cfg = VanillaConfig {
+        n_units: 0,
+        ..Default::default()
+    };
+    let err = Vanilla::new(
+        cfg,
+        DType::F32,
+        &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("n_units") && err.contains("≥ 1"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("weights.safetensors"), b"not a checkpoint").unwrap();
+    let err = load_weights(&net(0, 8), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("weights.safetensors"), "{err}");
+
+    // A checkpoint of a different size is refused, naming the parameter.
+    let task = SignMemory::new(3.0, OutputKind::Sigmoid);
+    let small = TrainConfig {
+        iterations: 1,
+        batch_size: 2,
+        log_every: 1,
+        checkpoint_every: 0,
+        ..Default::default()
+    };
+    let d2 = tempfile::tempdir().unwrap();
+    train(
+        &net(0, 8),
+        &task,
+        &small,
+        &mut TaskRng::seed_from_u64(0),
+        Some(d2.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+    let err = load_weights(&net(0, 9), d2.path()).unwrap_err().to_string();
+    assert!(err.contains("w_in") && err.contains("shape"), "{err}");
+}
