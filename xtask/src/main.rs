@@ -50,7 +50,15 @@ enum Command {
     },
 }
 
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // candle's CPU matmul sizes its thread count from RAYON_NUM_THREADS on
+    // every call. Networks train one per core on an explicit pool, so candle
+    // itself must stay single-threaded (see ../shared/specs/ecosystem.md §1.3).
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: the first statement of main, before any thread exists.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

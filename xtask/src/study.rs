@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
+use wm_studies::io::read_toml;
+use wm_studies::orhan_ma::config::OrhanMaConfig;
 
 /// A published study that wm reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -55,6 +57,17 @@ pub enum Scale {
     Paper,
 }
 
+impl Scale {
+    /// The scale's name, as in `experiments/<study>/<name>.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Smoke => "smoke",
+            Scale::Quick => "quick",
+            Scale::Paper => "paper",
+        }
+    }
+}
+
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -79,10 +92,26 @@ pub fn reproduce(study: Study, scale: Scale, out: Option<PathBuf>) -> Result<()>
         }
         return Ok(());
     }
-    let _out = out.unwrap_or_else(|| default_results_dir(study));
-    bail!(
-        "`cargo xtask reproduce {}` is not implemented yet (scale {:?}); see the open issues",
-        study.name(),
-        scale
-    )
+    let out = out.unwrap_or_else(|| default_results_dir(study));
+    let config = workspace_root()
+        .join("experiments")
+        .join(study.name())
+        .join(format!("{}.toml", scale.name()));
+    match study {
+        Study::OrhanMa => {
+            let cfg: OrhanMaConfig = read_toml(&config)?;
+            wm_studies::orhan_ma::run::run(&cfg, scale.name(), &config, &out)?;
+            println!(
+                "results in {}; compare with `cargo xtask regress {}`",
+                out.display(),
+                study.name()
+            );
+            Ok(())
+        }
+        _ => bail!(
+            "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
+            study.name(),
+            scale.name()
+        ),
+    }
 }

@@ -32,6 +32,7 @@ pub mod recurrence;
 pub mod train;
 pub mod vanilla;
 
+pub use candle_core::DType;
 pub use error::{RateRnnError, Result};
 pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;

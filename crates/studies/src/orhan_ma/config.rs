@@ -103,6 +103,9 @@ pub struct OrhanMaConfig {
     pub schur_threshold: f64,
     /// Offsets ±K of the recurrent weight profile.
     pub profile_max_offset: usize,
+    /// Write each network's recorded activity `[T, B, N]` to
+    /// `activity.safetensors` (large at paper scale: 300 × 150 × 500 floats).
+    pub save_activity: bool,
 }
 
 impl Default for OrhanMaConfig {
@@ -132,6 +135,7 @@ impl Default for OrhanMaConfig {
             low_si: 2.5,
             schur_threshold: 0.04,
             profile_max_offset: 20,
+            save_activity: false,
         }
     }
 }

@@ -8,4 +8,6 @@ pub mod figures;
 pub mod grid;
 pub mod network;
 pub mod report;
+pub mod run;
+pub mod train;
 pub mod untrained;

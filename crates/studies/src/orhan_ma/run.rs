@@ -1,0 +1,274 @@
+//! The whole Orhan & Ma reproduction: untrained grid and banded model, the
+//! trained grid (one network per core), statistics, figures, `summary.toml`
+//! and `REPORT.md`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+use ndarray::Axis;
+use rayon::prelude::*;
+use serde::Serialize;
+use wm_analysis::sequentiality::{SiParams, sequentiality_index};
+use wm_analysis::stats::simple_linear_regression;
+
+use crate::io::{Provenance, write_atomic, write_csv, write_toml};
+use crate::orhan_ma::aggregate::{
+    Factor, NetworkResult, included, multiple_regression, regress_on, si_by_task, success_rate,
+};
+use crate::orhan_ma::config::OrhanMaConfig;
+use crate::orhan_ma::figures::{sorted_activity_heatmap, to_array, untrained_si_map};
+use crate::orhan_ma::grid::expand;
+use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
+use crate::orhan_ma::report::{
+    factor_figure, profile_figure, report_markdown, schur_figure, task_figure,
+};
+use crate::orhan_ma::train::{TrainedNetwork, train_network};
+use crate::orhan_ma::untrained::untrained_grid;
+
+/// `summary.toml`: the statistics `cargo xtask regress` checks.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// Study name.
+    pub study: String,
+    /// Scale of the run.
+    pub scale: String,
+    /// Named statistics.
+    pub statistics: BTreeMap<String, f64>,
+}
+
+/// Units shown in example heat maps.
+const HEATMAP_UNITS: usize = 150;
+/// Size of the Toeplitz matrix built from a mean weight profile for the Schur analysis.
+const SCHUR_DIM: usize = 100;
+
+/// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
+pub fn run(cfg: &OrhanMaConfig, scale: &str, config_path: &Path, out: &Path) -> Result<Summary> {
+    cfg.validate()
+        .with_context(|| format!("invalid config {}", config_path.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_toml(
+        &out.join("run.toml"),
+        &Provenance::new("orhan-ma", scale, cfg.seed, config_path)?,
+    )?;
+    let mut stats: BTreeMap<String, f64> = BTreeMap::new();
+
+    untrained_and_banded(cfg, out, &mut stats)?;
+
+    let specs = expand(cfg);
+    tracing::info!(
+        networks = specs.len(),
+        threads = cfg.threads,
+        "training the grid"
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .stack_size(16 << 20)
+        .build()
+        .context("cannot start the training threads")?;
+    let done = AtomicUsize::new(0);
+    let total = specs.len();
+    let trained: Vec<TrainedNetwork> = pool.install(|| {
+        specs
+            .par_iter()
+            .map(|s| {
+                let net = train_network(s, cfg, &out.join("networks").join(s.dir_name()))?;
+                let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::info!(
+                    "network {k}/{total} done: {} λ0={} σ0={} ρ={} F={:.3} SI={:.3} ({:.0} s)",
+                    net.result.task,
+                    net.result.lambda0,
+                    net.result.sigma0,
+                    net.result.rho,
+                    net.result.fractional_loss,
+                    net.result.si,
+                    net.result.train_seconds
+                );
+                Ok(net)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let rows: Vec<NetworkResult> = trained.iter().map(|t| t.result.clone()).collect();
+    write_csv(&out.join("networks.csv"), &rows)?;
+    let inc = included(&rows, cfg.require_success);
+    stats.insert("n_networks".into(), rows.len() as f64);
+    stats.insert("n_included".into(), inc.len() as f64);
+    stats.insert("success_rate".into(), success_rate(&rows));
+    stats.insert(
+        "require_success".into(),
+        f64::from(u8::from(cfg.require_success)),
+    );
+    let finite_f: Vec<f64> = rows
+        .iter()
+        .map(|r| r.fractional_loss)
+        .filter(|f| f.is_finite())
+        .collect();
+    if !finite_f.is_empty() {
+        stats.insert(
+            "mean_fractional_loss".into(),
+            finite_f.iter().sum::<f64>() / finite_f.len() as f64,
+        );
+    }
+
+    let mut regressions = Vec::new();
+    for factor in Factor::ALL {
+        if let Some(reg) = regress_on(&inc, factor) {
+            let k = factor.name();
+            stats.insert(format!("si_slope_{k}"), reg.slope);
+            stats.insert(format!("si_slope_se_{k}"), reg.slope_se);
+            stats.insert(format!("si_p_{k}"), reg.p_value);
+            factor_figure(&out.join(format!("si_vs_{k}.png")), &inc, &reg, &cfg.tasks)?;
+            regressions.push(reg);
+        }
+    }
+    if let Some((coefs, r2)) = multiple_regression(&inc) {
+        for (f, b, se, p) in coefs {
+            stats.insert(format!("si_multi_coef_{}", f.name()), b);
+            stats.insert(format!("si_multi_se_{}", f.name()), se);
+            stats.insert(format!("si_multi_p_{}", f.name()), p);
+        }
+        stats.insert("si_multi_r2".into(), r2);
+    }
+    let by_task = si_by_task(&inc);
+    for t in &by_task {
+        stats.insert(format!("si_mean_{}", t.task), t.mean);
+    }
+    if !by_task.is_empty() {
+        task_figure(&out.join("si_by_task.png"), &by_task, &inc)?;
+    }
+
+    profiles_and_schur(cfg, &trained, out, &mut stats)?;
+
+    let summary = Summary {
+        study: "orhan-ma".into(),
+        scale: scale.into(),
+        statistics: stats,
+    };
+    write_toml(&out.join("summary.toml"), &summary)?;
+    let report = report_markdown(
+        scale,
+        &summary.statistics,
+        &regressions,
+        &by_task,
+        rows.len(),
+        inc.len(),
+    );
+    write_atomic(&out.join("REPORT.md"), report.as_bytes())?;
+    tracing::info!(out = %out.display(), "orhan-ma done: summary.toml, networks.csv, REPORT.md and figures written");
+    Ok(summary)
+}
+
+/// Supp. Fig. 1 (untrained grid) and Supp. Fig. 7 (banded model).
+fn untrained_and_banded(
+    cfg: &OrhanMaConfig,
+    out: &Path,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<()> {
+    let grid = &cfg.untrained_grid;
+    let (cells, _) = untrained_grid(grid, cfg.seed)?;
+    write_csv(&out.join("untrained_grid.csv"), &cells)?;
+    untrained_si_map(
+        &out.join("untrained_si_grid.png"),
+        &cells,
+        &grid.lambda0,
+        &grid.sigma0,
+    )?;
+    let (x, y): (Vec<f64>, Vec<f64>) = cells
+        .iter()
+        .filter(|c| c.si.is_finite())
+        .map(|c| (c.sigma0, c.si))
+        .unzip();
+    if let Ok(fit) = simple_linear_regression(&x, &y) {
+        stats.insert("untrained_si_sigma0_slope".into(), fit.coefficients[1]);
+    }
+    let params = SiParams::default();
+    for (name, model) in [
+        ("sequential", cfg.banded.clone()),
+        ("persistent", cfg.banded.persistent()),
+    ] {
+        let h = to_array(&model.simulate());
+        let si = sequentiality_index(h.view().insert_axis(Axis(0)), &params)?.si;
+        stats.insert(format!("banded_si_{name}"), si);
+        sorted_activity_heatmap(
+            &out.join(format!("banded_{name}.png")),
+            &format!("Banded model, {name} (SI {si:.2})"),
+            h.view(),
+            params.activity_threshold,
+            HEATMAP_UNITS,
+        )?;
+    }
+    Ok(())
+}
+
+/// Weight profiles of high- and low-SI networks, Schur modes of their mean
+/// connectivity and example heat maps.
+fn profiles_and_schur(
+    cfg: &OrhanMaConfig,
+    trained: &[TrainedNetwork],
+    out: &Path,
+    stats: &mut BTreeMap<String, f64>,
+) -> Result<()> {
+    let mut ranked: Vec<&TrainedNetwork> = trained
+        .iter()
+        .filter(|t| t.result.si.is_finite() && (!cfg.require_success || t.result.success))
+        .collect();
+    if ranked.is_empty() {
+        return Ok(());
+    }
+    ranked.sort_by(|a, b| b.result.si.total_cmp(&a.result.si));
+    let third = ranked.len().div_ceil(3);
+    let (high, low) = (&ranked[..third], &ranked[ranked.len() - third..]);
+    let threshold = SiParams::default().activity_threshold;
+    for (name, net) in [
+        ("most_sequential", high[0]),
+        ("most_persistent", low[low.len() - 1]),
+    ] {
+        sorted_activity_heatmap(
+            &out.join(format!("heatmap_{name}.png")),
+            &format!(
+                "{} λ0={} σ0={} ρ={} (SI {:.2})",
+                net.result.task,
+                net.result.lambda0,
+                net.result.sigma0,
+                net.result.rho,
+                net.result.si
+            ),
+            net.measures.example_trial.view(),
+            threshold,
+            HEATMAP_UNITS,
+        )?;
+    }
+    let mut groups = Vec::new();
+    for (name, group) in [("high_si", high), ("low_si", low)] {
+        let ps: Vec<_> = group
+            .iter()
+            .filter_map(|t| t.measures.profile.as_ref())
+            .collect();
+        if let Some(avg) = average_profiles(&ps) {
+            let at = |k: i64| {
+                avg.offsets
+                    .iter()
+                    .position(|&o| o == k)
+                    .map_or(f64::NAN, |p| avg.mean[p])
+            };
+            stats.insert(format!("profile_asymmetry_{name}"), at(1) - at(-1));
+            stats.insert(format!("profile_self_{name}"), at(0));
+            let w = toeplitz_from_profile(&avg, SCHUR_DIM.min(cfg.n_units));
+            let (sig, nonnormal) = schur_figure(
+                &out.join(format!("schur_{name}.png")),
+                &format!("Schur modes of the mean connectivity, {name}"),
+                w.view(),
+                cfg.schur_threshold,
+            )?;
+            stats.insert(format!("schur_significant_modes_{name}"), sig as f64);
+            stats.insert(format!("schur_nonnormal_fraction_{name}"), nonnormal);
+            groups.push((name, avg));
+        }
+    }
+    if !groups.is_empty() {
+        let refs: Vec<(&str, &_)> = groups.iter().map(|(n, p)| (*n, p)).collect();
+        profile_figure(&out.join("weight_profiles.png"), &refs)?;
+    }
+    Ok(())
+}

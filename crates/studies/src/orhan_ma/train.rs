@@ -1,0 +1,215 @@
+//! Train, test and measure one network of the Orhan & Ma grid.
+//!
+//! Each network lives in `networks/<index>-<task>-<condition>/`: the
+//! checkpoint (`weights.safetensors`, `train_log.csv`), `run.toml` (its spec
+//! and config) and, once finished, `result.toml`. Training resumes from the
+//! checkpoint, so an interrupted run picks up where it stopped; test and
+//! recording draws come from their own seeded streams and are repeated
+//! identically.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ndarray::{Array2, Array3};
+use rand::SeedableRng;
+use serde::Serialize;
+use wm_rate_rnn::loss::Objective;
+use wm_rate_rnn::optim::AdamConfig;
+use wm_rate_rnn::record::{evaluate, record, write_activity};
+use wm_rate_rnn::{DType, FastWeights, Nonlinearity, TrainConfig, Vanilla, VanillaConfig, train};
+use wm_tasks::orhan_ma::TaskVariant;
+use wm_tasks::{OrhanMaTaskOptions, Task, TaskRng, orhan_ma_task};
+
+use crate::io::{write_atomic, write_toml};
+use crate::orhan_ma::aggregate::NetworkResult;
+use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig};
+use crate::orhan_ma::grid::NetworkSpec;
+use crate::orhan_ma::network::{NetworkMeasures, measure};
+
+/// Hebbian coefficient γ of the fast-weights condition (spec §5.2).
+pub const HEBBIAN_GAMMA: f64 = 0.0007;
+/// End-of-trial activity penalty: basic and the other conditions (spec §6).
+pub const ACTIVITY_PENALTY: f64 = 1e-4;
+/// End-of-trial activity penalty of the tethered condition (spec §6).
+pub const TETHERED_PENALTY: f64 = 1e-1;
+
+/// A trained network: its table row, its measures and its recurrent matrix.
+pub struct TrainedNetwork {
+    /// The row of `networks.csv`.
+    pub result: NetworkResult,
+    /// SI, weight profile, example trial.
+    pub measures: NetworkMeasures,
+    /// Trained `W_hh` `[pre, post]`.
+    pub w_hh: Array2<f64>,
+}
+
+/// The task a grid point trains on.
+pub fn task_for(spec: &NetworkSpec) -> Result<Box<dyn Task>> {
+    let mut opts = OrhanMaTaskOptions {
+        gain: spec.input_gain,
+        ..Default::default()
+    };
+    match spec.condition {
+        Condition::VariableDelay => opts.variant = TaskVariant::VariableDelay,
+        Condition::DynamicInput => opts.variant = TaskVariant::DynamicInput,
+        Condition::Tethered => opts.readout_step = 140,
+        Condition::Basic | Condition::Hebbian => {}
+    }
+    Ok(orhan_ma_task(&spec.task, &opts)?)
+}
+
+/// The network configuration of a grid point.
+pub fn model_config(spec: &NetworkSpec, cfg: &OrhanMaConfig, task: &dyn Task) -> VanillaConfig {
+    VanillaConfig {
+        n_inputs: task.n_inputs(),
+        n_units: cfg.n_units,
+        n_outputs: task.n_outputs(),
+        lambda0: spec.lambda0,
+        sigma0: spec.sigma0,
+        nonlinearity: match cfg.activation {
+            Activation::Relu => Nonlinearity::Relu,
+            Activation::ClippedRelu => Nonlinearity::ClippedRelu { r_max: 100.0 },
+            Activation::Elu => Nonlinearity::Elu,
+            Activation::Softplus => Nonlinearity::Softplus,
+        },
+        fast_weights: (spec.condition == Condition::Hebbian).then_some(FastWeights {
+            gamma: HEBBIAN_GAMMA,
+        }),
+        ..Default::default()
+    }
+}
+
+/// The training configuration of a grid point.
+pub fn train_config(spec: &NetworkSpec, cfg: &OrhanMaConfig) -> TrainConfig {
+    let penalty = if spec.condition == Condition::Tethered {
+        TETHERED_PENALTY
+    } else {
+        ACTIVITY_PENALTY
+    };
+    TrainConfig {
+        iterations: cfg.iterations,
+        batch_size: cfg.batch_size,
+        adam: AdamConfig {
+            learning_rate: cfg.learning_rate,
+            ..Default::default()
+        },
+        objective: Objective {
+            activity_penalty: penalty,
+            penalty_steps: 5,
+            rho: spec.rho,
+        },
+        log_every: (cfg.iterations / 20).max(1),
+        checkpoint_every: (cfg.iterations / 4).max(1),
+    }
+}
+
+#[derive(Serialize)]
+struct NetworkRun<'a> {
+    spec: &'a NetworkSpec,
+    model: &'a VanillaConfig,
+    train: &'a TrainConfig,
+    wm_version: &'static str,
+}
+
+/// RNG stream `k` of a network's seed: 0 initialisation, 1 training data,
+/// 2 test batches, 3 recorded trials.
+fn stream(seed: u64, k: u64) -> TaskRng {
+    let mut rng = TaskRng::seed_from_u64(seed);
+    rng.set_stream(k);
+    rng
+}
+
+/// Train (or resume), test and measure the network `spec` in `dir`.
+pub fn train_network(
+    spec: &NetworkSpec,
+    cfg: &OrhanMaConfig,
+    dir: &Path,
+) -> Result<TrainedNetwork> {
+    let clock = Instant::now();
+    let task = task_for(spec)?;
+    let model_cfg = model_config(spec, cfg, task.as_ref());
+    let train_cfg = train_config(spec, cfg);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let run = toml::to_string_pretty(&NetworkRun {
+        spec,
+        model: &model_cfg,
+        train: &train_cfg,
+        wm_version: env!("CARGO_PKG_VERSION"),
+    })?;
+    let run_path = dir.join("run.toml");
+    if let Ok(previous) = std::fs::read_to_string(&run_path)
+        && previous != run
+    {
+        anyhow::bail!(
+            "{} describes a different network than this config asks for; \
+             resume only with the same config, or write to a fresh --out folder",
+            run_path.display()
+        );
+    }
+    write_atomic(&run_path, run.as_bytes())?;
+    let model = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
+    let name = spec.dir_name();
+    train(
+        &model,
+        task.as_ref(),
+        &train_cfg,
+        &mut stream(spec.seed, 1),
+        Some(dir),
+        &mut |row| {
+            tracing::info!(
+                network = %name,
+                iteration = row.iteration,
+                loss = format!("{:.4}", row.loss),
+                fractional_loss = format!("{:.3}", row.fractional_loss),
+                "training"
+            );
+        },
+    )
+    .with_context(|| format!("training network {name}"))?;
+    let test = evaluate(
+        &model,
+        task.as_ref(),
+        &mut stream(spec.seed, 2),
+        cfg.test_batches,
+        cfg.batch_size,
+    )?;
+    let batch = task.batch(&mut stream(spec.seed, 3), cfg.record_trials);
+    let act = record(&model, task.as_ref(), &batch)?;
+    if cfg.save_activity {
+        write_activity(&dir.join("activity.safetensors"), &act, &batch)?;
+    }
+    let (t, b, n) = (act.n_steps, act.batch_size, act.n_units);
+    let activity = Array3::from_shape_fn((b, t, n), |(k, s, i)| {
+        f64::from(act.rates[(s * b + k) * n + i])
+    });
+    let w: Vec<f64> = model.w_hh()?;
+    let w_hh = Array2::from_shape_vec((n, n), w)?;
+    let measures = measure(w_hh.view(), activity.view(), cfg.profile_max_offset)?;
+    let success = test.fractional_loss.is_finite() && test.fractional_loss < cfg.success_threshold;
+    let result = NetworkResult {
+        index: spec.index,
+        task: spec.task.clone(),
+        condition: spec.condition,
+        lambda0: spec.lambda0,
+        sigma0: spec.sigma0,
+        rho: spec.rho,
+        input_gain: spec.input_gain,
+        replicate: spec.replicate,
+        seed: spec.seed,
+        fractional_loss: test.fractional_loss,
+        accuracy: test.accuracy,
+        success,
+        si: measures.si,
+        si_nan_trials: measures.si_nan_trials,
+        si_inf_trials: measures.si_inf_trials,
+        n_active: measures.n_active,
+        train_seconds: clock.elapsed().as_secs_f64(),
+    };
+    write_toml(&dir.join("result.toml"), &result)?;
+    Ok(TrainedNetwork {
+        result,
+        measures,
+        w_hh,
+    })
+}
