@@ -16,6 +16,11 @@ pub struct TrialInfo {
     /// estimation tasks, P(C = 1 | inputs) for binary tasks. Empty if the task
     /// defines no ideal observer.
     pub ideal: Vec<f64>,
+    /// A second ideal observer's answer, in the same units as [`TrialInfo::ideal`],
+    /// where the study's observer has a known flaw and both are logged (e.g.
+    /// the CD posterior with corrected κ when the coded one is primary).
+    /// Empty if there is none. Not used by scoring.
+    pub ideal_alternative: Vec<f64>,
 }
 
 /// A batch of `B` trials of `T` steps, stored row-major as `[T, B, ·]`.
@@ -101,10 +106,17 @@ pub enum LossKind {
 pub struct Score {
     /// Fraction of trials answered correctly, where the task has a notion of correct.
     pub accuracy: Option<f64>,
-    /// The network's error in the task's metric (e.g. mean absolute error, rad).
+    /// The network's error in the task's metric: e.g. mean absolute
+    /// orientation error (rad) for estimation tasks, or the nan-mean of
+    /// `KL(Bern(p*) ‖ Bern(ŷ))` (nats) for Orhan & Ma's binary tasks.
     pub error: f64,
     /// The ideal observer's error in the same metric, if defined.
     pub ideal_error: Option<f64>,
+    /// Fraction of trials the ideal observer answers correctly (binary tasks).
+    pub ideal_accuracy: Option<f64>,
+    /// Information the inputs carry about the binary condition, `I(C; r)` in
+    /// nats, estimated as the nan-mean of `KL(Bern(p*) ‖ Bern(½))` (binary tasks).
+    pub information: Option<f64>,
     /// Fractional loss relative to the ideal observer (Orhan & Ma §4): 0 is
     /// optimal; < 0.5 counts as success.
     pub fractional_loss: Option<f64>,

@@ -16,9 +16,13 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod error;
+pub mod orhan_ma;
 pub mod timeline;
 
 pub use batch::{LossKind, OutputKind, Score, TrialBatch, TrialInfo};
+pub use error::TaskError;
+pub use orhan_ma::{OrhanMaTask, OrhanMaTaskOptions, orhan_ma_task};
 pub use timeline::{Duration, Epoch, Timeline};
 
 /// The RNG every task draws from: ChaCha8, seeded by the caller.
@@ -49,4 +53,15 @@ pub trait Task: Send + Sync {
     fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch;
     /// Score a network's output `[T, B, O]` (after [`Task::output_kind`]) on `batch`.
     fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score;
+    /// The 0-based time step (in steps) at which [`Task::score`] reads the
+    /// network's answer. Default: the last step, `T − 1`. Orhan & Ma read at
+    /// `T − 5 = 145` (140 in the tethered condition).
+    fn readout_step(&self) -> usize {
+        self.n_steps().saturating_sub(1)
+    }
+    /// The largest [`Score::fractional_loss`] that still counts as a trained
+    /// network (Orhan & Ma: 0.5), or `None` if the task has no such criterion.
+    fn success_threshold(&self) -> Option<f64> {
+        None
+    }
 }
