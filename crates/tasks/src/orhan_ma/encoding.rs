@@ -20,6 +20,11 @@ pub const N_PER_LOCATION: usize = 50;
 /// Rates `≤ 0` (or NaN) give 0. Below 30 the count is drawn by inversion of
 /// the CDF with a single uniform; larger means fall back to `rand_distr`.
 pub fn poisson(rng: &mut TaskRng, lambda: f64) -> u32 {
+    poisson_with_p0(rng, lambda, (-lambda).exp())
+}
+
+/// [`poisson`] with `p0 = e^{−λ}` precomputed (the same draw, bit for bit).
+pub(crate) fn poisson_with_p0(rng: &mut TaskRng, lambda: f64, p0: f64) -> u32 {
     if lambda.is_nan() || lambda <= 0.0 {
         return 0;
     }
@@ -29,7 +34,7 @@ pub fn poisson(rng: &mut TaskRng, lambda: f64) -> u32 {
             .unwrap_or(0);
     }
     let u: f64 = rng.random();
-    let mut p = (-lambda).exp();
+    let mut p = p0;
     let mut cdf = p;
     let mut k = 0u32;
     while u >= cdf && k < 1000 {
@@ -162,9 +167,10 @@ impl TrialWriter<'_> {
         rates: &[f64],
     ) -> Vec<f64> {
         let mut sums = vec![0.0; rates.len()];
+        let p0: Vec<f64> = rates.iter().map(|l| (-l).exp()).collect();
         for t in steps {
-            for (k, &lambda) in rates.iter().enumerate() {
-                let c = poisson(rng, lambda);
+            for (k, (&lambda, &p0)) in rates.iter().zip(&p0).enumerate() {
+                let c = poisson_with_p0(rng, lambda, p0);
                 if c > 0 {
                     self.set_input(t, first + k, c as f32);
                     sums[k] += f64::from(c);

@@ -193,6 +193,8 @@ pub struct OrhanMaTask {
     name: String,
     timeline: Timeline,
     dynamic: Option<DynamicSpec>,
+    /// Irrelevant-channel rates `(λ, e^{−λ})` per step and channel (dynamic input).
+    dynamic_rates: Vec<Vec<(f64, f64)>>,
     /// Longest delay, in steps.
     max_delay: usize,
     is_de: bool,
@@ -278,12 +280,17 @@ impl OrhanMaTask {
             _ => None,
         };
         let name = format!("{}{}", generator.name(), opts.variant.suffix());
+        let dynamic_rates = dynamic
+            .as_ref()
+            .map(|d| variants::irrelevant_rates(d, n_steps))
+            .unwrap_or_default();
         Ok(Self {
             generator,
             options: opts.clone(),
             name,
             timeline,
             dynamic,
+            dynamic_rates,
             max_delay,
             is_de,
         })
@@ -375,8 +382,8 @@ impl Task for OrhanMaTask {
                 offset: self.task_input_offset(),
             };
             let mut info = self.generator.trial(rng, &layout, &mut w);
-            if let Some(dynamic) = &self.dynamic {
-                variants::irrelevant_channels(rng, dynamic, n_steps, &mut w);
+            if self.dynamic.is_some() {
+                variants::irrelevant_channels(rng, &self.dynamic_rates, &mut w);
             }
             // Padding between the real delay and the response: zero target,
             // zero mask (already), state held.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::encoding::{TrialWriter, poisson};
+use super::encoding::{TrialWriter, poisson_with_p0};
 use super::{DynamicSpec, OrhanMaTaskOptions, T_DELAY, T_RESPONSE, T_STIMULUS};
 use crate::timeline::{Duration, Epoch};
 use crate::{TaskError, TaskRng, Timeline};
@@ -80,24 +80,38 @@ pub(crate) fn timeline(opts: &OrhanMaTaskOptions) -> Result<(Timeline, usize), T
     }
 }
 
-/// Draw the irrelevant channels (0–49, before the writer's offset) on every step.
+/// Per-step rates `(λ, e^{−λ})` of the irrelevant channels, `[T][50]`.
 ///
 /// Channel k at step t has rate `A exp(−10 (m_t − φ_k)²)` with
 /// `m_t = lo + (hi − lo) t / (T − 1)`.
+pub(crate) fn irrelevant_rates(spec: &DynamicSpec, n_steps: usize) -> Vec<Vec<(f64, f64)>> {
+    let denom = (n_steps.max(2) - 1) as f64;
+    (0..n_steps)
+        .map(|t| {
+            let m = spec.lo + (spec.hi - spec.lo) * t as f64 / denom;
+            spec.centres
+                .iter()
+                .map(|&phi| {
+                    let lambda = spec.amplitude * (-10.0 * (m - phi).powi(2)).exp();
+                    (lambda, (-lambda).exp())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Draw the irrelevant channels (0–49, before the writer's offset) on every
+/// step from the table of [`irrelevant_rates`].
 pub(crate) fn irrelevant_channels(
     rng: &mut TaskRng,
-    spec: &DynamicSpec,
-    n_steps: usize,
+    rates: &[Vec<(f64, f64)>],
     w: &mut TrialWriter<'_>,
 ) {
     let offset = w.offset;
     w.offset = 0;
-    let denom = (n_steps.max(2) - 1) as f64;
-    for t in 0..n_steps {
-        let m = spec.lo + (spec.hi - spec.lo) * t as f64 / denom;
-        for (k, &phi) in spec.centres.iter().enumerate() {
-            let lambda = spec.amplitude * (-10.0 * (m - phi).powi(2)).exp();
-            let c = poisson(rng, lambda);
+    for (t, row) in rates.iter().enumerate() {
+        for (k, &(lambda, p0)) in row.iter().enumerate() {
+            let c = poisson_with_p0(rng, lambda, p0);
             if c > 0 {
                 w.set_input(t, k, c as f32);
             }
