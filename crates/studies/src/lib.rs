@@ -11,3 +11,4 @@
 
 pub mod io;
 pub mod orhan_ma;
+pub mod regress;

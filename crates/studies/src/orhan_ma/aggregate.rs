@@ -112,7 +112,7 @@ pub struct FactorRegression {
 }
 
 /// The networks that enter the statistics: finite SI, and successful when required.
-pub fn included<'a>(results: &'a [NetworkResult], require_success: bool) -> Vec<&'a NetworkResult> {
+pub fn included(results: &[NetworkResult], require_success: bool) -> Vec<&NetworkResult> {
     results
         .iter()
         .filter(|r| r.si.is_finite() && (!require_success || r.success))
@@ -149,9 +149,12 @@ pub fn regress_on(rows: &[&NetworkResult], factor: Factor) -> Option<FactorRegre
     })
 }
 
+/// One coefficient of a multiple regression: factor, estimate, standard error, two-sided p.
+pub type Coefficient = (Factor, f64, f64, f64);
+
 /// Multiple regression of SI on every factor that varies among `rows`:
 /// `(factor, coefficient, standard error, p-value)` per factor, plus R².
-pub fn multiple_regression(rows: &[&NetworkResult]) -> Option<(Vec<(Factor, f64, f64, f64)>, f64)> {
+pub fn multiple_regression(rows: &[&NetworkResult]) -> Option<(Vec<Coefficient>, f64)> {
     let varying: Vec<Factor> = Factor::ALL
         .into_iter()
         .filter(|f| {

@@ -225,7 +225,7 @@ impl OrhanMaConfig {
                 bail!("`{name}` contains {v}: allowed range is [{lo}, {hi}]");
             }
         }
-        if !(self.success_threshold > 0.0) {
+        if self.success_threshold.is_nan() || self.success_threshold <= 0.0 {
             bail!(
                 "`success_threshold` = {}: must be > 0",
                 self.success_threshold

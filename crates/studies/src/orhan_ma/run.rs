@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result};
 use ndarray::Axis;
 use rayon::prelude::*;
-use serde::Serialize;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 use wm_analysis::stats::simple_linear_regression;
 
@@ -26,17 +25,7 @@ use crate::orhan_ma::report::{
 };
 use crate::orhan_ma::train::{TrainedNetwork, train_network};
 use crate::orhan_ma::untrained::untrained_grid;
-
-/// `summary.toml`: the statistics `cargo xtask regress` checks.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    /// Study name.
-    pub study: String,
-    /// Scale of the run.
-    pub scale: String,
-    /// Named statistics.
-    pub statistics: BTreeMap<String, f64>,
-}
+use crate::regress::Summary;
 
 /// Units shown in example heat maps.
 const HEATMAP_UNITS: usize = 150;

@@ -1,0 +1,191 @@
+//! Training-step benchmark: milliseconds per step (forward + BPTT backward +
+//! Adam) of the vanilla ReLU RNN at three sizes, single-threaded and as
+//! whole-machine throughput (one network per core), each beside its roofline
+//! (FLOPs per step ÷ the machine's measured single-thread gemm rate) and, when
+//! `python3 -c "import torch"` works, beside PyTorch running the same model
+//! (`xtask/bench/torch_step.py`).
+//!
+//! Run: `cargo bench -p wm-rate-rnn --bench step` (set `WM_BENCH_REPS` to change repetitions).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use rand::{Rng, SeedableRng};
+use wm_rate_rnn::linalg::{Op, matmul};
+use wm_rate_rnn::loss::{Objective, activity_penalty, task_loss, weight_decay};
+use wm_rate_rnn::{Adam, AdamConfig, RateModel, Vanilla, VanillaConfig};
+use wm_tasks::LossKind;
+
+const SIZES: [(usize, usize, usize); 3] = [(500, 100, 50), (256, 150, 64), (100, 100, 50)];
+const N_IN: usize = 50;
+
+/// Single-thread f32 gemm rate (FLOP/s) on square products of size `n`.
+fn gemm_rate(n: usize) -> f64 {
+    let a = vec![0.5f32; n * n];
+    let b = vec![0.25f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    matmul(&mut c, &a, Op::N, &b, Op::N, n, n, n, false);
+    let reps = (2e10 / (2.0 * (n as f64).powi(3))).ceil() as usize;
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        matmul(&mut c, &a, Op::N, &b, Op::N, n, n, n, true);
+    }
+    2.0 * (n as f64).powi(3) * reps as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// FLOPs of one training step: the forward products and their two backward
+/// products each (activation gradient and weight gradient).
+fn step_flops(n: usize, t: usize, b: usize) -> f64 {
+    let (n, t, b, i) = (n as f64, t as f64, b as f64, N_IN as f64);
+    let forward = 2.0 * b * n * n * (t - 1.0) + 2.0 * t * b * i * n + 2.0 * t * b * n;
+    3.0 * forward
+}
+
+struct Setup {
+    model: Vanilla,
+    adam: Adam,
+    input: Tensor,
+    target: Tensor,
+    mask: Tensor,
+}
+
+fn setup(n: usize, t: usize, b: usize, seed: u64) -> Setup {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let cfg = VanillaConfig {
+        n_inputs: N_IN,
+        n_units: n,
+        n_outputs: 1,
+        lambda0: 0.9,
+        sigma0: 0.2,
+        ..Default::default()
+    };
+    let model = Vanilla::new(cfg, DType::F32, &mut rng).unwrap();
+    let adam = Adam::new(model.named_vars(), AdamConfig::default()).unwrap();
+    let dev = &Device::Cpu;
+    let x: Vec<f32> = (0..t * b * N_IN)
+        .map(|_| f32::from(rng.random_bool(0.04)))
+        .collect();
+    let y: Vec<f32> = (0..t * b).map(|_| rng.random::<f32>()).collect();
+    let m: Vec<f32> = (0..t * b).map(|k| f32::from(k / b >= t - t / 6)).collect();
+    Setup {
+        model,
+        adam,
+        input: Tensor::from_vec(x, (t, b, N_IN), dev).unwrap(),
+        target: Tensor::from_vec(y, (t, b, 1), dev).unwrap(),
+        mask: Tensor::from_vec(m, (t, b, 1), dev).unwrap(),
+    }
+}
+
+fn step(s: &mut Setup, obj: &Objective) {
+    let fwd = s.model.forward(&s.input, None).unwrap();
+    let task = task_loss(&fwd.readout, &s.target, &s.mask, LossKind::Squared).unwrap();
+    let act = activity_penalty(&fwd.rates, obj.penalty_steps, obj.activity_penalty).unwrap();
+    let wd = weight_decay(&s.model.named_vars(), obj.rho).unwrap();
+    let loss = ((task + act).unwrap() + wd).unwrap();
+    let grads = loss.backward().unwrap();
+    s.adam.step(&grads).unwrap();
+}
+
+/// Mean ms per step over `reps` steps after two warm-up steps.
+fn time_steps(n: usize, t: usize, b: usize, reps: usize, seed: u64) -> f64 {
+    let mut s = setup(n, t, b, seed);
+    let obj = Objective {
+        rho: 1e-4,
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        step(&mut s, &obj);
+    }
+    let t0 = Instant::now();
+    for _ in 0..reps {
+        step(&mut s, &obj);
+    }
+    t0.elapsed().as_secs_f64() * 1e3 / reps as f64
+}
+
+fn torch_reference(reps: usize) -> Option<Vec<(usize, usize, usize, f64)>> {
+    let ok = Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .ok()?
+        .status
+        .success();
+    if !ok {
+        println!(
+            "PyTorch: skipped (python3 -c \"import torch\" fails; pip install torch to compare)"
+        );
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/torch_step.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(["--reps", &reps.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let field = |k: &str| -> Option<f64> {
+            let rest = line.split(&format!("\"{k}\": ")).nth(1)?;
+            rest.split([',', '}']).next()?.trim().parse().ok()
+        };
+        rows.push((
+            field("n")? as usize,
+            field("t")? as usize,
+            field("b")? as usize,
+            field("ms_per_step")?,
+        ));
+    }
+    Some(rows)
+}
+
+fn main() {
+    // candle's own matmuls (input projection, read-out) must not spawn threads.
+    if std::env::var("RAYON_NUM_THREADS").as_deref() != Ok("1") {
+        println!(
+            "note: run with RAYON_NUM_THREADS=1 for single-threaded candle matmuls (the trainer's setting)"
+        );
+    }
+    let reps: usize = std::env::var("WM_BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let rate = gemm_rate(512);
+    println!(
+        "single-thread f32 gemm rate (512³): {:.1} GFLOP/s",
+        rate / 1e9
+    );
+    let torch = torch_reference(reps);
+    println!(
+        "{:>16} {:>10} {:>9} {:>10} {:>14} {:>12}",
+        "(N, T, B)", "ms/step", "roofline", "×roofline", "steps/s (all)", "PyTorch ms"
+    );
+    for (n, t, b) in SIZES {
+        let single = time_steps(n, t, b, reps, 1);
+        let roof = step_flops(n, t, b) / rate * 1e3;
+        let wall = Instant::now();
+        std::thread::scope(|sc| {
+            for k in 0..cores {
+                sc.spawn(move || time_steps(n, t, b, reps, 10 + k as u64));
+            }
+        });
+        // Each thread also ran 2 warm-up steps.
+        let throughput = (cores * (reps + 2)) as f64 / wall.elapsed().as_secs_f64();
+        let pt = torch
+            .as_ref()
+            .and_then(|rows| rows.iter().find(|r| (r.0, r.1, r.2) == (n, t, b)))
+            .map_or("-".to_string(), |r| format!("{:.1}", r.3));
+        println!(
+            "{:>16} {:>10.1} {:>9.1} {:>10.2} {:>14.1} {:>12}",
+            format!("({n}, {t}, {b})"),
+            single,
+            roof,
+            single / roof,
+            throughput,
+            pt
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Orhan & Ma at smoke scale, end to end: the same call `cargo xtask
+//! reproduce orhan-ma --scale smoke` makes, then the regression check
+//! against `experiments/orhan-ma/expected.toml`, then a resume from the
+//! finished run that must reproduce the same statistics.
+
+use wm_studies::io::read_toml;
+use wm_studies::orhan_ma::config::OrhanMaConfig;
+use wm_studies::orhan_ma::run::run;
+use wm_studies::regress::Expected;
+use wm_tests::experiment_file;
+
+#[test]
+fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
+    let config = experiment_file("orhan-ma", "smoke.toml");
+    let cfg: OrhanMaConfig = read_toml(&config).unwrap();
+    let expected: Expected = read_toml(&experiment_file("orhan-ma", "expected.toml")).unwrap();
+    assert_eq!(expected.scale, "smoke");
+    let out = tempfile::tempdir().unwrap();
+    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    if let Err(table) = summary.check(&expected) {
+        panic!("orhan-ma smoke statistics outside their expected ranges:\n{table}");
+    }
+    for file in [
+        "summary.toml",
+        "networks.csv",
+        "REPORT.md",
+        "run.toml",
+        "si_vs_sigma0.png",
+        "untrained_si_grid.png",
+    ] {
+        assert!(out.path().join(file).is_file(), "{file} was not written");
+    }
+    // Running again over the finished folder resumes every network from its
+    // checkpoint and must give the same numbers.
+    let again = run(&cfg, "smoke", &config, out.path()).unwrap();
+    for (k, v) in &summary.statistics {
+        let w = again.statistics[k];
+        assert!(
+            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+            "{k}: {v} then {w}"
+        );
+    }
+}
+
+#[test]
+fn a_config_with_an_unknown_field_is_refused_with_the_file_and_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "seed = 1\nn_unit = 20\n").unwrap();
+    let err = format!("{:#}", read_toml::<OrhanMaConfig>(&path).unwrap_err());
+    assert!(err.contains("bad.toml") && err.contains("n_unit"), "{err}");
+}
+
+#[test]
+fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
+    let cfg = OrhanMaConfig {
+        sigma0: vec![0.1, -0.2],
+        ..Default::default()
+    };
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("sigma0") && err.contains("-0.2") && err.contains("allowed range"),
+        "{err}"
+    );
+}
