@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use candle_core::{Tensor, Var};
+use wm_tasks::TaskRng;
 
 /// The result of running a model on a batch.
 #[derive(Debug, Clone)]
@@ -31,4 +32,18 @@ pub trait RateModel: Send {
         input: &Tensor,
         update: Option<Arc<Vec<f32>>>,
     ) -> candle_core::Result<Forward>;
+
+    /// The forward pass used for training and noisy evaluation: models with
+    /// input or recurrent noise draw it from `rng` (the trainer passes its
+    /// checkpointed data RNG, so a resumed run draws the same noise).
+    /// Noise-free models run [`RateModel::forward`].
+    fn forward_noisy(
+        &self,
+        input: &Tensor,
+        update: Option<Arc<Vec<f32>>>,
+        rng: &mut TaskRng,
+    ) -> candle_core::Result<Forward> {
+        let _ = rng;
+        self.forward(input, update)
+    }
 }

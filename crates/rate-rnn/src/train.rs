@@ -151,15 +151,21 @@ fn model_dtype(model: &dyn RateModel) -> DType {
 }
 
 /// The objective on one batch, as a differentiable scalar plus its parts, and
-/// the task output `[T, B, O]` after the output nonlinearity.
+/// the task output `[T, B, O]` after the output nonlinearity. With `noise`,
+/// the model runs [`RateModel::forward_noisy`] drawing from it.
 pub fn objective(
     model: &dyn RateModel,
     task: &dyn Task,
     batch: &TrialBatch,
     objective: &Objective,
+    noise: Option<&mut TaskRng>,
 ) -> Result<(Tensor, LossParts, Tensor)> {
     let (input, target, mask) = batch_tensors(batch, model_dtype(model))?;
-    let fwd = model.forward(&input, batch.update.clone().map(Arc::new))?;
+    let update = batch.update.clone().map(Arc::new);
+    let fwd = match noise {
+        Some(rng) => model.forward_noisy(&input, update, rng)?,
+        None => model.forward(&input, update)?,
+    };
     let out = loss::output(&fwd.readout, task.output_kind())?;
     let task_loss = loss::task_loss(&out, &target, &mask, task.loss_kind())?;
     let activity = loss::activity_penalty(
@@ -219,7 +225,7 @@ pub fn train(
     let mut last_good = start;
     for it in start..cfg.iterations {
         let batch = task.batch(rng, cfg.batch_size);
-        let (total, parts, out) = objective(model, task, &batch, &cfg.objective)?;
+        let (total, parts, out) = objective(model, task, &batch, &cfg.objective, Some(rng))?;
         if !parts.total.is_finite() {
             return Err(RateRnnError::Diverged {
                 iteration: it,

@@ -45,7 +45,7 @@ fn objective_value(
     batch: &wm_tasks::TrialBatch,
     obj: &Objective,
 ) -> f64 {
-    objective(model, task, batch, obj).unwrap().1.total
+    objective(model, task, batch, obj, None).unwrap().1.total
 }
 
 /// Central differences of the objective for a few entries of every parameter.
@@ -57,7 +57,7 @@ fn check_against_finite_differences(model: &dyn RateModel, task: &dyn Task) {
         penalty_steps: 5,
         rho: 1e-2,
     };
-    let (total, _, _) = objective(model, task, &batch, &obj).unwrap();
+    let (total, _, _) = objective(model, task, &batch, &obj, None).unwrap();
     let grads = total.backward().unwrap();
     let eps = 1e-6;
     for (name, var) in model.named_vars() {
@@ -127,8 +127,8 @@ fn fused_recurrence_equals_the_per_step_reference_in_value_and_gradient() {
             penalty_steps: 5,
             rho: 1e-3,
         };
-        let (lf, pf, _) = objective(&fused, &task, &batch, &obj).unwrap();
-        let (lr, pr, _) = objective(&reference, &task, &batch, &obj).unwrap();
+        let (lf, pf, _) = objective(&fused, &task, &batch, &obj, None).unwrap();
+        let (lr, pr, _) = objective(&reference, &task, &batch, &obj, None).unwrap();
         assert!(
             (pf.total - pr.total).abs() < 1e-12,
             "{phi:?}: {} vs {}",
@@ -266,19 +266,19 @@ fn gradient_clip_bounds_the_preactivation_gradient() {
         penalty_steps: 5,
         rho: 0.0,
     };
-    let ga = objective(&a, &task, &batch, &obj)
+    let ga = objective(&a, &task, &batch, &obj, None)
         .unwrap()
         .0
         .backward()
         .unwrap();
-    let gb = objective(&b, &task, &batch, &obj)
+    let gb = objective(&b, &task, &batch, &obj, None)
         .unwrap()
         .0
         .backward()
         .unwrap();
     let unclipped = {
         let c = small(Nonlinearity::Relu, false, 5, Path::Fused);
-        objective(&c, &task, &batch, &obj)
+        objective(&c, &task, &batch, &obj, None)
             .unwrap()
             .0
             .backward()
