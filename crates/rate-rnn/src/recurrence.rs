@@ -30,7 +30,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 
 use crate::linalg::{Op, Real, matmul};
 use crate::nonlinearity::Nonlinearity;
@@ -62,11 +62,33 @@ impl Default for RecurrenceSpec {
 /// Run the recurrence on `u` `[T, B, N]` with recurrent weights `w` `[N, N]`
 /// (pre × post). Returns the rates `h` `[T, B, N]`, differentiable in `u` and `w`.
 pub fn recurrence(u: &Tensor, w: &Tensor, spec: &RecurrenceSpec) -> candle_core::Result<Tensor> {
+    let n = w.dim(0)?;
+    let bias = Tensor::zeros(n, u.dtype(), u.device())?;
+    recurrence_with_bias(u, w, &bias, spec)
+}
+
+/// [`recurrence`] with a bias `[N]` added to every step's drive,
+/// `a_t = u_t + bias + h_{t−1} W`; differentiable in `u`, `w` and `bias`.
+///
+/// Passing the bias here rather than broadcasting it onto `u` with candle
+/// saves a `[T·B, N]` broadcast and its column-sum in the backward pass.
+pub fn recurrence_with_bias(
+    u: &Tensor,
+    w: &Tensor,
+    bias: &Tensor,
+    spec: &RecurrenceSpec,
+) -> candle_core::Result<Tensor> {
     let (t, b, n) = u.dims3()?;
     let (n1, n2) = w.dims2()?;
     if n1 != n || n2 != n {
         candle_core::bail!(
             "recurrence: w is {n1}×{n2}, expected {n}×{n} for u of shape {t}×{b}×{n}"
+        );
+    }
+    if bias.dims() != [n] {
+        candle_core::bail!(
+            "recurrence: bias has shape {:?}, expected [{n}]",
+            bias.dims()
         );
     }
     if let Some(m) = &spec.update
@@ -81,12 +103,19 @@ pub fn recurrence(u: &Tensor, w: &Tensor, spec: &RecurrenceSpec) -> candle_core:
     if !(spec.alpha > 0.0 && spec.alpha <= 1.0) {
         candle_core::bail!("recurrence: alpha = {} must be in (0, 1]", spec.alpha);
     }
+    let coef: Vec<f64> = match &spec.update {
+        Some(m) => m.iter().map(|&v| spec.alpha * f64::from(v)).collect(),
+        None => vec![spec.alpha; t * b],
+    };
     let u = u.contiguous()?;
     let w = w.contiguous()?;
-    u.apply_op2(
+    let bias = bias.contiguous()?;
+    u.apply_op3(
         &w,
+        &bias,
         Fused {
             spec: spec.clone(),
+            coef,
             dims: (t, b, n),
             saved: Mutex::new(None),
         },
@@ -101,6 +130,8 @@ enum Saved {
 
 struct Fused {
     spec: RecurrenceSpec,
+    /// `c = α·m` per (step, trial), `[T, B]`.
+    coef: Vec<f64>,
     dims: (usize, usize, usize),
     saved: Mutex<Option<Saved>>,
 }
@@ -112,24 +143,80 @@ fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     }
 }
 
-impl Fused {
-    /// Update coefficient `c = α · m` of trial `b` at step `t`.
-    #[inline]
-    fn coef(&self, t: usize, b: usize) -> f64 {
-        let (_, nb, _) = self.dims;
-        let m = self
-            .spec
-            .update
-            .as_ref()
-            .map_or(1.0, |m| f64::from(m[t * nb + b]));
-        self.spec.alpha * m
+/// φ and φ' evaluated in the element type; ReLU-like kinks stay in `T`.
+#[derive(Clone, Copy)]
+enum Phi<T> {
+    Relu,
+    Clipped(T),
+    Other(Nonlinearity),
+}
+
+impl<T: Real> Phi<T> {
+    fn new(phi: Nonlinearity) -> Self {
+        match phi {
+            Nonlinearity::Relu => Phi::Relu,
+            Nonlinearity::ClippedRelu { r_max } => Phi::Clipped(T::from_f64(r_max)),
+            other => Phi::Other(other),
+        }
     }
 
-    fn forward<T: Real>(&self, u: &[T], w: &[T]) -> (Vec<T>, Vec<T>) {
+    #[inline(always)]
+    fn apply(self, a: T) -> T {
+        match self {
+            Phi::Relu => {
+                if a > T::ZERO {
+                    a
+                } else {
+                    T::ZERO
+                }
+            }
+            Phi::Clipped(m) => {
+                if a <= T::ZERO {
+                    T::ZERO
+                } else if a < m {
+                    a
+                } else {
+                    m
+                }
+            }
+            Phi::Other(f) => T::from_f64(f.apply(a.to_f64())),
+        }
+    }
+
+    #[inline(always)]
+    fn derivative(self, a: T) -> T {
+        match self {
+            Phi::Relu => {
+                if a > T::ZERO {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Phi::Clipped(m) => {
+                if a > T::ZERO && a < m {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Phi::Other(f) => T::from_f64(f.derivative(a.to_f64())),
+        }
+    }
+}
+
+impl Fused {
+    fn forward<T: Real>(&self, u: &[T], w: &[T], bias: &[T]) -> (Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
+        let phi = Phi::<T>::new(self.spec.phi);
         let mut h = vec![T::ZERO; nt * step];
         let mut a = u.to_vec();
+        for row in a.chunks_exact_mut(n) {
+            for (x, &bi) in row.iter_mut().zip(bias) {
+                *x += bi;
+            }
+        }
         for t in 0..nt {
             let (done, rest) = h.split_at_mut(t * step);
             let h_t = &mut rest[..step];
@@ -143,46 +230,75 @@ impl Fused {
                 matmul(a_t, hp, Op::N, w, Op::N, nb, n, n, true);
             }
             for b in 0..nb {
-                let c = self.coef(t, b);
-                let row = b * n..(b + 1) * n;
-                for i in row {
-                    let prev = h_prev.map_or(0.0, |hp| hp[i].to_f64());
-                    let r = self.spec.phi.apply(a_t[i].to_f64());
-                    h_t[i] = T::from_f64(prev + c * (r - prev));
+                let c = self.coef[t * nb + b];
+                let (hr, ar) = (&mut h_t[b * n..(b + 1) * n], &a_t[b * n..(b + 1) * n]);
+                match h_prev {
+                    Some(hp) if c != 1.0 => {
+                        let (c, hp) = (T::from_f64(c), &hp[b * n..(b + 1) * n]);
+                        for ((hi, &ai), &pi) in hr.iter_mut().zip(ar).zip(hp) {
+                            *hi = pi + c * (phi.apply(ai) - pi);
+                        }
+                    }
+                    None if c != 1.0 => {
+                        let c = T::from_f64(c);
+                        for (hi, &ai) in hr.iter_mut().zip(ar) {
+                            *hi = c * phi.apply(ai);
+                        }
+                    }
+                    _ => {
+                        for (hi, &ai) in hr.iter_mut().zip(ar) {
+                            *hi = phi.apply(ai);
+                        }
+                    }
                 }
             }
         }
         (h, a)
     }
 
-    fn backward<T: Real>(&self, w: &[T], h: &[T], a: &[T], dh: &[T]) -> (Vec<T>, Vec<T>) {
+    /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`.
+    fn backward<T: Real>(&self, w: &[T], h: &[T], a: &[T], dh: &[T]) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
-        let clip = self.spec.grad_clip.unwrap_or(f64::INFINITY);
+        let phi = Phi::<T>::new(self.spec.phi);
+        let clip = T::from_f64(self.spec.grad_clip.unwrap_or(f64::MAX));
+        let neg_clip = T::ZERO - clip;
         let mut da = vec![T::ZERO; nt * step];
         // g holds ∂L/∂h_t: the direct gradient plus what step t+1 carried back.
         let mut g: Vec<T> = dh[(nt - 1) * step..].to_vec();
+        let mut carry = vec![T::ZERO; step];
         for t in (0..nt).rev() {
             let da_t = &mut da[t * step..(t + 1) * step];
             let a_t = &a[t * step..(t + 1) * step];
-            let mut carry = vec![T::ZERO; step];
             for b in 0..nb {
-                let c = self.coef(t, b);
-                for i in b * n..(b + 1) * n {
-                    let gi = g[i].to_f64();
-                    let d = (gi * c * self.spec.phi.derivative(a_t[i].to_f64())).clamp(-clip, clip);
-                    da_t[i] = T::from_f64(d);
-                    carry[i] = T::from_f64((1.0 - c) * gi);
+                let c = self.coef[t * nb + b];
+                let ct = T::from_f64(c);
+                let keep = T::from_f64(1.0 - c);
+                let r = b * n..(b + 1) * n;
+                for ((d, &ai), (&gi, ci)) in da_t[r.clone()]
+                    .iter_mut()
+                    .zip(&a_t[r.clone()])
+                    .zip(g[r.clone()].iter().zip(&mut carry[r]))
+                {
+                    let v = gi * ct * phi.derivative(ai);
+                    *d = if v > clip {
+                        clip
+                    } else if v < neg_clip {
+                        neg_clip
+                    } else {
+                        v
+                    };
+                    *ci = keep * gi;
                 }
             }
             if t == 0 {
                 break;
             }
             matmul(&mut carry, da_t, Op::N, w, Op::T, nb, n, n, true);
-            for (ci, di) in carry.iter_mut().zip(&dh[(t - 1) * step..t * step]) {
-                *ci += *di;
+            for (ci, &di) in carry.iter_mut().zip(&dh[(t - 1) * step..t * step]) {
+                *ci += di;
             }
-            g = carry;
+            std::mem::swap(&mut g, &mut carry);
         }
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t: one (N × (T−1)B) · ((T−1)B × N) product.
         let mut dw = vec![T::ZERO; n * n];
@@ -200,11 +316,53 @@ impl Fused {
                 false,
             );
         }
-        (da, dw)
+        let mut dbias = vec![T::ZERO; n];
+        for row in da.chunks_exact(n) {
+            for (s, &v) in dbias.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        (da, dw, dbias)
     }
 }
 
-impl CustomOp2 for Fused {
+/// Borrow a contiguous CPU tensor's elements as `&[T]`.
+fn with_slice<T: Real + candle_core::WithDType, R>(
+    t: &Tensor,
+    f: impl FnOnce(&[T]) -> candle_core::Result<R>,
+) -> candle_core::Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match &*storage {
+        candle_core::Storage::Cpu(cpu) => f(contiguous(cpu.as_slice::<T>()?, layout)?),
+        _ => candle_core::bail!("recurrence: only the CPU backend is supported"),
+    }
+}
+
+impl Fused {
+    fn bwd_typed<T: Real + candle_core::WithDType>(
+        &self,
+        a: &[T],
+        w: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let (nt, nb, n) = self.dims;
+        let dev = w.device();
+        let grad_res = grad_res.contiguous()?;
+        let (du, dw, db) = with_slice::<T, _>(w, |w| {
+            with_slice::<T, _>(res, |h| {
+                with_slice::<T, _>(&grad_res, |dh| Ok(self.backward(w, h, a, dh)))
+            })
+        })?;
+        Ok((
+            Tensor::from_vec(du, (nt, nb, n), dev)?,
+            Tensor::from_vec(dw, (n, n), dev)?,
+            Tensor::from_vec(db, n, dev)?,
+        ))
+    }
+}
+
+impl CustomOp3 for Fused {
     fn name(&self) -> &'static str {
         "wm-recurrence"
     }
@@ -215,6 +373,8 @@ impl CustomOp2 for Fused {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (nt, nb, n) = self.dims;
         let shape = Shape::from((nt, nb, n));
@@ -222,18 +382,20 @@ impl CustomOp2 for Fused {
             .saved
             .lock()
             .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
-        match (s1, s2) {
-            (CpuStorage::F32(u), CpuStorage::F32(w)) => {
-                let (h, a) = self.forward(contiguous(u, l1)?, contiguous(w, l2)?);
+        match (s1, s2, s3) {
+            (CpuStorage::F32(u), CpuStorage::F32(w), CpuStorage::F32(b)) => {
+                let (h, a) =
+                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(b, l3)?);
                 *saved = Some(Saved::F32(a));
                 Ok((CpuStorage::F32(h), shape))
             }
-            (CpuStorage::F64(u), CpuStorage::F64(w)) => {
-                let (h, a) = self.forward(contiguous(u, l1)?, contiguous(w, l2)?);
+            (CpuStorage::F64(u), CpuStorage::F64(w), CpuStorage::F64(b)) => {
+                let (h, a) =
+                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(b, l3)?);
                 *saved = Some(Saved::F64(a));
                 Ok((CpuStorage::F64(h), shape))
             }
-            _ => candle_core::bail!("recurrence: u and w must both be f32 or both f64"),
+            _ => candle_core::bail!("recurrence: u, w and bias must all be f32 or all f64"),
         }
     }
 
@@ -241,43 +403,20 @@ impl CustomOp2 for Fused {
         &self,
         _u: &Tensor,
         w: &Tensor,
+        _bias: &Tensor,
         res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (nt, nb, n) = self.dims;
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let saved = self
             .saved
             .lock()
             .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
-        let dev = w.device();
-        let (du, dw) = match saved.as_ref() {
-            Some(Saved::F32(a)) => {
-                let (du, dw) = self.backward::<f32>(
-                    &w.flatten_all()?.to_vec1()?,
-                    &res.flatten_all()?.to_vec1()?,
-                    a,
-                    &grad_res.flatten_all()?.to_vec1()?,
-                );
-                (
-                    Tensor::from_vec(du, (nt, nb, n), dev)?,
-                    Tensor::from_vec(dw, (n, n), dev)?,
-                )
-            }
-            Some(Saved::F64(a)) => {
-                let (du, dw) = self.backward::<f64>(
-                    &w.flatten_all()?.to_vec1()?,
-                    &res.flatten_all()?.to_vec1()?,
-                    a,
-                    &grad_res.flatten_all()?.to_vec1()?,
-                );
-                (
-                    Tensor::from_vec(du, (nt, nb, n), dev)?,
-                    Tensor::from_vec(dw, (n, n), dev)?,
-                )
-            }
+        let (du, dw, db) = match saved.as_ref() {
+            Some(Saved::F32(a)) => self.bwd_typed::<f32>(a, w, res, grad_res)?,
+            Some(Saved::F64(a)) => self.bwd_typed::<f64>(a, w, res, grad_res)?,
             None => candle_core::bail!("recurrence: backward before forward"),
         };
-        Ok((Some(du), Some(dw)))
+        Ok((Some(du), Some(dw), Some(db)))
     }
 }
 
@@ -311,5 +450,147 @@ impl CustomOp1 for GradClip {
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(grad_res.clamp(-self.0, self.0)?))
+    }
+}
+
+/// Linear read-out `y = h W + b` of rates `h` `[T, B, N]` with `w` `[N, O]` and
+/// `b` `[O]`, returning `[T, B, O]`. A hand-written op because read-outs have
+/// few outputs (O = 1 or 2), where general gemm kernels are slow in both
+/// directions; here each pass is one sweep over `h`.
+pub fn readout(h: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    let (nt, nb, n) = h.dims3()?;
+    let (n1, o) = w.dims2()?;
+    if n1 != n || b.dims() != [o] {
+        candle_core::bail!(
+            "readout: w is {:?} and b {:?}, expected [{n}, O] and [O] for rates of shape {:?}",
+            w.dims(),
+            b.dims(),
+            h.dims()
+        );
+    }
+    h.contiguous()?.apply_op3(
+        &w.contiguous()?,
+        &b.contiguous()?,
+        Readout {
+            rows: nt * nb,
+            n,
+            o,
+        },
+    )
+}
+
+struct Readout {
+    rows: usize,
+    n: usize,
+    o: usize,
+}
+
+impl Readout {
+    fn forward<T: Real>(&self, h: &[T], w: &[T], b: &[T]) -> Vec<T> {
+        let (n, o) = (self.n, self.o);
+        let mut y = Vec::with_capacity(self.rows * o);
+        for row in h.chunks_exact(n) {
+            for k in 0..o {
+                let mut s = b[k];
+                for (i, &hi) in row.iter().enumerate() {
+                    s += hi * w[i * o + k];
+                }
+                y.push(s);
+            }
+        }
+        y
+    }
+
+    fn backward<T: Real>(&self, h: &[T], w: &[T], g: &[T]) -> (Vec<T>, Vec<T>, Vec<T>) {
+        let (n, o) = (self.n, self.o);
+        let mut dh = vec![T::ZERO; self.rows * n];
+        let mut dw = vec![T::ZERO; n * o];
+        let mut db = vec![T::ZERO; o];
+        for ((row, drow), grow) in h
+            .chunks_exact(n)
+            .zip(dh.chunks_exact_mut(n))
+            .zip(g.chunks_exact(o))
+        {
+            for k in 0..o {
+                let gk = grow[k];
+                db[k] += gk;
+                for i in 0..n {
+                    drow[i] += gk * w[i * o + k];
+                    dw[i * o + k] += gk * row[i];
+                }
+            }
+        }
+        (dh, dw, db)
+    }
+}
+
+impl CustomOp3 for Readout {
+    fn name(&self) -> &'static str {
+        "wm-readout"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let mut dims = l1.dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = self.o;
+        }
+        let out = match (s1, s2, s3) {
+            (CpuStorage::F32(h), CpuStorage::F32(w), CpuStorage::F32(b)) => CpuStorage::F32(
+                self.forward(contiguous(h, l1)?, contiguous(w, l2)?, contiguous(b, l3)?),
+            ),
+            (CpuStorage::F64(h), CpuStorage::F64(w), CpuStorage::F64(b)) => CpuStorage::F64(
+                self.forward(contiguous(h, l1)?, contiguous(w, l2)?, contiguous(b, l3)?),
+            ),
+            _ => candle_core::bail!("readout: h, w and b must all be f32 or all f64"),
+        };
+        Ok((out, Shape::from(dims)))
+    }
+
+    fn bwd(
+        &self,
+        h: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = grad_res.contiguous()?;
+        let dev = h.device();
+        let (dh, dw, db) = match h.dtype() {
+            candle_core::DType::F32 => {
+                let (dh, dw, db) = with_slice::<f32, _>(h, |h| {
+                    with_slice::<f32, _>(w, |w| {
+                        with_slice::<f32, _>(&g, |g| Ok(self.backward(h, w, g)))
+                    })
+                })?;
+                (
+                    Tensor::from_vec(dh, h.shape(), dev)?,
+                    Tensor::from_vec(dw, w.shape(), dev)?,
+                    Tensor::from_vec(db, b.shape(), dev)?,
+                )
+            }
+            candle_core::DType::F64 => {
+                let (dh, dw, db) = with_slice::<f64, _>(h, |h| {
+                    with_slice::<f64, _>(w, |w| {
+                        with_slice::<f64, _>(&g, |g| Ok(self.backward(h, w, g)))
+                    })
+                })?;
+                (
+                    Tensor::from_vec(dh, h.shape(), dev)?,
+                    Tensor::from_vec(dw, w.shape(), dev)?,
+                    Tensor::from_vec(db, b.shape(), dev)?,
+                )
+            }
+            other => candle_core::bail!("readout: unsupported dtype {other:?}"),
+        };
+        Ok((Some(dh), Some(dw), Some(db)))
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence};
+use crate::recurrence::{RecurrenceSpec, grad_clip, readout, recurrence_with_bias};
 
 /// Configuration of a [`Vanilla`] network. Defaults are Orhan & Ma's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,7 +302,6 @@ impl RateModel for Vanilla {
             let u = input
                 .reshape((nt * nb, ni))?
                 .matmul(self.w_in.as_tensor())?
-                .broadcast_add(&bias)?
                 .reshape((nt, nb, n))?;
             let spec = RecurrenceSpec {
                 phi: self.cfg.nonlinearity,
@@ -310,13 +309,9 @@ impl RateModel for Vanilla {
                 grad_clip: self.cfg.grad_clip,
                 update,
             };
-            recurrence(&u, self.w_hh.as_tensor(), &spec)?
+            recurrence_with_bias(&u, self.w_hh.as_tensor(), &bias, &spec)?
         };
-        let readout = rates
-            .reshape((nt * nb, n))?
-            .matmul(self.w_out.as_tensor())?
-            .broadcast_add(self.b_out.as_tensor())?
-            .reshape((nt, nb, self.cfg.n_outputs))?;
+        let readout = readout(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
         Ok(Forward { rates, readout })
     }
 }
