@@ -17,13 +17,16 @@
 
 pub mod batch;
 pub mod error;
+pub mod kim;
 pub mod orhan_ma;
 pub mod timeline;
+pub mod xie;
 
 pub use batch::{LossKind, OutputKind, Score, TrialBatch, TrialInfo};
 pub use error::TaskError;
 pub use orhan_ma::{OrhanMaTask, OrhanMaTaskOptions, orhan_ma_task};
 pub use timeline::{Duration, Epoch, Timeline};
+pub use xie::{XieMultitask, XieRule, XieTask, XieTaskOptions};
 
 /// The RNG every task draws from: ChaCha8, seeded by the caller.
 ///
