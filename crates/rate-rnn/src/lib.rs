@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod dale;
 pub mod error;
 pub mod linalg;
 pub mod loss;
@@ -33,6 +34,7 @@ pub mod train;
 pub mod vanilla;
 
 pub use candle_core::DType;
+pub use dale::{DaleConfig, DaleLeaky, KimTrainConfig, train_kim};
 pub use error::{RateRnnError, Result};
 pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;

@@ -1,0 +1,705 @@
+//! Kim, Li & Sejnowski's continuous-time rate RNN with Dale's principle and
+//! trainable per-unit synaptic time constants (spec `kim-sejnowski.md` §1),
+//! plus its own training loop (single-trial root-sum-square loss and the
+//! evaluate-every-100-trials stopping rule of §1.4–1.5).
+//!
+//! ```text
+//! x_t = (1 − α) ⊙ x_{t−1} + α ⊙ (W_rec r_{t−1} + W_in u_t) + ξ_t,   ξ ~ N(0, σ²), σ = 0.1
+//! r_t = sigmoid(x_t),   o_t = W_out r_t + b_out,   α_i = Δt / τ_i
+//! τ_i = τ_min + sigmoid(θ_i)(τ_max − τ_min)           (or a fixed τ)
+//! W_rec = relu(w) · diag(d),  d_j = +1 (excitatory) / −1 (inhibitory presynaptic unit j)
+//! ```
+//!
+//! Matrices are `[post, pre]` (column j is presynaptic unit j), as in the
+//! original code. The relu is applied as `w ⊙ 1[w > 0]` with the indicator
+//! detached, so entries at or below zero get **zero** gradient (TensorFlow's
+//! relu'(0) = 0; candle's own relu passes gradient at 0): the initial
+//! sparsity never fills in and pruned connections stay pruned (spec §6
+//! item 7). `W_in` is fixed; `w`, `W_out`, `b_out` and θ (trained-τ mode)
+//! are trained. Noise and the initial state x₀ ~ N(0, 0.01²) are drawn from
+//! the caller's seeded RNG ([`RateModel::forward_noisy`]).
+//!
+//! The recurrent loop runs on per-step candle ops (the fused recurrence has
+//! a scalar α and no noise term). Only untracked tensors (the input
+//! projection, the noise) are sliced per step, so backward stays O(T).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Tensor, Var};
+use rand::Rng;
+use rand_distr::{Distribution, Normal, StandardNormal};
+use serde::{Deserialize, Serialize};
+use wm_tasks::{Task, TaskRng, TrialBatch};
+
+use crate::checkpoint::{load_tensors, save_tensors};
+use crate::error::{RateRnnError, Result};
+use crate::model::{Forward, RateModel};
+use crate::optim::{Adam, AdamConfig};
+use crate::train::batch_tensors;
+
+/// How units are made inhibitory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EiSplit {
+    /// Each unit independently inhibitory with probability `p_inhibitory` (the code).
+    #[default]
+    Bernoulli,
+    /// Exactly round(p_inhibitory · N) inhibitory units (the paper's "80/20").
+    Fixed,
+}
+
+/// Synaptic decay constants τ^s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TauMode {
+    /// τ_i = τ_min + sigmoid(θ_i)(τ_max − τ_min), θ_i ~ N(0, 1), θ trained.
+    #[default]
+    Trained,
+    /// τ_i = `tau_fixed_ms` for all units, not trained.
+    Fixed,
+}
+
+/// Configuration of a [`DaleLeaky`] network. Defaults are the timescale papers'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaleConfig {
+    /// Input channels.
+    pub n_inputs: usize,
+    /// Recurrent units N (200).
+    pub n_units: usize,
+    /// Output channels (1).
+    pub n_outputs: usize,
+    /// Probability that a unit is inhibitory (0.2).
+    pub p_inhibitory: f64,
+    /// Random or fixed E/I split.
+    pub ei_split: EiSplit,
+    /// Initial connection probability (0.2), diagonal included.
+    pub p_connect: f64,
+    /// Initial gain g (1.5): nonzero entries are |N(0, 1)| · g / √(N p).
+    pub gain: f64,
+    /// Trained or fixed τ^s.
+    pub tau_mode: TauMode,
+    /// Lower bound of trained τ^s, ms (20).
+    pub tau_min_ms: f64,
+    /// Upper bound of trained τ^s, ms (125).
+    pub tau_max_ms: f64,
+    /// τ^s of the fixed mode, ms (125).
+    pub tau_fixed_ms: f64,
+    /// Step Δt, ms (5).
+    pub dt_ms: f64,
+    /// Recurrent noise s.d. per step (0.1), added outside the Δt/τ factor.
+    pub noise_sd: f64,
+    /// S.d. of the initial state x₀ (0.01).
+    pub init_state_sd: f64,
+    /// S.d. of the initial output weights (0.01).
+    pub w_out_sd: f64,
+}
+
+impl Default for DaleConfig {
+    fn default() -> Self {
+        Self {
+            n_inputs: 1,
+            n_units: 200,
+            n_outputs: 1,
+            p_inhibitory: 0.2,
+            ei_split: EiSplit::Bernoulli,
+            p_connect: 0.2,
+            gain: 1.5,
+            tau_mode: TauMode::Trained,
+            tau_min_ms: 20.0,
+            tau_max_ms: 125.0,
+            tau_fixed_ms: 125.0,
+            dt_ms: 5.0,
+            noise_sd: 0.1,
+            init_state_sd: 0.01,
+            w_out_sd: 0.01,
+        }
+    }
+}
+
+impl DaleConfig {
+    /// Check ranges; errors name the field and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, value: String, allowed: &str| {
+            Err(RateRnnError::Config {
+                field: field.into(),
+                value,
+                allowed: allowed.into(),
+            })
+        };
+        for (f, v) in [
+            ("n_inputs", self.n_inputs),
+            ("n_units", self.n_units),
+            ("n_outputs", self.n_outputs),
+        ] {
+            if v == 0 {
+                return bad(f, "0".into(), "≥ 1");
+            }
+        }
+        for (f, v) in [
+            ("p_inhibitory", self.p_inhibitory),
+            ("p_connect", self.p_connect),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(f, v.to_string(), "[0, 1]");
+            }
+        }
+        for (f, v) in [
+            ("gain", self.gain),
+            ("tau_min_ms", self.tau_min_ms),
+            ("tau_fixed_ms", self.tau_fixed_ms),
+            ("dt_ms", self.dt_ms),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(f, v.to_string(), "finite, > 0");
+            }
+        }
+        if !(self.tau_max_ms.is_finite() && self.tau_max_ms > self.tau_min_ms) {
+            return bad(
+                "tau_max_ms",
+                self.tau_max_ms.to_string(),
+                "finite, > tau_min_ms",
+            );
+        }
+        if self.tau_min_ms < self.dt_ms || self.tau_fixed_ms < self.dt_ms {
+            return bad("tau_min_ms", self.tau_min_ms.to_string(), "≥ dt_ms (α ≤ 1)");
+        }
+        for (f, v) in [
+            ("noise_sd", self.noise_sd),
+            ("init_state_sd", self.init_state_sd),
+            ("w_out_sd", self.w_out_sd),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(f, v.to_string(), "finite, ≥ 0");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The Dale's-law leaky sigmoid network of Kim et al.
+pub struct DaleLeaky {
+    cfg: DaleConfig,
+    /// Pre-relu recurrent variable `[post, pre]`.
+    w: Var,
+    /// Presynaptic signs `d` (+1 E, −1 I), `[N]`.
+    sign: Vec<f64>,
+    /// Fixed input weights `[N, I]`.
+    w_in: Tensor,
+    /// Raw τ variable θ `[N]`.
+    theta: Var,
+    /// Output weights `[O, N]`.
+    w_out: Var,
+    /// Output bias `[O]`.
+    b_out: Var,
+}
+
+fn tensor(data: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    Ok(Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?)
+}
+
+fn to_f64(t: &Tensor) -> Result<Vec<f64>> {
+    Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?)
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl DaleLeaky {
+    /// A freshly initialised network (spec §1.3); every draw comes from `rng`.
+    pub fn new<R: Rng>(cfg: DaleConfig, dtype: DType, rng: &mut R) -> Result<Self> {
+        cfg.validate()?;
+        let (n, ni, no) = (cfg.n_units, cfg.n_inputs, cfg.n_outputs);
+        let inhibitory: Vec<bool> = match cfg.ei_split {
+            EiSplit::Bernoulli => (0..n)
+                .map(|_| rng.random::<f64>() < cfg.p_inhibitory)
+                .collect(),
+            EiSplit::Fixed => {
+                let k = (cfg.p_inhibitory * n as f64).round() as usize;
+                // A random subset of size k (partial Fisher–Yates).
+                let mut idx: Vec<usize> = (0..n).collect();
+                for i in 0..k.min(n) {
+                    let j = rng.random_range(i..n);
+                    idx.swap(i, j);
+                }
+                let mut v = vec![false; n];
+                for &i in &idx[..k.min(n)] {
+                    v[i] = true;
+                }
+                v
+            }
+        };
+        let sign: Vec<f64> = inhibitory
+            .iter()
+            .map(|&i| if i { -1.0 } else { 1.0 })
+            .collect();
+        let scale = cfg.gain / (n as f64 * cfg.p_connect).sqrt();
+        let mut w = vec![0.0; n * n];
+        for v in w.iter_mut() {
+            let on = rng.random::<f64>() < cfg.p_connect;
+            let z: f64 = StandardNormal.sample(rng);
+            if on {
+                *v = z.abs() * scale;
+            }
+        }
+        let w_in: Vec<f64> = (0..n * ni).map(|_| StandardNormal.sample(rng)).collect();
+        let w_out: Vec<f64> = (0..no * n)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                z * cfg.w_out_sd
+            })
+            .collect();
+        let theta: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
+        Ok(Self {
+            w: Var::from_tensor(&tensor(w, &[n, n], dtype)?)?,
+            sign,
+            w_in: tensor(w_in, &[n, ni], dtype)?,
+            theta: Var::from_tensor(&tensor(theta, &[n], dtype)?)?,
+            w_out: Var::from_tensor(&tensor(w_out, &[no, n], dtype)?)?,
+            b_out: Var::from_tensor(&tensor(vec![0.0; no], &[no], dtype)?)?,
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DaleConfig {
+        &self.cfg
+    }
+
+    /// Presynaptic signs d_j (+1 excitatory, −1 inhibitory).
+    pub fn signs(&self) -> &[f64] {
+        &self.sign
+    }
+
+    fn dtype(&self) -> DType {
+        self.w.dtype()
+    }
+
+    /// Effective signed recurrent matrix `relu(w)·diag(d)` `[post, pre]`, tracked.
+    fn w_rec_tensor(&self) -> candle_core::Result<Tensor> {
+        let n = self.cfg.n_units;
+        let w = self.w.as_tensor();
+        let positive = w.gt(&w.zeros_like()?)?.to_dtype(w.dtype())?.detach();
+        let sign =
+            Tensor::from_vec(self.sign.clone(), (1, n), &Device::Cpu)?.to_dtype(w.dtype())?;
+        (w * positive)?.broadcast_mul(&sign)
+    }
+
+    /// α = Δt/τ `[N]` (tracked through θ in the trained mode).
+    fn alpha_tensor(&self) -> candle_core::Result<Tensor> {
+        let c = &self.cfg;
+        match c.tau_mode {
+            TauMode::Fixed => {
+                let a = c.dt_ms / c.tau_fixed_ms;
+                Tensor::full(a, c.n_units, &Device::Cpu)?.to_dtype(self.dtype())
+            }
+            TauMode::Trained => {
+                let tau = ((candle_nn::ops::sigmoid(self.theta.as_tensor())?
+                    * (c.tau_max_ms - c.tau_min_ms))?
+                    + c.tau_min_ms)?;
+                tau.recip()? * c.dt_ms
+            }
+        }
+    }
+
+    /// Signed recurrent matrix `[post, pre]`, row-major.
+    pub fn w_rec(&self) -> Result<Vec<f64>> {
+        to_f64(&self.w_rec_tensor()?)
+    }
+
+    /// Synaptic decay constants τ^s_i in ms.
+    pub fn tau_ms(&self) -> Result<Vec<f64>> {
+        let c = &self.cfg;
+        Ok(match c.tau_mode {
+            TauMode::Fixed => vec![c.tau_fixed_ms; c.n_units],
+            TauMode::Trained => to_f64(self.theta.as_tensor())?
+                .into_iter()
+                .map(|th| c.tau_min_ms + sigmoid(th) * (c.tau_max_ms - c.tau_min_ms))
+                .collect(),
+        })
+    }
+
+    /// Plain arrays of the network (for conversion to spikes and for checkpoints).
+    pub fn arrays(&self) -> Result<DaleArrays> {
+        Ok(DaleArrays {
+            n_units: self.cfg.n_units,
+            n_inputs: self.cfg.n_inputs,
+            n_outputs: self.cfg.n_outputs,
+            w_rec: self.w_rec()?,
+            w_in: to_f64(&self.w_in)?,
+            w_out: to_f64(self.w_out.as_tensor())?,
+            b_out: to_f64(self.b_out.as_tensor())?,
+            tau_ms: self.tau_ms()?,
+            sign: self.sign.clone(),
+            dt_ms: self.cfg.dt_ms,
+        })
+    }
+
+    /// Save the network to a safetensors file: `w` (pre-relu variable),
+    /// `w_rec` (signed, `[post, pre]`), `w_in` `[N, I]`, `w_out` `[O, N]`,
+    /// `b_out` `[O]`, `theta`, `tau_ms` `[N]`, `sign` `[N]`, all f32, with
+    /// the config (TOML) and `extra` in the metadata.
+    pub fn save(&self, path: &Path, extra: HashMap<String, String>) -> Result<()> {
+        let a = self.arrays()?;
+        let (n, ni, no) = (a.n_units, a.n_inputs, a.n_outputs);
+        let f32t = |v: &[f64], shape: &[usize]| -> Result<Tensor> {
+            Ok(Tensor::from_vec(
+                v.iter().map(|&x| x as f32).collect::<Vec<f32>>(),
+                shape,
+                &Device::Cpu,
+            )?)
+        };
+        let tensors = vec![
+            (
+                "w".to_string(),
+                f32t(&to_f64(self.w.as_tensor())?, &[n, n])?,
+            ),
+            ("w_rec".to_string(), f32t(&a.w_rec, &[n, n])?),
+            ("w_in".to_string(), f32t(&a.w_in, &[n, ni])?),
+            ("w_out".to_string(), f32t(&a.w_out, &[no, n])?),
+            ("b_out".to_string(), f32t(&a.b_out, &[no])?),
+            (
+                "theta".to_string(),
+                f32t(&to_f64(self.theta.as_tensor())?, &[n])?,
+            ),
+            ("tau_ms".to_string(), f32t(&a.tau_ms, &[n])?),
+            ("sign".to_string(), f32t(&a.sign, &[n])?),
+        ];
+        let mut meta = extra;
+        meta.insert("family".into(), self.family().into());
+        meta.insert(
+            "dale_config".into(),
+            toml::to_string(&self.cfg).unwrap_or_default(),
+        );
+        save_tensors(path, &tensors, meta)
+    }
+
+    /// Restore the trainable parameters (and `w_in`, signs) saved by
+    /// [`DaleLeaky::save`] into this network of the same shape.
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let f = load_tensors(path)?;
+        let n = self.cfg.n_units;
+        let dtype = self.dtype();
+        let get = |name: &str, dims: &[usize]| -> Result<Tensor> {
+            let t = f.tensor(path, name)?;
+            if t.dims() != dims {
+                return Err(RateRnnError::Checkpoint {
+                    path: path.to_path_buf(),
+                    reason: format!("`{name}` has shape {:?}, the model's is {dims:?}", t.dims()),
+                });
+            }
+            Ok(t.to_dtype(dtype)?)
+        };
+        self.w.set(&get("w", &[n, n])?)?;
+        self.theta.set(&get("theta", &[n])?)?;
+        self.w_out.set(&get("w_out", &[self.cfg.n_outputs, n])?)?;
+        self.b_out.set(&get("b_out", &[self.cfg.n_outputs])?)?;
+        self.w_in = get("w_in", &[n, self.cfg.n_inputs])?;
+        self.sign = to_f64(&get("sign", &[n])?)?;
+        Ok(())
+    }
+
+    fn run(&self, input: &Tensor, noise: Option<(Tensor, Tensor)>) -> candle_core::Result<Forward> {
+        let (nt, nb, ni) = input.dims3()?;
+        let c = &self.cfg;
+        if ni != c.n_inputs {
+            candle_core::bail!(
+                "dale: input has {ni} channels, the network expects {}",
+                c.n_inputs
+            );
+        }
+        let n = c.n_units;
+        let dtype = self.dtype();
+        // Untracked: W_in is fixed, so the projection may be sliced per step.
+        let drive_in = input
+            .to_dtype(dtype)?
+            .reshape((nt * nb, ni))?
+            .matmul(&self.w_in.t()?)?
+            .reshape((nt, nb, n))?;
+        let w_t = self.w_rec_tensor()?.t()?; // [pre, post]
+        let alpha = self.alpha_tensor()?.reshape((1, n))?;
+        let keep = (alpha.ones_like()? - &alpha)?;
+        let (mut x, xi) = match noise {
+            Some((x0, xi)) => (x0, Some(xi)),
+            None => (Tensor::zeros((nb, n), dtype, &Device::Cpu)?, None),
+        };
+        let mut r = candle_nn::ops::sigmoid(&x)?;
+        let mut rs = Vec::with_capacity(nt);
+        for t in 0..nt {
+            let drive = (r.matmul(&w_t)? + drive_in.get(t)?)?;
+            x = (x.broadcast_mul(&keep)? + drive.broadcast_mul(&alpha)?)?;
+            if let Some(xi) = &xi {
+                x = (x + xi.get(t)?)?;
+            }
+            r = candle_nn::ops::sigmoid(&x)?;
+            rs.push(r.clone());
+        }
+        let rates = Tensor::stack(&rs, 0)?;
+        let o = c.n_outputs;
+        let readout = rates
+            .reshape((nt * nb, n))?
+            .matmul(&self.w_out.as_tensor().t()?)?
+            .broadcast_add(self.b_out.as_tensor())?
+            .reshape((nt, nb, o))?;
+        Ok(Forward { rates, readout })
+    }
+
+    fn draw_noise(
+        &self,
+        nt: usize,
+        nb: usize,
+        rng: &mut TaskRng,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let c = &self.cfg;
+        let n = c.n_units;
+        let normal = |sd: f64, k: usize, rng: &mut TaskRng| -> Vec<f64> {
+            match Normal::new(0.0, sd) {
+                Ok(d) if sd > 0.0 => (0..k).map(|_| d.sample(rng)).collect(),
+                _ => vec![0.0; k],
+            }
+        };
+        let x0 = normal(c.init_state_sd, nb * n, rng);
+        let xi = normal(c.noise_sd, nt * nb * n, rng);
+        let dtype = self.dtype();
+        Ok((
+            Tensor::from_vec(x0, (nb, n), &Device::Cpu)?.to_dtype(dtype)?,
+            Tensor::from_vec(xi, (nt, nb, n), &Device::Cpu)?.to_dtype(dtype)?,
+        ))
+    }
+}
+
+/// A Dale network's parameters as plain arrays (row-major, f64).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaleArrays {
+    /// N.
+    pub n_units: usize,
+    /// I.
+    pub n_inputs: usize,
+    /// O.
+    pub n_outputs: usize,
+    /// Signed recurrent weights `[post, pre]`.
+    pub w_rec: Vec<f64>,
+    /// Input weights `[N, I]`.
+    pub w_in: Vec<f64>,
+    /// Output weights `[O, N]`.
+    pub w_out: Vec<f64>,
+    /// Output bias `[O]`.
+    pub b_out: Vec<f64>,
+    /// τ^s per unit, ms.
+    pub tau_ms: Vec<f64>,
+    /// Presynaptic signs (+1 / −1).
+    pub sign: Vec<f64>,
+    /// Step of the rate model, ms.
+    pub dt_ms: f64,
+}
+
+impl RateModel for DaleLeaky {
+    fn family(&self) -> &'static str {
+        "dale_leaky"
+    }
+
+    fn n_units(&self) -> usize {
+        self.cfg.n_units
+    }
+
+    fn named_vars(&self) -> Vec<(&'static str, Var)> {
+        let mut v = vec![
+            ("w", self.w.clone()),
+            ("w_out", self.w_out.clone()),
+            ("b_out", self.b_out.clone()),
+        ];
+        if self.cfg.tau_mode == TauMode::Trained {
+            v.push(("theta", self.theta.clone()));
+        }
+        v
+    }
+
+    fn forward(
+        &self,
+        input: &Tensor,
+        update: Option<Arc<Vec<f32>>>,
+    ) -> candle_core::Result<Forward> {
+        if update.is_some() {
+            candle_core::bail!("dale: variable-length trials are not supported");
+        }
+        self.run(input, None)
+    }
+
+    fn forward_noisy(
+        &self,
+        input: &Tensor,
+        update: Option<Arc<Vec<f32>>>,
+        rng: &mut TaskRng,
+    ) -> candle_core::Result<Forward> {
+        if update.is_some() {
+            candle_core::bail!("dale: variable-length trials are not supported");
+        }
+        let (nt, nb, _) = input.dims3()?;
+        let noise = self.draw_noise(nt, nb, rng)?;
+        self.run(input, Some(noise))
+    }
+}
+
+/// Training settings of Kim et al. (spec §1.4–1.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KimTrainConfig {
+    /// Trials per update (the code: 1).
+    pub batch_size: usize,
+    /// Adam learning rate (0.01); β and ε are TF's defaults.
+    pub learning_rate: f64,
+    /// Update cap (6000).
+    pub max_iterations: usize,
+    /// No stopping before this many updates (Go-NoGo in the code: 1500).
+    pub min_iterations: usize,
+    /// Updates between evaluations (100).
+    pub eval_every: usize,
+    /// Fresh noisy trials per evaluation (100).
+    pub eval_trials: usize,
+    /// Stop when the mean per-trial loss is below this (7) …
+    pub loss_threshold: f64,
+    /// … and the accuracy above this (0.95).
+    pub accuracy_threshold: f64,
+}
+
+impl Default for KimTrainConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 1,
+            learning_rate: 0.01,
+            max_iterations: 6000,
+            min_iterations: 0,
+            eval_every: 100,
+            eval_trials: 100,
+            loss_threshold: 7.0,
+            accuracy_threshold: 0.95,
+        }
+    }
+}
+
+/// One evaluation during [`train_kim`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KimEval {
+    /// Updates done.
+    pub iteration: usize,
+    /// Mean per-trial loss √Σ(o − z)² on the evaluation trials.
+    pub loss: f64,
+    /// Accuracy on the evaluation trials.
+    pub accuracy: f64,
+}
+
+/// What [`train_kim`] did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KimTrainOutcome {
+    /// Updates done.
+    pub iterations: usize,
+    /// Whether the stopping criterion was met (else the cap was reached).
+    pub converged: bool,
+    /// Every evaluation.
+    pub evals: Vec<KimEval>,
+}
+
+/// Kim's loss: per trial √(Σ_t mask·(o − z)²), averaged over the batch.
+/// `out`, `target`, `mask`: `[T, B, O]`.
+pub fn root_sum_square_loss(
+    out: &Tensor,
+    target: &Tensor,
+    mask: &Tensor,
+) -> candle_core::Result<Tensor> {
+    let sq = ((out - target)?.sqr()? * mask)?;
+    sq.sum(2)?.sum(0)?.sqrt()?.mean_all()
+}
+
+/// Loss (differentiable), its value and the model output on `batch`, with noise from `rng`.
+pub fn kim_objective(
+    model: &DaleLeaky,
+    batch: &TrialBatch,
+    rng: &mut TaskRng,
+) -> Result<(Tensor, f64, Vec<f32>)> {
+    let (input, target, mask) = batch_tensors(batch, model.dtype())?;
+    let fwd = model.forward_noisy(&input, None, rng)?;
+    let loss = root_sum_square_loss(&fwd.readout, &target, &mask)?;
+    let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let out: Vec<f32> = fwd.readout.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+    Ok((loss, value, out))
+}
+
+/// Mean loss and accuracy of `model` on `n` fresh noisy trials of `task`.
+pub fn evaluate_kim(
+    model: &DaleLeaky,
+    task: &dyn Task,
+    n: usize,
+    rng: &mut TaskRng,
+) -> Result<(f64, f64)> {
+    let batch = task.batch(rng, n);
+    let (_, loss, out) = kim_objective(model, &batch, rng)?;
+    let acc = task.score(&batch, &out).accuracy.unwrap_or(f64::NAN);
+    Ok((loss, acc))
+}
+
+/// Train with Adam on fresh trials until the stopping rule is met: every
+/// `eval_every` updates, `eval_trials` fresh noisy trials are run; stop once
+/// their mean loss < `loss_threshold`, accuracy > `accuracy_threshold` and at
+/// least `min_iterations` updates are done, or after `max_iterations`.
+pub fn train_kim(
+    model: &DaleLeaky,
+    task: &dyn Task,
+    cfg: &KimTrainConfig,
+    rng: &mut TaskRng,
+    on_eval: &mut dyn FnMut(&KimEval),
+) -> Result<KimTrainOutcome> {
+    if cfg.batch_size == 0 || cfg.eval_every == 0 || cfg.eval_trials == 0 {
+        return Err(RateRnnError::Config {
+            field: "batch_size / eval_every / eval_trials".into(),
+            value: "0".into(),
+            allowed: "≥ 1".into(),
+        });
+    }
+    let mut adam = Adam::new(
+        model.named_vars(),
+        AdamConfig {
+            learning_rate: cfg.learning_rate,
+            ..AdamConfig::default()
+        },
+    )?;
+    let mut evals = Vec::new();
+    for it in 0..cfg.max_iterations {
+        let batch = task.batch(rng, cfg.batch_size);
+        let (loss, value, _) = kim_objective(model, &batch, rng)?;
+        if !value.is_finite() {
+            return Err(RateRnnError::Diverged {
+                iteration: it,
+                what: "the loss".into(),
+                last_good: 0,
+            });
+        }
+        let grads = loss.backward()?;
+        adam.step(&grads)?;
+        let done = it + 1;
+        if done % cfg.eval_every == 0 {
+            let (l, a) = evaluate_kim(model, task, cfg.eval_trials, rng)?;
+            let e = KimEval {
+                iteration: done,
+                loss: l,
+                accuracy: a,
+            };
+            on_eval(&e);
+            evals.push(e);
+            if l < cfg.loss_threshold && a > cfg.accuracy_threshold && done >= cfg.min_iterations {
+                return Ok(KimTrainOutcome {
+                    iterations: done,
+                    converged: true,
+                    evals,
+                });
+            }
+        }
+    }
+    Ok(KimTrainOutcome {
+        iterations: cfg.max_iterations,
+        converged: false,
+        evals,
+    })
+}

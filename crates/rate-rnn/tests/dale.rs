@@ -1,0 +1,204 @@
+//! `DaleLeaky`: gradients (θ included) against central finite differences in
+//! f64, Dale's signs and the initial sparsity preserved by training, and a
+//! slow independent forward pass written here in plain f64.
+
+use candle_core::{DType, Device, Tensor};
+use rand::SeedableRng;
+use wm_rate_rnn::RateModel;
+use wm_rate_rnn::dale::{
+    DaleConfig, DaleLeaky, EiSplit, KimTrainConfig, TauMode, kim_objective, train_kim,
+};
+use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
+use wm_tasks::{Task, TaskRng};
+
+fn small(tau_mode: TauMode, seed: u64) -> DaleLeaky {
+    let cfg = DaleConfig {
+        n_units: 10,
+        p_connect: 0.5,
+        tau_mode,
+        ..DaleConfig::default()
+    };
+    DaleLeaky::new(cfg, DType::F64, &mut TaskRng::seed_from_u64(seed)).unwrap()
+}
+
+fn short_go_nogo() -> KimGoNoGo {
+    KimGoNoGo::new(GoNoGoOptions {
+        fixation_ms: 20.0,
+        cue_ms: 25.0,
+        response_ms: 40.0,
+        ..GoNoGoOptions::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn gradients_match_finite_differences_including_tau() {
+    let task = short_go_nogo();
+    for mode in [TauMode::Trained, TauMode::Fixed] {
+        let model = small(mode, 3);
+        let batch = task.batch(&mut TaskRng::seed_from_u64(5), 4);
+        // The same noise for every evaluation: reseed the noise RNG each time.
+        let loss_at =
+            |m: &DaleLeaky| kim_objective(m, &batch, &mut TaskRng::seed_from_u64(9)).unwrap();
+        let (loss, _, _) = loss_at(&model);
+        let grads = loss.backward().unwrap();
+        let names: Vec<&str> = model.named_vars().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.contains(&"theta"), mode == TauMode::Trained);
+        for (name, var) in model.named_vars() {
+            let g: Vec<f64> = grads
+                .get(var.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let base: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+            let shape = var.dims().to_vec();
+            let eps = 1e-6;
+            let mut checked = 0;
+            for k in 0..base.len() {
+                // w: only entries away from the relu kink (exact zeros have zero gradient).
+                if name == "w" && base[k].abs() < 1e-3 {
+                    assert_eq!(g[k], 0.0, "w[{k}] = {} must get no gradient", base[k]);
+                    continue;
+                }
+                if checked >= 12 {
+                    break;
+                }
+                checked += 1;
+                let eval = |d: f64| {
+                    let mut p = base.clone();
+                    p[k] += d;
+                    var.set(&Tensor::from_vec(p, shape.as_slice(), &Device::Cpu).unwrap())
+                        .unwrap();
+                    loss_at(&model).1
+                };
+                let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
+                var.set(&Tensor::from_vec(base.clone(), shape.as_slice(), &Device::Cpu).unwrap())
+                    .unwrap();
+                assert!(
+                    (fd - g[k]).abs() <= 1e-6 * (1.0 + fd.abs()),
+                    "{mode:?} {name}[{k}]: autograd {} vs finite difference {fd}",
+                    g[k]
+                );
+            }
+            assert!(checked > 0, "{name}: nothing checked");
+        }
+    }
+}
+
+#[test]
+fn forward_matches_an_independent_f64_loop() {
+    let task = short_go_nogo();
+    let model = small(TauMode::Trained, 11);
+    let batch = task.batch(&mut TaskRng::seed_from_u64(2), 3);
+    let a = model.arrays().unwrap();
+    let input = Tensor::from_slice(&batch.input, (batch.n_steps, 3, 1), &Device::Cpu).unwrap();
+    let fwd = model.forward(&input, None).unwrap();
+    let out: Vec<f64> = fwd.readout.flatten_all().unwrap().to_vec1().unwrap();
+    let n = a.n_units;
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for b in 0..3 {
+        let mut x = vec![0.0; n];
+        let mut r: Vec<f64> = x.iter().map(|&v| sig(v)).collect();
+        for t in 0..batch.n_steps {
+            let u = batch.input[batch.input_index(t, b, 0)] as f64;
+            let mut xn = vec![0.0; n];
+            for i in 0..n {
+                let rec: f64 = (0..n).map(|j| a.w_rec[i * n + j] * r[j]).sum();
+                let alpha = 5.0 / a.tau_ms[i];
+                xn[i] = (1.0 - alpha) * x[i] + alpha * (rec + a.w_in[i] * u);
+            }
+            x = xn;
+            r = x.iter().map(|&v| sig(v)).collect();
+            let o: f64 = (0..n).map(|j| a.w_out[j] * r[j]).sum::<f64>() + a.b_out[0];
+            let got = out[t * 3 + b];
+            assert!((o - got).abs() < 1e-10, "t={t} b={b}: {o} vs {got}");
+        }
+    }
+    // τ inside (20, 125) ms, signs as the presynaptic unit's.
+    assert!(a.tau_ms.iter().all(|&t| t > 20.0 && t < 125.0));
+    for i in 0..n {
+        for j in 0..n {
+            assert!(a.w_rec[i * n + j] * a.sign[j] >= 0.0);
+        }
+    }
+}
+
+#[test]
+fn training_keeps_dale_signs_and_pruned_weights_stay_pruned() {
+    let task = short_go_nogo();
+    let cfg = DaleConfig {
+        n_units: 30,
+        ei_split: EiSplit::Fixed,
+        ..DaleConfig::default()
+    };
+    let model = DaleLeaky::new(cfg, DType::F32, &mut TaskRng::seed_from_u64(1)).unwrap();
+    let n_inh = model.signs().iter().filter(|&&s| s < 0.0).count();
+    assert_eq!(n_inh, 6, "fixed 80/20 split of 30 units");
+    let before = model.w_rec().unwrap();
+    let tau_before = model.tau_ms().unwrap();
+    let out = train_kim(
+        &model,
+        &task,
+        &KimTrainConfig {
+            batch_size: 4,
+            max_iterations: 60,
+            eval_every: 1000,
+            ..KimTrainConfig::default()
+        },
+        &mut TaskRng::seed_from_u64(2),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(out.iterations, 60);
+    let after = model.w_rec().unwrap();
+    let signs = model.signs();
+    let n = 30;
+    let mut changed = 0;
+    let mut zero_after = 0;
+    for i in 0..n {
+        for j in 0..n {
+            let (b, a) = (before[i * n + j], after[i * n + j]);
+            assert!(a * signs[j] >= 0.0, "W[{i},{j}] = {a} has the wrong sign");
+            if b == 0.0 {
+                assert_eq!(a, 0.0, "pruned W[{i},{j}] regrew to {a}");
+            }
+            changed += usize::from(a != b);
+            zero_after += usize::from(a == 0.0);
+        }
+    }
+    assert!(changed > 50, "training changed only {changed} weights");
+    let zero_before = before.iter().filter(|&&v| v == 0.0).count();
+    assert!(zero_after >= zero_before);
+    // τ moved but stayed inside its bounds.
+    let tau_after = model.tau_ms().unwrap();
+    assert!(tau_after.iter().zip(&tau_before).any(|(a, b)| a != b));
+    assert!(tau_after.iter().all(|&t| t > 20.0 && t < 125.0));
+}
+
+#[test]
+fn save_then_load_restores_the_network() {
+    let model = small(TauMode::Trained, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("net.safetensors");
+    model.save(&p, Default::default()).unwrap();
+    let mut other = small(TauMode::Trained, 99);
+    other.load(&p).unwrap();
+    let (a, b) = (model.arrays().unwrap(), other.arrays().unwrap());
+    for (x, y) in a.w_rec.iter().zip(&b.w_rec) {
+        assert!((x - y).abs() < 1e-6);
+    }
+    assert_eq!(a.sign, b.sign);
+    let mut wrong = DaleLeaky::new(
+        DaleConfig {
+            n_units: 12,
+            ..DaleConfig::default()
+        },
+        DType::F64,
+        &mut TaskRng::seed_from_u64(0),
+    )
+    .unwrap();
+    let err = wrong.load(&p).unwrap_err().to_string();
+    assert!(err.contains("shape"), "{err}");
+}

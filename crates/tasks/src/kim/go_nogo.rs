@@ -1,0 +1,174 @@
+//! Go-NoGo (spec §2.1 and the NeurIPS paper's ±1 version).
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::threshold_score;
+use crate::{
+    LossKind, OutputKind, Score, Task, TaskError, TaskRng, Timeline, TrialBatch, TrialInfo,
+};
+
+/// Which Go-NoGo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GoNoGoVariant {
+    /// The NeurIPS paper: a ±1 cue, target ±1 (the cue's sign) right after it.
+    #[default]
+    Signed,
+    /// The original code: cue 1 (Go) or nothing (NoGo), target 1 or 0.
+    CodeZeroOne,
+}
+
+/// Timing and variant of Go-NoGo (ms). Defaults: 250 ms fixation, 125-ms
+/// cue, 625 ms response (1 s, T = 200 steps of 5 ms), signed variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoNoGoOptions {
+    /// ±1 (paper) or 0/1 (code).
+    pub variant: GoNoGoVariant,
+    /// Fixation before the cue (code: 250 ms).
+    pub fixation_ms: f64,
+    /// Cue duration (125 ms).
+    pub cue_ms: f64,
+    /// Response period after the cue, where the target is set (625 ms).
+    pub response_ms: f64,
+    /// Model step (5 ms).
+    pub dt_ms: f64,
+    /// Accuracy threshold (0.7); the code's NoGo trials need `max |o| < 0.3`.
+    pub threshold: f64,
+    /// NoGo threshold of the 0/1 variant (0.3).
+    pub nogo_threshold: f64,
+}
+
+impl Default for GoNoGoOptions {
+    fn default() -> Self {
+        Self {
+            variant: GoNoGoVariant::Signed,
+            fixation_ms: 250.0,
+            cue_ms: 125.0,
+            response_ms: 625.0,
+            dt_ms: 5.0,
+            threshold: 0.7,
+            nogo_threshold: 0.3,
+        }
+    }
+}
+
+/// The Go-NoGo task.
+#[derive(Debug, Clone)]
+pub struct KimGoNoGo {
+    opts: GoNoGoOptions,
+    timeline: Timeline,
+}
+
+impl KimGoNoGo {
+    /// Build the task; errors name the offending option.
+    pub fn new(opts: GoNoGoOptions) -> Result<Self, TaskError> {
+        for (k, v, min_ok) in [
+            ("fixation_ms", opts.fixation_ms, true),
+            ("cue_ms", opts.cue_ms, false),
+            ("response_ms", opts.response_ms, false),
+            ("dt_ms", opts.dt_ms, false),
+            ("threshold", opts.threshold, false),
+            ("nogo_threshold", opts.nogo_threshold, false),
+        ] {
+            let ok = v.is_finite() && (v > 0.0 || (min_ok && v == 0.0));
+            if !ok {
+                return Err(TaskError::InvalidOption(format!(
+                    "go_nogo.{k} = {v}: must be {}",
+                    if min_ok { "≥ 0" } else { "> 0" }
+                )));
+            }
+        }
+        let timeline = Timeline::fixed(
+            &[
+                ("fixation", opts.fixation_ms),
+                ("cue", opts.cue_ms),
+                ("response", opts.response_ms),
+            ],
+            opts.dt_ms,
+        );
+        Ok(Self { opts, timeline })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &GoNoGoOptions {
+        &self.opts
+    }
+
+    /// Steps `[start, end)` of `"fixation"`, `"cue"` or `"response"`.
+    pub fn epoch(&self, name: &str) -> std::ops::Range<usize> {
+        self.timeline.epoch_steps(name).unwrap_or(0..0)
+    }
+
+    /// A batch with the given cues: `true` is Go / "+1", `false` NoGo / "−1".
+    pub fn batch_with(&self, go: &[bool]) -> TrialBatch {
+        let nb = go.len();
+        let mut b = TrialBatch::zeros(self.n_steps(), nb, 1, 1);
+        b.mask.iter_mut().for_each(|m| *m = 1.0);
+        let signed = self.opts.variant == GoNoGoVariant::Signed;
+        for (k, &g) in go.iter().enumerate() {
+            let (cue, target) = match (signed, g) {
+                (_, true) => (1.0, 1.0),
+                (true, false) => (-1.0, -1.0),
+                (false, false) => (0.0, 0.0),
+            };
+            for t in self.epoch("cue") {
+                let i = b.input_index(t, k, 0);
+                b.input[i] = cue;
+            }
+            for t in self.epoch("response") {
+                let i = b.output_index(t, k, 0);
+                b.target[i] = target;
+            }
+            b.trials.push(TrialInfo {
+                stimuli: vec![f64::from(cue)],
+                condition: Some(u8::from(g)),
+                ..TrialInfo::default()
+            });
+        }
+        b
+    }
+}
+
+impl Task for KimGoNoGo {
+    fn name(&self) -> &str {
+        "Go-NoGo"
+    }
+    fn n_inputs(&self) -> usize {
+        1
+    }
+    fn n_outputs(&self) -> usize {
+        1
+    }
+    fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+    fn output_kind(&self) -> OutputKind {
+        OutputKind::Linear
+    }
+    fn loss_kind(&self) -> LossKind {
+        LossKind::Squared
+    }
+    fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch {
+        let go: Vec<bool> = (0..n).map(|_| rng.random::<f64>() <= 0.5).collect();
+        self.batch_with(&go)
+    }
+    fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score {
+        let positive: Vec<bool> = batch
+            .trials
+            .iter()
+            .map(|t| t.condition == Some(1))
+            .collect();
+        let zero =
+            (self.opts.variant == GoNoGoVariant::CodeZeroOne).then_some(self.opts.nogo_threshold);
+        threshold_score(
+            batch,
+            output,
+            self.epoch("response"),
+            &positive,
+            self.opts.threshold,
+            zero,
+        )
+    }
+}
