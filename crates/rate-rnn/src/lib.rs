@@ -23,6 +23,7 @@
 pub mod checkpoint;
 pub mod dale;
 pub mod error;
+pub mod leaky;
 pub mod linalg;
 pub mod loss;
 pub mod model;
@@ -36,6 +37,7 @@ pub mod vanilla;
 pub use candle_core::DType;
 pub use dale::{DaleConfig, DaleLeaky, KimTrainConfig, train_kim};
 pub use error::{RateRnnError, Result};
+pub use leaky::{Leaky, LeakyConfig, Noise};
 pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;
 pub use optim::{Adam, AdamConfig};
