@@ -39,6 +39,10 @@ enum Command {
         /// Output folder (default `results/<study>`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Use this experiment TOML instead of `experiments/<study>/<scale>.toml`
+        /// (e.g. `experiments/orhan-ma/clipped-relu.toml` for a supplementary variant).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Compare a run's summary.toml with the study's expected statistics.
     Regress {
@@ -62,13 +66,22 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // Per-iteration training lines are for RUST_LOG=info; by default a
+                // progress bar and one line per finished network.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,wm_studies::orhan_ma::train=warn")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Reproduce { study, scale, out } => study::reproduce(study, scale, out),
+        Command::Reproduce {
+            study,
+            scale,
+            out,
+            config,
+        } => study::reproduce(study, scale, out, config),
         Command::Regress { study, results } => regress::run(study, results),
     };
     match result {

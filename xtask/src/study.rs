@@ -81,32 +81,47 @@ pub fn default_results_dir(study: Study) -> PathBuf {
     workspace_root().join("results").join(study.name())
 }
 
-/// Run one study (or all) at the given scale.
-pub fn reproduce(study: Study, scale: Scale, out: Option<PathBuf>) -> Result<()> {
+/// Run one study (or all) at the given scale, reading
+/// `experiments/<study>/<scale>.toml` unless `config` names another file.
+pub fn reproduce(
+    study: Study,
+    scale: Scale,
+    out: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> Result<()> {
     if study == Study::All {
-        if out.is_some() {
-            bail!("--out names one study's folder; with `all`, each study writes results/<study>/");
+        if out.is_some() || config.is_some() {
+            bail!(
+                "--out and --config name one study's folder and file; with `all`, each study uses its own"
+            );
         }
         for s in Study::EACH {
-            reproduce(s, scale, None)?;
+            reproduce(s, scale, None, None)?;
         }
         return Ok(());
     }
     let out = out.unwrap_or_else(|| default_results_dir(study));
-    let config = workspace_root()
-        .join("experiments")
-        .join(study.name())
-        .join(format!("{}.toml", scale.name()));
+    let config = config.unwrap_or_else(|| {
+        workspace_root()
+            .join("experiments")
+            .join(study.name())
+            .join(format!("{}.toml", scale.name()))
+    });
     match study {
         Study::OrhanMa => {
             let cfg: OrhanMaConfig = read_toml(&config)?;
-            wm_studies::orhan_ma::run::run(&cfg, scale.name(), &config, &out)?;
-            println!(
-                "results in {}; compare with `cargo xtask regress {}`",
-                out.display(),
-                study.name()
+            let bar = progress_bar(
+                wm_studies::orhan_ma::run::total_iterations(&cfg),
+                "training iterations",
             );
-            Ok(())
+            wm_studies::orhan_ma::run::run_with_progress(
+                &cfg,
+                scale.name(),
+                &config,
+                &out,
+                &|k| bar.inc(k as u64),
+            )?;
+            bar.finish_and_clear();
         }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
@@ -114,4 +129,22 @@ pub fn reproduce(study: Study, scale: Scale, out: Option<PathBuf>) -> Result<()>
             scale.name()
         ),
     }
+    println!(
+        "results in {}; compare with `cargo xtask regress {}`",
+        out.display(),
+        study.name()
+    );
+    Ok(())
+}
+
+/// A progress bar on stderr (drawn only on a terminal) with rate and ETA.
+pub fn progress_bar(len: usize, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let template = format!(
+        "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{per_sec}}, ETA {{eta}})"
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

@@ -24,18 +24,22 @@
 //! `clip_by_value(g, −1, 1)`), done by passing every parameter through an
 //! identity op whose backward clips; see [`LeakyConfig::grad_clip_value`].
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 use serde::{Deserialize, Serialize};
-use wm_tasks::TaskRng;
+use wm_tasks::{OutputKind, TaskRng, TrialBatch};
 
+use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
 use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence_with_bias};
+use crate::train::batch_tensors;
 
 /// Configuration of a [`Leaky`] network. Defaults are Xie et al.'s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,7 +135,7 @@ impl LeakyConfig {
             }
         }
         if let Some(c) = self.grad_clip_value
-            && !(c > 0.0)
+            && (c.is_nan() || c <= 0.0)
         {
             return bad("grad_clip_value", c.to_string(), "> 0 (or absent)");
         }
@@ -343,6 +347,57 @@ impl Leaky {
             .broadcast_add(&self.param(&self.b_out)?)?
             .reshape((nt, nb, o))?;
         Ok(Forward { rates, readout })
+    }
+}
+
+impl Leaky {
+    /// Run on a batch with the given noise drawn from `rng`, without tracking
+    /// gradients; returns plain arrays: rates `[T, B, N]` and the logistic
+    /// outputs `[T, B, O]` (clipped as the loss clips them).
+    pub fn run(
+        &self,
+        batch: &TrialBatch,
+        noise: Noise,
+        rng: &mut TaskRng,
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
+        let (input, _, _) = batch_tensors(batch, self.w_in.dtype())?;
+        let fwd = self.forward_with(&input, batch.update.clone().map(Arc::new), rng, noise)?;
+        let out = crate::loss::output(&fwd.readout.detach(), OutputKind::Sigmoid)?;
+        let flat = |t: &Tensor| -> Result<Vec<f32>> {
+            Ok(t.detach().to_dtype(DType::F32)?.flatten_all()?.to_vec1()?)
+        };
+        Ok((flat(&fwd.rates)?, flat(&out)?))
+    }
+
+    /// Write the parameters (no optimiser state) to a safetensors file with `metadata`.
+    pub fn save(&self, path: &Path, metadata: HashMap<String, String>) -> Result<()> {
+        let tensors: Vec<(String, Tensor)> = self
+            .named_vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
+            .collect();
+        save_tensors(path, &tensors, metadata)
+    }
+
+    /// Replace the parameters with those of a file written by [`Leaky::save`]
+    /// (or a training checkpoint); returns the file's metadata.
+    pub fn load(&self, path: &Path) -> Result<HashMap<String, String>> {
+        let f = load_tensors(path)?;
+        for (name, var) in self.named_vars() {
+            let t = f.tensor(path, name)?;
+            if t.dims() != var.dims() {
+                return Err(RateRnnError::Checkpoint {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "`{name}` has shape {:?}, the model's is {:?}",
+                        t.dims(),
+                        var.dims()
+                    ),
+                });
+            }
+            var.set(&t.to_dtype(var.dtype())?)?;
+        }
+        Ok(f.metadata.clone())
     }
 }
 

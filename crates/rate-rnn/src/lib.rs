@@ -41,5 +41,5 @@ pub use leaky::{Leaky, LeakyConfig, Noise};
 pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;
 pub use optim::{Adam, AdamConfig};
-pub use train::{TrainConfig, train};
+pub use train::{TrainConfig, train, train_after};
 pub use vanilla::{FastWeights, Path, Vanilla, VanillaConfig};

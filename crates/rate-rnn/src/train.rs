@@ -204,6 +204,35 @@ pub fn train(
     dir: Option<&Path>,
     on_log: &mut dyn FnMut(&LogRow),
 ) -> Result<TrainOutcome> {
+    train_impl(model, task, cfg, rng, dir, None, on_log)
+}
+
+/// Continue training a network on a new task (sequential training, Orhan &
+/// Ma's multitask condition): unless `dir` already holds a checkpoint of this
+/// phase (then it resumes), the parameters **and Adam's state** are taken from
+/// the finished checkpoint in `previous`, and training starts at iteration 0
+/// of this phase with `rng`'s batches.
+pub fn train_after(
+    model: &dyn RateModel,
+    task: &dyn Task,
+    cfg: &TrainConfig,
+    rng: &mut TaskRng,
+    dir: &Path,
+    previous: &Path,
+    on_log: &mut dyn FnMut(&LogRow),
+) -> Result<TrainOutcome> {
+    train_impl(model, task, cfg, rng, Some(dir), Some(previous), on_log)
+}
+
+fn train_impl(
+    model: &dyn RateModel,
+    task: &dyn Task,
+    cfg: &TrainConfig,
+    rng: &mut TaskRng,
+    dir: Option<&Path>,
+    previous: Option<&Path>,
+    on_log: &mut dyn FnMut(&LogRow),
+) -> Result<TrainOutcome> {
     cfg.validate()?;
     let mut adam = Adam::new(model.named_vars(), cfg.adam)?;
     let mut log: Vec<LogRow> = Vec::new();
@@ -219,6 +248,10 @@ pub fn train(
             .collect();
         resumed_from = Some(start);
         tracing::info!(dir = %d.display(), iteration = start, "resuming from checkpoint");
+    } else if let Some(p) = previous {
+        // Parameters and optimiser state from the previous phase; this phase's own batches.
+        let mut scratch = rng.clone();
+        resume(model, &mut adam, &mut scratch, p)?;
     }
     let clock = Instant::now();
     let mut acc = Accumulator::default();

@@ -229,3 +229,93 @@ fn bad_configs_and_checkpoints_are_named_in_the_error() {
     let err = load_weights(&net(0, 9), d2.path()).unwrap_err().to_string();
     assert!(err.contains("w_in") && err.contains("shape"), "{err}");
 }
+
+#[test]
+fn sequential_training_carries_parameters_and_adam_state_into_the_second_task() {
+    let first = SignMemory::new(6.0, OutputKind::Sigmoid);
+    let second = SignMemory::new(9.0, OutputKind::Sigmoid);
+    let cfg = |iterations| TrainConfig {
+        iterations,
+        batch_size: 8,
+        adam: AdamConfig {
+            learning_rate: 1e-2,
+            ..Default::default()
+        },
+        log_every: 5,
+        checkpoint_every: 0,
+        ..Default::default()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let m = net(4, 12);
+    train(
+        &m,
+        &first,
+        &cfg(10),
+        &mut TaskRng::seed_from_u64(1),
+        Some(a.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+    let after_first = weights(&m);
+    wm_rate_rnn::train_after(
+        &m,
+        &second,
+        &cfg(10),
+        &mut TaskRng::seed_from_u64(2),
+        b.path(),
+        a.path(),
+        &mut |_| {},
+    )
+    .unwrap();
+    // Independent reference: one uninterrupted Adam run over both phases.
+    let reference = net(4, 12);
+    let vars = reference.named_vars();
+    let mut adam = wm_rate_rnn::Adam::new(
+        vars,
+        AdamConfig {
+            learning_rate: 1e-2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let obj = wm_rate_rnn::loss::Objective::default();
+    for (task, seed) in [(&first, 1u64), (&second, 2)] {
+        let mut rng = TaskRng::seed_from_u64(seed);
+        for _ in 0..10 {
+            let batch = wm_tasks::Task::batch(task, &mut rng, 8);
+            let (loss, _, _) =
+                wm_rate_rnn::train::objective(&reference, task, &batch, &obj, Some(&mut rng))
+                    .unwrap();
+            adam.step(&loss.backward().unwrap()).unwrap();
+        }
+        if seed == 1 {
+            assert_eq!(weights(&reference), after_first);
+        }
+    }
+    assert_eq!(
+        weights(&reference),
+        weights(&m),
+        "phase two must continue phase one's Adam state"
+    );
+    // A fresh Adam in phase two would differ.
+    let fresh = net(4, 12);
+    train(
+        &fresh,
+        &first,
+        &cfg(10),
+        &mut TaskRng::seed_from_u64(1),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    train(
+        &fresh,
+        &second,
+        &cfg(10),
+        &mut TaskRng::seed_from_u64(2),
+        None,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_ne!(weights(&fresh), weights(&m));
+}

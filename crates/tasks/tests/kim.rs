@@ -28,7 +28,7 @@ fn code_dms_matches_the_repository_steps() {
     assert_eq!(t.score_window(), 200..300);
     let b = t.batch_with(&[(1.0, 1.0), (1.0, -1.0), (-1.0, -1.0), (-1.0, 1.0)]);
     let expected_target = [1.0f32, -1.0, 1.0, -1.0];
-    for k in 0..4 {
+    for (k, &want) in expected_target.iter().enumerate() {
         let (s1, s2) = (b.trials[k].stimuli[0] as f32, b.trials[k].stimuli[1] as f32);
         for step in 0..300 {
             let u0 = b.input[b.input_index(step, k, 0)];
@@ -39,7 +39,7 @@ fn code_dms_matches_the_repository_steps() {
             assert_eq!(
                 z,
                 if (170..270).contains(&step) {
-                    expected_target[k]
+                    want
                 } else {
                     0.0
                 }

@@ -19,6 +19,10 @@ pub enum Condition {
     DynamicInput,
     /// Delay drawn from {10, 40, 70, 100} steps per trial; padded steps hold the state.
     VariableDelay,
+    /// Sequential two-task training (spec §6, condition 6): the network first
+    /// trains on `sequential_first`, then on the grid's task with the same
+    /// parameters and Adam state; SI is measured on the second task.
+    Sequential,
 }
 
 impl Condition {
@@ -30,6 +34,7 @@ impl Condition {
             Condition::Tethered => "tethered",
             Condition::DynamicInput => "dynamic-input",
             Condition::VariableDelay => "variable-delay",
+            Condition::Sequential => "sequential",
         }
     }
 }
@@ -103,6 +108,9 @@ pub struct OrhanMaConfig {
     pub schur_threshold: f64,
     /// Offsets ±K of the recurrent weight profile.
     pub profile_max_offset: usize,
+    /// First task of the sequential condition (spec: 2AFC before CD or COMP,
+    /// or CD/COMP before 2AFC). Grid tasks equal to it are skipped there.
+    pub sequential_first: String,
     /// Write each network's recorded activity `[T, B, N]` to
     /// `activity.safetensors` (large at paper scale: 300 × 150 × 500 floats).
     pub save_activity: bool,
@@ -136,6 +144,7 @@ impl Default for OrhanMaConfig {
             schur_threshold: 0.04,
             profile_max_offset: 20,
             save_activity: false,
+            sequential_first: "2AFC".into(),
         }
     }
 }
@@ -208,6 +217,12 @@ impl OrhanMaConfig {
             if !TASKS.contains(&t.as_str()) {
                 bail!("`tasks` contains {t:?}: allowed are {TASKS:?}");
             }
+        }
+        if !TASKS.contains(&self.sequential_first.as_str()) {
+            bail!(
+                "`sequential_first` = {:?}: allowed are {TASKS:?}",
+                self.sequential_first
+            );
         }
         if self.conditions.is_empty() {
             bail!("`conditions` is empty");

@@ -40,6 +40,9 @@ pub fn expand(cfg: &OrhanMaConfig) -> Vec<NetworkSpec> {
     let mut out = Vec::new();
     for task in &cfg.tasks {
         for &condition in &cfg.conditions {
+            if condition == Condition::Sequential && *task == cfg.sequential_first {
+                continue;
+            }
             for &lambda0 in &cfg.lambda0 {
                 for &sigma0 in &cfg.sigma0 {
                     for &rho in &cfg.rho {

@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
-use wm_analysis::sequentiality::{SiParams, sequentiality_index};
+use wm_analysis::sequentiality::{
+    SiParams, SiSummary, sequentiality_index, sequentiality_index_trial,
+};
 use wm_analysis::weight_profile::{WeightProfile, trial_averaged_peak_order, weight_profile};
 
 /// What a trained network contributes to the study beyond its table row.
@@ -25,15 +27,57 @@ pub struct NetworkMeasures {
     pub example_trial: Array2<f64>,
 }
 
+/// SI of each trial over its updated steps only: variable-delay trials drop
+/// their padded (held) steps before the SI (spec §9.3's recommendation).
+/// `update` is `[T, B]` (1 update, 0 hold) for `activity` `[B, T, N]`.
+pub fn si_of_updated_steps(
+    activity: ArrayView3<f64>,
+    update: &[f32],
+    params: &SiParams,
+) -> Result<SiSummary> {
+    let (nb, nt, _) = activity.dim();
+    anyhow::ensure!(
+        update.len() == nt * nb,
+        "update flags have {} entries, expected T·B = {}",
+        update.len(),
+        nt * nb
+    );
+    let mut per_trial = Vec::with_capacity(nb);
+    for b in 0..nb {
+        let keep: Vec<usize> = (0..nt).filter(|&t| update[t * nb + b] > 0.5).collect();
+        let trial = activity.index_axis(Axis(0), b).select(Axis(0), &keep);
+        per_trial.push(sequentiality_index_trial(trial.view(), params)?.si);
+    }
+    let n_nan = per_trial.iter().filter(|v| v.is_nan()).count();
+    let n_inf = per_trial.iter().filter(|v| v.is_infinite()).count();
+    let kept: Vec<f64> = per_trial.iter().copied().filter(|v| !v.is_nan()).collect();
+    let si = if kept.is_empty() {
+        f64::NAN
+    } else {
+        kept.iter().sum::<f64>() / kept.len() as f64
+    };
+    Ok(SiSummary {
+        per_trial,
+        si,
+        n_nan,
+        n_inf,
+    })
+}
+
 /// Measure one network from its recurrent matrix `w_hh` `[pre, post]` and the
-/// activity of its recorded test trials `[trials, time, units]`.
+/// activity of its recorded test trials `[trials, time, units]`. With
+/// `update` flags (`[T, B]`, variable-delay trials), SI skips held steps.
 pub fn measure(
     w_hh: ArrayView2<f64>,
     activity: ArrayView3<f64>,
+    update: Option<&[f32]>,
     max_offset: usize,
 ) -> Result<NetworkMeasures> {
     let params = SiParams::default();
-    let si = sequentiality_index(activity, &params)?;
+    let si = match update {
+        Some(u) => si_of_updated_steps(activity, u, &params)?,
+        None => sequentiality_index(activity, &params)?,
+    };
     let n_active = activity
         .axis_iter(Axis(0))
         .map(|trial| {
@@ -161,6 +205,44 @@ mod tests {
     }
 
     #[test]
+    fn held_steps_are_dropped_before_the_si() {
+        // Trial 0 holds its last state for 20 padded steps in the middle; the SI
+        // over its updated steps equals the SI of the same trial without padding.
+        let (n, t_real, pad) = (30, 60, 20);
+        let bump = |s: usize, i: usize| 4.0 * (-((s as f64 - 2.0 * i as f64).powi(2)) / 8.0).exp();
+        let unpadded = Array3::from_shape_fn((1, t_real, n), |(_, s, i)| bump(s, i));
+        let padded = Array3::from_shape_fn((1, t_real + pad, n), |(_, s, i)| {
+            if s < 30 {
+                bump(s, i)
+            } else if s < 30 + pad {
+                bump(29, i)
+            } else {
+                bump(s - pad, i)
+            }
+        });
+        let update: Vec<f32> = (0..t_real + pad)
+            .map(|s| {
+                if (30..30 + pad).contains(&s) {
+                    0.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let params = SiParams::default();
+        let want = sequentiality_index(unpadded.view(), &params).unwrap().si;
+        let got = si_of_updated_steps(padded.view(), &update, &params)
+            .unwrap()
+            .si;
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+        let with_padding = sequentiality_index(padded.view(), &params).unwrap().si;
+        assert!(
+            (with_padding - want).abs() > 1e-3,
+            "padding must matter for this test to mean anything"
+        );
+    }
+
+    #[test]
     fn a_travelling_bump_is_measured_as_sequential_with_a_forward_profile() {
         // 40 units; unit i peaks at step 3i; W chains i → i+1.
         let (n, t) = (40, 150);
@@ -168,7 +250,7 @@ mod tests {
             5.0 * (-((s as f64 - 3.0 * i as f64).powi(2)) / 18.0).exp()
         });
         let w = Array2::from_shape_fn((n, n), |(i, j)| if j == i + 1 { 0.5 } else { 0.0 });
-        let m = measure(w.view(), act.view(), 3).unwrap();
+        let m = measure(w.view(), act.view(), None, 3).unwrap();
         assert!(m.si > 5.0, "SI {}", m.si);
         let p = m.profile.unwrap();
         let at = |k: i64| p.mean[p.offsets.iter().position(|&o| o == k).unwrap()];

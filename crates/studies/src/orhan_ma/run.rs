@@ -16,7 +16,7 @@ use crate::io::{Provenance, write_atomic, write_csv, write_toml};
 use crate::orhan_ma::aggregate::{
     Factor, NetworkResult, included, multiple_regression, regress_on, si_by_task, success_rate,
 };
-use crate::orhan_ma::config::OrhanMaConfig;
+use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::figures::{sorted_activity_heatmap, to_array, untrained_si_map};
 use crate::orhan_ma::grid::expand;
 use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
@@ -34,6 +34,32 @@ const SCHUR_DIM: usize = 100;
 
 /// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
 pub fn run(cfg: &OrhanMaConfig, scale: &str, config_path: &Path, out: &Path) -> Result<Summary> {
+    run_with_progress(cfg, scale, config_path, out, &|_| {})
+}
+
+/// Training iterations the grid of `cfg` runs in total (for progress bars).
+pub fn total_iterations(cfg: &OrhanMaConfig) -> usize {
+    expand(cfg)
+        .iter()
+        .map(|s| {
+            if s.condition == Condition::Sequential {
+                2 * cfg.iterations
+            } else {
+                cfg.iterations
+            }
+        })
+        .sum()
+}
+
+/// [`run`], telling `progress` how many training iterations were done as they
+/// happen (from every network, in any order).
+pub fn run_with_progress(
+    cfg: &OrhanMaConfig,
+    scale: &str,
+    config_path: &Path,
+    out: &Path,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Summary> {
     cfg.validate()
         .with_context(|| format!("invalid config {}", config_path.display()))?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -62,7 +88,8 @@ pub fn run(cfg: &OrhanMaConfig, scale: &str, config_path: &Path, out: &Path) -> 
         specs
             .par_iter()
             .map(|s| {
-                let net = train_network(s, cfg, &out.join("networks").join(s.dir_name()))?;
+                let net =
+                    train_network(s, cfg, &out.join("networks").join(s.dir_name()), progress)?;
                 let k = done.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::info!(
                     "network {k}/{total} done: {} λ0={} σ0={} ρ={} F={:.3} SI={:.3} ({:.0} s)",

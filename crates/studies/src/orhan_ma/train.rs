@@ -54,7 +54,7 @@ pub fn task_for(spec: &NetworkSpec) -> Result<Box<dyn Task>> {
         Condition::VariableDelay => opts.variant = TaskVariant::VariableDelay,
         Condition::DynamicInput => opts.variant = TaskVariant::DynamicInput,
         Condition::Tethered => opts.readout_step = 140,
-        Condition::Basic | Condition::Hebbian => {}
+        Condition::Basic | Condition::Hebbian | Condition::Sequential => {}
     }
     Ok(orhan_ma_task(&spec.task, &opts)?)
 }
@@ -121,10 +121,12 @@ fn stream(seed: u64, k: u64) -> TaskRng {
 }
 
 /// Train (or resume), test and measure the network `spec` in `dir`.
+/// `progress` is told how many training iterations were done since its last call.
 pub fn train_network(
     spec: &NetworkSpec,
     cfg: &OrhanMaConfig,
     dir: &Path,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<TrainedNetwork> {
     let clock = Instant::now();
     let task = task_for(spec)?;
@@ -150,23 +152,57 @@ pub fn train_network(
     write_atomic(&run_path, run.as_bytes())?;
     let model = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
     let name = spec.dir_name();
-    train(
-        &model,
-        task.as_ref(),
-        &train_cfg,
-        &mut stream(spec.seed, 1),
-        Some(dir),
-        &mut |row| {
-            tracing::info!(
-                network = %name,
-                iteration = row.iteration,
-                loss = format!("{:.4}", row.loss),
-                fractional_loss = format!("{:.3}", row.fractional_loss),
-                "training"
-            );
-        },
-    )
-    .with_context(|| format!("training network {name}"))?;
+    let last = std::cell::Cell::new(0usize);
+    let mut on_log = |row: &wm_rate_rnn::train::LogRow| {
+        if row.iteration < last.get() {
+            last.set(0);
+        }
+        tracing::info!(
+            network = %name,
+            iteration = row.iteration,
+            loss = format!("{:.4}", row.loss),
+            fractional_loss = format!("{:.3}", row.fractional_loss),
+            "training"
+        );
+        progress(row.iteration.saturating_sub(last.replace(row.iteration)));
+    };
+    if spec.condition == Condition::Sequential {
+        let first = NetworkSpec {
+            task: cfg.sequential_first.clone(),
+            ..spec.clone()
+        };
+        let first_task = task_for(&first)?;
+        let first_dir = dir.join(format!("first-{}", cfg.sequential_first));
+        train(
+            &model,
+            first_task.as_ref(),
+            &train_cfg,
+            &mut stream(spec.seed, 4),
+            Some(&first_dir),
+            &mut on_log,
+        )
+        .with_context(|| format!("training network {name} on its first task"))?;
+        wm_rate_rnn::train_after(
+            &model,
+            task.as_ref(),
+            &train_cfg,
+            &mut stream(spec.seed, 1),
+            dir,
+            &first_dir,
+            &mut on_log,
+        )
+        .with_context(|| format!("training network {name} on its second task"))?;
+    } else {
+        train(
+            &model,
+            task.as_ref(),
+            &train_cfg,
+            &mut stream(spec.seed, 1),
+            Some(dir),
+            &mut on_log,
+        )
+        .with_context(|| format!("training network {name}"))?;
+    }
     let test = evaluate(
         &model,
         task.as_ref(),
@@ -185,7 +221,12 @@ pub fn train_network(
     });
     let w: Vec<f64> = model.w_hh()?;
     let w_hh = Array2::from_shape_vec((n, n), w)?;
-    let measures = measure(w_hh.view(), activity.view(), cfg.profile_max_offset)?;
+    let measures = measure(
+        w_hh.view(),
+        activity.view(),
+        batch.update.as_deref(),
+        cfg.profile_max_offset,
+    )?;
     let success = test.fractional_loss.is_finite() && test.fractional_loss < cfg.success_threshold;
     let result = NetworkResult {
         index: spec.index,

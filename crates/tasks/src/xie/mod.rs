@@ -356,7 +356,7 @@ impl XieTask {
                 ),
             };
             let lay = self.layout(delay_ms);
-            let distractor = (self.rule == XieRule::Odrd).then(|| cue + distractor_offset);
+            let distractor = (self.rule == XieRule::Odrd).then_some(cue + distractor_offset);
             self.write_trial(&mut b, k, &lay, cue, distractor);
             let answer = if self.rule.is_pro() { cue } else { cue + PI };
             let mut stimuli = vec![cue.rem_euclid(TAU), answer.rem_euclid(TAU)];
@@ -398,11 +398,12 @@ impl XieTask {
                     b.input[i0 + 1 + j] += (STIMULUS_STRENGTH * v) as f32;
                 }
             }
-            if let (Some(bump), Some((on, off))) = (&dis_bump, lay.distractor) {
-                if on <= s && s < off {
-                    for (j, v) in bump.iter().enumerate() {
-                        b.input[i0 + 1 + j] += (STIMULUS_STRENGTH * v) as f32;
-                    }
+            if let (Some(bump), Some((on, off))) = (&dis_bump, lay.distractor)
+                && on <= s
+                && s < off
+            {
+                for (j, v) in bump.iter().enumerate() {
+                    b.input[i0 + 1 + j] += (STIMULUS_STRENGTH * v) as f32;
                 }
             }
             let ir = b.input_index(s, k, rule_ch);
@@ -415,9 +416,9 @@ impl XieTask {
             } else {
                 FIXATION_TARGET as f32
             };
-            for j in 0..r {
+            for (j, bump) in resp_bump.iter().enumerate() {
                 b.target[o0 + 1 + j] = if responding {
-                    (TARGET_BASELINE + STIMULUS_STRENGTH * resp_bump[j]) as f32
+                    (TARGET_BASELINE + STIMULUS_STRENGTH * bump) as f32
                 } else {
                     TARGET_BASELINE as f32
                 };

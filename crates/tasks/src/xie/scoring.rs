@@ -19,7 +19,8 @@ pub fn decode_ring(ring: &[f64]) -> f64 {
         s += y * th.sin();
         mass += y.abs();
     }
-    if !(c.hypot(s) > 1e-12 * mass) {
+    // Also catches NaN input: a NaN norm fails the comparison.
+    if c.hypot(s).partial_cmp(&(1e-12 * mass)) != Some(std::cmp::Ordering::Greater) {
         return f64::NAN;
     }
     let a = s.atan2(c).rem_euclid(TAU);
