@@ -32,6 +32,7 @@
 pub mod discriminability;
 pub mod error;
 pub mod lm;
+pub mod odr;
 pub mod permutation;
 pub mod ring;
 pub mod schur;
