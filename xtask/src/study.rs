@@ -123,6 +123,21 @@ pub fn reproduce(
             )?;
             bar.finish_and_clear();
         }
+        Study::KimSejnowski => {
+            let cfg: wm_studies::kim_sejnowski::config::KimSejnowskiConfig = read_toml(&config)?;
+            let bar = progress_bar(
+                wm_studies::kim_sejnowski::run::total_networks(&cfg),
+                "networks",
+            );
+            wm_studies::kim_sejnowski::run::run_with_progress(
+                &cfg,
+                scale.name(),
+                &config,
+                &out,
+                &|k| bar.inc(k as u64),
+            )?;
+            bar.finish_and_clear();
+        }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
             study.name(),

@@ -10,5 +10,6 @@
 #![deny(missing_docs)]
 
 pub mod io;
+pub mod kim_sejnowski;
 pub mod orhan_ma;
 pub mod regress;

@@ -1,0 +1,479 @@
+//! One network of the Kim & Sejnowski reproduction, from training to unit
+//! timescales.
+//!
+//! Each network lives in `networks/<task>-<τ regime>-r<replicate>/`:
+//!
+//! * `run.toml`: its spec, model and training settings (a rerun with a
+//!   different config into the same folder is refused);
+//! * `weights.safetensors` and `training.toml`: the trained rate network and
+//!   its stopping outcome (`training.toml` is written last, so its presence
+//!   means training finished). A rerun loads them and **does not retrain**;
+//! * `analysis.toml`, `result.toml`, `units.csv`: the LIF conversion, scale
+//!   search, spontaneous activity and timescale fits. They are reused when
+//!   `analysis.toml` matches the config's analysis settings, else redone
+//!   from the saved weights.
+//!
+//! Random streams of a network's seed: 0 initialisation, 1 training trials
+//! and noise, 2 rate evaluation, 3 scale search, 4 LIF evaluation,
+//! 5 spontaneous activity, 6 discriminability trials.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ndarray::Array3;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use wm_analysis::timescale::{UnitTimescale, autocorrelation_timescales};
+use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, KimTrainConfig, KimTrainOutcome, evaluate_kim};
+use wm_rate_rnn::{DType, train_kim};
+use wm_spiking::{
+    LifNetwork, RateArrays, ScaleSearch, SimOptions, SpikeTrains, lif_accuracy, search_scale,
+};
+use wm_tasks::kim::{KimDms, KimGoNoGo};
+use wm_tasks::{Task, TaskRng};
+
+use crate::io::{derive_seed, read_toml, write_atomic, write_csv, write_toml};
+use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime, TimescaleConfig};
+
+/// One network of the study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// Task it is trained on.
+    pub task: KimTask,
+    /// τ^s regime.
+    pub regime: TauRegime,
+    /// Replicate index within its condition.
+    pub replicate: usize,
+    /// Its seed (derived from the master seed, task, regime and replicate).
+    pub seed: u64,
+}
+
+impl NetworkSpec {
+    /// Folder name, e.g. `dms-optimized-r003`.
+    pub fn dir_name(&self) -> String {
+        format!(
+            "{}-{}-r{:03}",
+            self.task.name(),
+            self.regime.name(),
+            self.replicate
+        )
+    }
+}
+
+/// Every network of `cfg`: tasks × τ regimes × replicates, in that order.
+/// Seeds depend only on (master seed, task, regime, replicate), so a larger
+/// scale's first networks are the smaller scale's networks.
+pub fn expand(cfg: &KimSejnowskiConfig) -> Vec<NetworkSpec> {
+    let mut v = Vec::new();
+    for &task in &cfg.tasks {
+        for &regime in &cfg.tau_regimes {
+            for replicate in 0..cfg.networks_per_condition {
+                let index = task.code() * 2_000_000 + regime.code() * 1_000_000 + replicate as u64;
+                v.push(NetworkSpec {
+                    task,
+                    regime,
+                    replicate,
+                    seed: derive_seed(cfg.seed, index),
+                });
+            }
+        }
+    }
+    v
+}
+
+/// The task object of `task` under `cfg`.
+pub fn task_object(cfg: &KimSejnowskiConfig, task: KimTask) -> Result<Box<dyn Task>> {
+    Ok(match task {
+        KimTask::Dms => Box::new(KimDms::new(cfg.dms.clone())?),
+        KimTask::GoNogo => Box::new(KimGoNoGo::new(cfg.go_nogo.clone())?),
+    })
+}
+
+/// RNG stream `k` of `seed` (see the module docs).
+pub fn stream(seed: u64, k: u64) -> TaskRng {
+    let mut rng = TaskRng::seed_from_u64(seed);
+    rng.set_stream(k);
+    rng
+}
+
+/// A seed for stream `k` of `seed` (for APIs that take a `u64`).
+pub fn sub_seed(seed: u64, k: u64) -> u64 {
+    derive_seed(seed, 100 + k)
+}
+
+/// One row of `networks.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRow {
+    /// Task name.
+    pub task: String,
+    /// τ regime name.
+    pub tau_mode: String,
+    /// Replicate index.
+    pub replicate: usize,
+    /// Network seed.
+    pub seed: u64,
+    /// Training updates done.
+    pub iterations: usize,
+    /// Whether the stopping rule was met within the cap.
+    pub converged: bool,
+    /// Rate-network accuracy on fresh noisy trials.
+    pub rate_accuracy: f64,
+    /// Rate-network mean root-sum-square loss on the same trials.
+    pub rate_loss: f64,
+    /// Best scaling factor s = 1/λ of the grid search.
+    pub best_scale: f64,
+    /// LIF accuracy at the best s during the search.
+    pub search_accuracy: f64,
+    /// LIF accuracy at the best s on fresh trials.
+    pub lif_accuracy: f64,
+    /// Kept for the statistics (converged if required, LIF accuracy ≥ threshold).
+    pub included: bool,
+    /// Mean spontaneous firing rate over units, Hz.
+    pub mean_rate_hz: f64,
+    /// Units at or above the rate threshold.
+    pub n_units_active: usize,
+    /// Units with an accepted timescale fit.
+    pub n_units_fitted: usize,
+    /// Mean timescale of the fitted units (rate ≤ max rate), ms; NaN if none.
+    pub mean_timescale_ms: f64,
+    /// Median of the same, ms.
+    pub median_timescale_ms: f64,
+    /// Mean synaptic decay τ^s over units, ms.
+    pub mean_tau_syn_ms: f64,
+    /// Seconds spent training (0 when loaded from a finished folder).
+    pub train_seconds: f64,
+    /// Seconds spent on LIF simulations and fits.
+    pub analysis_seconds: f64,
+}
+
+/// One row of `timescales.csv` (and of a network's `units.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRow {
+    /// Task name.
+    pub task: String,
+    /// τ regime name.
+    pub tau_mode: String,
+    /// Replicate index.
+    pub replicate: usize,
+    /// Unit index.
+    pub unit: usize,
+    /// Whether the unit is inhibitory.
+    pub inhibitory: bool,
+    /// Its synaptic decay τ^s, ms.
+    pub tau_syn_ms: f64,
+    /// Mean spontaneous firing rate over the analysed bins, Hz.
+    pub rate_hz: f64,
+    /// Accepted autocorrelation timescale, ms (empty if none).
+    pub timescale_ms: Option<f64>,
+    /// Fitted amplitude A (NaN if not fitted).
+    pub amplitude: f64,
+    /// Start lag of the fit (first decrease), ms (empty if none).
+    pub start_lag_ms: Option<f64>,
+    /// Why the unit has no timescale (empty if it has one).
+    pub exclusion: String,
+}
+
+/// A network after training and analysis.
+#[derive(Debug, Clone)]
+pub struct NetworkOutcome {
+    /// Its spec.
+    pub spec: NetworkSpec,
+    /// Its row of `networks.csv`.
+    pub row: NetworkRow,
+    /// Its units.
+    pub units: Vec<UnitRow>,
+}
+
+#[derive(Serialize)]
+struct NetworkRun<'a> {
+    spec: &'a NetworkSpec,
+    model: &'a DaleConfig,
+    train: &'a KimTrainConfig,
+    task: String,
+    wm_version: &'static str,
+}
+
+/// The settings the analysis of a trained network depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AnalysisSettings {
+    lif: wm_spiking::LifParams,
+    scale_search: ScaleSearch,
+    rate_eval_trials: usize,
+    lif_eval_trials: usize,
+    lif_accuracy_threshold: f64,
+    require_converged: bool,
+    timescale: TimescaleConfig,
+}
+
+impl AnalysisSettings {
+    fn of(cfg: &KimSejnowskiConfig) -> Self {
+        Self {
+            lif: cfg.lif.clone(),
+            scale_search: cfg.scale_search.clone(),
+            rate_eval_trials: cfg.rate_eval_trials,
+            lif_eval_trials: cfg.lif_eval_trials,
+            lif_accuracy_threshold: cfg.lif_accuracy_threshold,
+            require_converged: cfg.require_converged,
+            timescale: cfg.timescale.clone(),
+        }
+    }
+}
+
+/// The rate network's arrays as the spiking crate reads them.
+pub fn rate_arrays(model: &DaleLeaky) -> Result<RateArrays> {
+    let a = model.arrays()?;
+    Ok(RateArrays {
+        w_rec: a.w_rec,
+        w_in: a.w_in,
+        w_out: a.w_out,
+        b_out: a.b_out,
+        tau_ms: a.tau_ms,
+        n_units: a.n_units,
+        n_inputs: a.n_inputs,
+        n_outputs: a.n_outputs,
+    })
+}
+
+/// LIF steps per rate-model step.
+pub fn steps_per_input(cfg: &KimSejnowskiConfig) -> usize {
+    (cfg.dms.dt_ms / cfg.lif.dt_ms).round() as usize
+}
+
+/// The spontaneous activity of a converted network (zero input, the
+/// configured number and length of trials), with spikes recorded.
+pub fn spontaneous(
+    cfg: &KimSejnowskiConfig,
+    net: &LifNetwork<f64>,
+    seed: u64,
+) -> Result<SpikeTrains> {
+    let sim = net.simulate_spontaneous(
+        cfg.timescale.duration_ms,
+        cfg.timescale.trials,
+        &SimOptions {
+            seed: sub_seed(seed, 5),
+            steps_per_input: steps_per_input(cfg),
+            record_spikes: true,
+            readout: false,
+        },
+    )?;
+    Ok(sim.spikes)
+}
+
+/// Spike counts `[units, trials, bins]` after dropping the discarded bins.
+pub fn spontaneous_counts(ts: &TimescaleConfig, spikes: &SpikeTrains) -> Result<Array3<f64>> {
+    let (counts, bins) = spikes.binned_counts(ts.bin_ms);
+    let drop = ((ts.discard_ms / ts.bin_ms).round() as usize).min(bins);
+    let full = Array3::from_shape_vec((spikes.n_units, spikes.n_trials(), bins), counts)?;
+    Ok(full.slice(ndarray::s![.., .., drop..]).to_owned())
+}
+
+/// Timescale of each unit of a spontaneous recording.
+pub fn unit_timescales(
+    cfg: &KimSejnowskiConfig,
+    spikes: &SpikeTrains,
+) -> Result<Vec<UnitTimescale>> {
+    let counts = spontaneous_counts(&cfg.timescale, spikes)?;
+    Ok(autocorrelation_timescales(
+        counts.view(),
+        &cfg.timescale_params(),
+    )?)
+}
+
+/// Mean and median of finite values (NaN, NaN when there are none).
+pub fn mean_median(v: &[f64]) -> (f64, f64) {
+    let mut x: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if x.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    let med = if n % 2 == 1 {
+        x[n / 2]
+    } else {
+        0.5 * (x[n / 2 - 1] + x[n / 2])
+    };
+    (x.iter().sum::<f64>() / n as f64, med)
+}
+
+/// Train (or load) and analyse the network `spec` in `dir`.
+pub fn run_network(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    dir: &Path,
+) -> Result<NetworkOutcome> {
+    let task = task_object(cfg, spec.task)?;
+    let model_cfg = cfg.dale_config(task.n_inputs(), spec.regime);
+    let train_cfg = cfg.train_config(spec.task);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let task_desc = match spec.task {
+        KimTask::Dms => toml::to_string(&cfg.dms)?,
+        KimTask::GoNogo => toml::to_string(&cfg.go_nogo)?,
+    };
+    let run = toml::to_string_pretty(&NetworkRun {
+        spec,
+        model: &model_cfg,
+        train: &train_cfg,
+        task: task_desc,
+        wm_version: env!("CARGO_PKG_VERSION"),
+    })?;
+    let run_path = dir.join("run.toml");
+    if let Ok(previous) = std::fs::read_to_string(&run_path)
+        && previous != run
+    {
+        anyhow::bail!(
+            "{} describes a different network than this config asks for; \
+             resume only with the same config, or write to a fresh --out folder",
+            run_path.display()
+        );
+    }
+    write_atomic(&run_path, run.as_bytes())?;
+    let name = spec.dir_name();
+
+    // Training, or the saved result of a finished training.
+    let weights = dir.join("weights.safetensors");
+    let training = dir.join("training.toml");
+    let mut model = DaleLeaky::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
+    let clock = Instant::now();
+    let outcome: KimTrainOutcome = if training.is_file() && weights.is_file() {
+        model
+            .load(&weights)
+            .with_context(|| format!("network {name}: cannot load its weights"))?;
+        read_toml(&training)?
+    } else {
+        let outcome = train_kim(
+            &model,
+            task.as_ref(),
+            &train_cfg,
+            &mut stream(spec.seed, 1),
+            &mut |e| {
+                tracing::debug!(
+                    network = %name,
+                    iteration = e.iteration,
+                    loss = format!("{:.3}", e.loss),
+                    accuracy = format!("{:.3}", e.accuracy),
+                    "training"
+                );
+            },
+        )
+        .with_context(|| format!("training network {name}"))?;
+        let meta = HashMap::from([
+            ("task".to_string(), spec.task.name().to_string()),
+            ("tau_mode".to_string(), spec.regime.name().to_string()),
+            ("seed".to_string(), spec.seed.to_string()),
+        ]);
+        model.save(&weights, meta)?;
+        write_toml(&training, &outcome)?;
+        outcome
+    };
+    let train_seconds = clock.elapsed().as_secs_f64();
+
+    // The analysis, or its saved result when the settings match.
+    let settings = AnalysisSettings::of(cfg);
+    let analysis_path = dir.join("analysis.toml");
+    let result_path = dir.join("result.toml");
+    let units_path = dir.join("units.csv");
+    if result_path.is_file()
+        && units_path.is_file()
+        && read_toml::<AnalysisSettings>(&analysis_path).ok().as_ref() == Some(&settings)
+    {
+        let mut row: NetworkRow = read_toml(&result_path)?;
+        row.train_seconds = 0.0;
+        let mut rdr = csv::Reader::from_path(&units_path)
+            .with_context(|| format!("cannot read {}", units_path.display()))?;
+        let units = rdr
+            .deserialize()
+            .collect::<std::result::Result<Vec<UnitRow>, _>>()
+            .with_context(|| format!("cannot parse {}", units_path.display()))?;
+        return Ok(NetworkOutcome {
+            spec: spec.clone(),
+            row,
+            units,
+        });
+    }
+    let clock = Instant::now();
+    let (rate_loss, rate_accuracy) = evaluate_kim(
+        &model,
+        task.as_ref(),
+        cfg.rate_eval_trials,
+        &mut stream(spec.seed, 2),
+    )?;
+    let arrays = rate_arrays(&model)?;
+    let search = search_scale::<f64>(
+        &arrays,
+        &cfg.lif,
+        task.as_ref(),
+        &cfg.scale_search,
+        sub_seed(spec.seed, 3),
+    )?;
+    let net = arrays.to_lif::<f64>(search.best_scale, &cfg.lif)?;
+    let lif_acc = lif_accuracy(
+        &net,
+        task.as_ref(),
+        cfg.lif_eval_trials,
+        &mut stream(spec.seed, 4),
+        sub_seed(spec.seed, 4),
+    )?;
+    let spikes = spontaneous(cfg, &net, spec.seed)?;
+    let fits = unit_timescales(cfg, &spikes)?;
+    let signs = model.signs().to_vec();
+    let units: Vec<UnitRow> = fits
+        .iter()
+        .enumerate()
+        .map(|(u, f)| UnitRow {
+            task: spec.task.name().into(),
+            tau_mode: spec.regime.name().into(),
+            replicate: spec.replicate,
+            unit: u,
+            inhibitory: signs[u] < 0.0,
+            tau_syn_ms: arrays.tau_ms[u],
+            rate_hz: f.rate_hz,
+            timescale_ms: f.tau_ms,
+            amplitude: f.fit.as_ref().map_or(f64::NAN, |x| x.a),
+            start_lag_ms: f.start_lag_ms,
+            exclusion: f.exclusion.map(|e| format!("{e:?}")).unwrap_or_default(),
+        })
+        .collect();
+    let pooled: Vec<f64> = units
+        .iter()
+        .filter(|u| u.rate_hz <= cfg.timescale.max_rate_hz)
+        .filter_map(|u| u.timescale_ms)
+        .collect();
+    let (mean_ts, median_ts) = mean_median(&pooled);
+    let rates: Vec<f64> = units.iter().map(|u| u.rate_hz).collect();
+    let converged_ok = outcome.converged || !cfg.require_converged;
+    let row = NetworkRow {
+        task: spec.task.name().into(),
+        tau_mode: spec.regime.name().into(),
+        replicate: spec.replicate,
+        seed: spec.seed,
+        iterations: outcome.iterations,
+        converged: outcome.converged,
+        rate_accuracy,
+        rate_loss,
+        best_scale: search.best_scale,
+        search_accuracy: search.best_accuracy,
+        lif_accuracy: lif_acc,
+        included: converged_ok && lif_acc >= cfg.lif_accuracy_threshold,
+        mean_rate_hz: mean_median(&rates).0,
+        n_units_active: units
+            .iter()
+            .filter(|u| u.rate_hz >= cfg.timescale.min_rate_hz)
+            .count(),
+        n_units_fitted: pooled.len(),
+        mean_timescale_ms: mean_ts,
+        median_timescale_ms: median_ts,
+        mean_tau_syn_ms: mean_median(&arrays.tau_ms).0,
+        train_seconds,
+        analysis_seconds: clock.elapsed().as_secs_f64(),
+    };
+    write_csv(&units_path, &units)?;
+    write_toml(&result_path, &row)?;
+    write_toml(&analysis_path, &settings)?;
+    Ok(NetworkOutcome {
+        spec: spec.clone(),
+        row,
+        units,
+    })
+}
