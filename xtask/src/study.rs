@@ -138,6 +138,11 @@ pub fn reproduce(
             )?;
             bar.finish_and_clear();
         }
+        Study::FedererZylberberg => {
+            let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
+                read_toml(&config)?;
+            wm_studies::federer_zylberberg::run::run(&cfg, scale.name(), &config, &out)?;
+        }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
             study.name(),

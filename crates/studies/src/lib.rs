@@ -9,6 +9,7 @@
 //! functions, so a cluster sweep and a laptop run share one code path.
 #![deny(missing_docs)]
 
+pub mod federer_zylberberg;
 pub mod io;
 pub mod kim_sejnowski;
 pub mod orhan_ma;

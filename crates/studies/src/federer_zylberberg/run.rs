@@ -1,0 +1,534 @@
+//! The whole Federer & Zylberberg reproduction: every experiment's networks
+//! (all conditions × networks of an experiment over rayon), mean ± SEM of
+//! ŝ(t)/ŝ(0), `curves.csv`, figures, `summary.toml` and `REPORT.md`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use serde::Serialize;
+use wm_analysis::stats::pearson;
+use wm_plasticity::ensemble::{MeanSem, mean_sem, par_runs};
+use wm_plasticity::lif::simulate_lif;
+use wm_plasticity::rate::{pretrain_then_test, simulate};
+use wm_plot::{Axes, Line, line_plot};
+
+use crate::federer_zylberberg::config::{Condition, Experiment, FedererZylbergConfig, Kind};
+use crate::federer_zylberberg::report::report_markdown;
+use crate::io::{Provenance, derive_seed, write_atomic, write_csv, write_toml};
+use crate::regress::Summary;
+
+/// Study name used in `summary.toml`, `run.toml` and folder names.
+pub const STUDY: &str = "federer-zylberberg";
+
+/// Curves whose final mean ratio is at least this go into the zoomed figure
+/// (the paper's Figs. 2C, 4B, 5B, 6A zoom on the networks that remember).
+pub const ZOOM_ABOVE: f64 = 0.9;
+
+/// One curve of an experiment (one condition, or one read-out or test of it)
+/// over its independent networks.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Curve name (CSV column and statistic prefix).
+    pub name: String,
+    /// Legend label.
+    pub label: String,
+    /// Index of its condition in the experiment.
+    pub condition: usize,
+    /// The condition's swept value, if any.
+    pub x: Option<f64>,
+    /// ŝ(t)/ŝ(0) of each network, on the experiment's time axis.
+    pub curves: Vec<Vec<f64>>,
+    /// Mean ± SEM (ddof 1) over networks at each sample.
+    pub stats: MeanSem,
+}
+
+impl Series {
+    /// Mean ratio at the last sample.
+    pub fn end(&self) -> f64 {
+        self.stats.mean.last().copied().unwrap_or(f64::NAN)
+    }
+
+    /// SEM at the last sample.
+    pub fn end_sem(&self) -> f64 {
+        self.stats.sem.last().copied().unwrap_or(f64::NAN)
+    }
+
+    /// Largest |ŝ(t)/ŝ(0) − 1| over networks and samples (NaN if any sample is NaN).
+    pub fn max_abs_dev(&self) -> f64 {
+        self.curves.iter().flatten().fold(0.0_f64, |m, &v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max((v - 1.0).abs())
+            }
+        })
+    }
+}
+
+/// What one experiment produced.
+#[derive(Debug, Clone)]
+pub struct ExperimentResult {
+    /// Sample times, ms.
+    pub times_ms: Vec<f64>,
+    /// Seeds of the networks (network k of every condition uses `seeds[k]`).
+    pub seeds: Vec<u64>,
+    /// The curves, in the order of [`Experiment::series_names`].
+    pub series: Vec<Series>,
+    /// Wall time of the experiment, s.
+    pub seconds: f64,
+}
+
+/// A fixed 64-bit FNV-1a hash of an experiment's name: its seed stream.
+pub fn stream_of(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Seeds of the `n` networks of experiment `name` under master seed `master`:
+/// `derive_seed(derive_seed(master, stream_of(name)), k)` for k = 0…n−1.
+pub fn network_seeds(master: u64, name: &str, n: usize) -> Vec<u64> {
+    let experiment_seed = derive_seed(master, stream_of(name));
+    (0..n as u64)
+        .map(|k| derive_seed(experiment_seed, k))
+        .collect()
+}
+
+/// Simulate one network of one condition: (sampling interval in ms, one
+/// ŝ(t)/ŝ(0) curve per series of the condition).
+pub fn simulate_condition(
+    kind: Kind,
+    cond: &Condition,
+    seed: u64,
+    duration_ms: f64,
+    session_ms: f64,
+) -> Result<(f64, Vec<Vec<f64>>)> {
+    let named = |e: wm_plasticity::ParamError| anyhow!("condition {}: {e}", cond.name);
+    Ok(match kind {
+        Kind::Rate => {
+            let trace = simulate(&cond.rate, seed, duration_ms).map_err(named)?;
+            let ratios = (0..cond.rate.n_readouts).map(|k| trace.ratio(k)).collect();
+            (trace.record_every_ms, ratios)
+        }
+        Kind::Pretrain => {
+            let (plastic, frozen) = pretrain_then_test(
+                &cond.rate,
+                seed,
+                cond.pretrain_sessions,
+                session_ms,
+                duration_ms,
+            )
+            .map_err(named)?;
+            (
+                plastic.record_every_ms,
+                vec![plastic.ratio(0), frozen.ratio(0)],
+            )
+        }
+        Kind::Lif => {
+            let trace = simulate_lif(&cond.lif, seed, duration_ms, 0.0).map_err(named)?;
+            (trace.record_every_ms, vec![trace.ratio()])
+        }
+    })
+}
+
+/// Run every condition × network of one experiment (in parallel on the
+/// current rayon pool) and gather its curves.
+pub fn run_experiment(cfg: &FedererZylbergConfig, exp: &Experiment) -> Result<ExperimentResult> {
+    let t0 = Instant::now();
+    let n = exp.n_networks(cfg);
+    let seeds = network_seeds(cfg.seed, &exp.name, n);
+    let (duration, session) = (exp.duration(cfg), exp.session(cfg));
+    let jobs: Vec<u64> = (0..(exp.conditions.len() * n) as u64).collect();
+    let results = par_runs(&jobs, |j| {
+        let (ci, k) = (j as usize / n, j as usize % n);
+        simulate_condition(exp.kind, &exp.conditions[ci], seeds[k], duration, session)
+    });
+    let results = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let record_ms = results.first().map_or(1.0, |r| r.0);
+    let len = results
+        .iter()
+        .flat_map(|r| r.1.iter().map(Vec::len))
+        .min()
+        .unwrap_or(0);
+    if len == 0 {
+        anyhow::bail!("experiment {}: the runs recorded no sample", exp.name);
+    }
+    let names = exp.series_names();
+    let mut series = Vec::with_capacity(names.len());
+    let mut name_iter = names.into_iter();
+    for (ci, c) in exp.conditions.iter().enumerate() {
+        let per_net = &results[ci * n..(ci + 1) * n];
+        let n_series = per_net[0].1.len();
+        for s in 0..n_series {
+            let curves: Vec<Vec<f64>> = per_net.iter().map(|r| r.1[s][..len].to_vec()).collect();
+            let name = name_iter
+                .next()
+                .unwrap_or_else(|| format!("{}_{s}", c.name));
+            let label = if n_series == 1 {
+                c.label().to_string()
+            } else {
+                format!(
+                    "{} ({})",
+                    c.label(),
+                    name.trim_start_matches(&c.name).trim_start_matches('_')
+                )
+            };
+            series.push(Series {
+                stats: mean_sem(&curves),
+                name,
+                label,
+                condition: ci,
+                x: c.x,
+                curves,
+            });
+        }
+    }
+    Ok(ExperimentResult {
+        times_ms: (0..len).map(|m| m as f64 * record_ms).collect(),
+        seeds,
+        series,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Named statistics of one experiment, keyed `<experiment>_<curve>_<stat>`:
+/// `ratio_end` (mean ŝ/ŝ(0) at the last sample), `sem_end`, `ratio_probe`
+/// (at `probe_ms`, if simulated), `max_abs_dev` (largest |ŝ/ŝ(0) − 1| over
+/// networks and time); `<experiment>_networks`; and, when every condition
+/// has a swept value `x`, `<experiment>_sweep_r[_<test>]`, the Pearson
+/// correlation of x with the end ratio.
+pub fn experiment_statistics(
+    cfg: &FedererZylbergConfig,
+    exp: &Experiment,
+    res: &ExperimentResult,
+) -> BTreeMap<String, f64> {
+    let mut st = BTreeMap::new();
+    let e = &exp.name;
+    st.insert(format!("{e}_networks"), res.seeds.len() as f64);
+    let dt = res.times_ms.get(1).copied().unwrap_or(1.0) - res.times_ms[0];
+    let probe = (cfg.probe_ms / dt).round() as usize;
+    for s in &res.series {
+        let k = format!("{e}_{}", s.name);
+        st.insert(format!("{k}_ratio_end"), s.end());
+        st.insert(format!("{k}_sem_end"), s.end_sem());
+        st.insert(format!("{k}_max_abs_dev"), s.max_abs_dev());
+        if let Some(v) = s.stats.mean.get(probe) {
+            st.insert(format!("{k}_ratio_probe"), *v);
+        }
+    }
+    for (suffix, points) in sweeps(exp, res) {
+        let (x, y): (Vec<f64>, Vec<f64>) = points.iter().map(|p| (p.0, p.1)).unzip();
+        if let Ok(c) = pearson(&x, &y) {
+            st.insert(format!("{e}_sweep_r{suffix}"), c.r);
+        }
+    }
+    st
+}
+
+/// For an experiment whose conditions all have a swept `x`: per test suffix
+/// (`""`, `"_plastic"`, `"_s1"`, …) the (x, end ratio, SEM) points.
+pub fn sweeps(exp: &Experiment, res: &ExperimentResult) -> Vec<(String, Vec<(f64, f64, f64)>)> {
+    if exp.conditions.iter().any(|c| c.x.is_none()) || exp.conditions.len() < 2 {
+        return Vec::new();
+    }
+    let mut by_suffix: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    for s in &res.series {
+        let cond = &exp.conditions[s.condition];
+        let suffix = s.name[cond.name.len()..].to_string();
+        if let Some(x) = s.x {
+            by_suffix
+                .entry(suffix)
+                .or_default()
+                .push((x, s.end(), s.end_sem()));
+        }
+    }
+    by_suffix
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (k, v)
+        })
+        .collect()
+}
+
+/// One row of `end_ratios.csv`.
+#[derive(Debug, Clone, Serialize)]
+struct EndRow<'a> {
+    experiment: &'a str,
+    curve: &'a str,
+    network: usize,
+    seed: u64,
+    ratio_end: f64,
+}
+
+/// Write `<out>/<experiment>/curves.csv` (time, then mean and SEM per curve)
+/// and `end_ratios.csv` (each network's final ratio).
+pub fn write_experiment_tables(out: &Path, exp: &Experiment, res: &ExperimentResult) -> Result<()> {
+    let dir = out.join(&exp.name);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time_ms".to_string()];
+    for s in &res.series {
+        header.push(format!("{}_mean", s.name));
+        header.push(format!("{}_sem", s.name));
+    }
+    w.write_record(&header)?;
+    for (m, t) in res.times_ms.iter().enumerate() {
+        let mut row = vec![format!("{t}")];
+        for s in &res.series {
+            row.push(format!("{}", s.stats.mean[m]));
+            row.push(format!("{}", s.stats.sem[m]));
+        }
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow!("csv buffer: {e}"))?;
+    write_atomic(&dir.join("curves.csv"), &bytes)?;
+    let rows: Vec<EndRow> = res
+        .series
+        .iter()
+        .flat_map(|s| {
+            s.curves.iter().enumerate().map(|(k, c)| EndRow {
+                experiment: &exp.name,
+                curve: &s.name,
+                network: k,
+                seed: res.seeds[k],
+                ratio_end: c.last().copied().unwrap_or(f64::NAN),
+            })
+        })
+        .collect();
+    write_csv(&dir.join("end_ratios.csv"), &rows)
+}
+
+/// Draw `<out>/<experiment>.png` (every curve, mean ± SEM band), the zoom
+/// `<experiment>_zoom.png` on the curves that end above [`ZOOM_ABOVE`] when
+/// others do not, and `<experiment>_sweep.png` (end ratio ± SEM against x)
+/// for sweeps. Returns the files written, relative to `out`.
+pub fn draw_experiment(
+    out: &Path,
+    exp: &Experiment,
+    res: &ExperimentResult,
+) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    let line = |s: &Series| Line {
+        name: s.label.clone(),
+        x: res.times_ms.clone(),
+        y: s.stats.mean.clone(),
+        err: Some(s.stats.sem.clone()),
+    };
+    let y_label = "ŝ(t)/ŝ(0)";
+    let title = format!(
+        "{} — {} (mean ± SEM, {} networks)",
+        exp.figure,
+        exp.name,
+        res.seeds.len()
+    );
+    let all: Vec<Line> = res.series.iter().map(line).collect();
+    let name = format!("{}.png", exp.name);
+    line_plot(
+        &out.join(&name),
+        &Axes::new(&title, "time (ms)", y_label),
+        &all,
+    )?;
+    files.push(name);
+    let high: Vec<Line> = res
+        .series
+        .iter()
+        .filter(|s| s.end() >= ZOOM_ABOVE)
+        .map(line)
+        .collect();
+    if !high.is_empty() && high.len() < res.series.len() {
+        let name = format!("{}_zoom.png", exp.name);
+        let t = format!(
+            "{} — {}, curves ending above {ZOOM_ABOVE}",
+            exp.figure, exp.name
+        );
+        line_plot(
+            &out.join(&name),
+            &Axes::new(&t, "time (ms)", y_label),
+            &high,
+        )?;
+        files.push(name);
+    }
+    let sw = sweeps(exp, res);
+    if !sw.is_empty() {
+        let lines: Vec<Line> = sw
+            .iter()
+            .map(|(suffix, pts)| Line {
+                name: if suffix.is_empty() {
+                    "end ratio".into()
+                } else {
+                    suffix.trim_start_matches('_').into()
+                },
+                x: pts.iter().map(|p| p.0).collect(),
+                y: pts.iter().map(|p| p.1).collect(),
+                err: Some(pts.iter().map(|p| p.2).collect()),
+            })
+            .collect();
+        let name = format!("{}_sweep.png", exp.name);
+        let x_label = if exp.x_label.is_empty() {
+            "x"
+        } else {
+            &exp.x_label
+        };
+        let t = format!("{} — {}: ŝ(end)/ŝ(0) (mean ± SEM)", exp.figure, exp.name);
+        line_plot(
+            &out.join(&name),
+            &Axes::new(&t, x_label, "ŝ(end)/ŝ(0)"),
+            &lines,
+        )?;
+        files.push(name);
+    }
+    Ok(files)
+}
+
+/// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
+pub fn run(
+    cfg: &FedererZylbergConfig,
+    scale: &str,
+    config_path: &Path,
+    out: &Path,
+) -> Result<Summary> {
+    cfg.validate()
+        .with_context(|| format!("invalid config {}", config_path.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_toml(
+        &out.join("run.toml"),
+        &Provenance::new(STUDY, scale, cfg.seed, config_path)?,
+    )?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .context("cannot start the simulation threads")?;
+    let mut stats = BTreeMap::new();
+    let mut done = Vec::new();
+    for exp in &cfg.experiments {
+        let res = pool.install(|| run_experiment(cfg, exp))?;
+        tracing::info!(
+            "{} ({}): {} conditions x {} networks, {:.0} ms each, in {:.1} s",
+            exp.name,
+            exp.figure,
+            exp.conditions.len(),
+            res.seeds.len(),
+            exp.duration(cfg),
+            res.seconds
+        );
+        write_experiment_tables(out, exp, &res)?;
+        let figures = draw_experiment(out, exp, &res)?;
+        stats.extend(experiment_statistics(cfg, exp, &res));
+        done.push((exp, res, figures));
+    }
+    let summary = Summary {
+        study: STUDY.into(),
+        scale: scale.into(),
+        statistics: stats,
+    };
+    write_toml(&out.join("summary.toml"), &summary)?;
+    let report = report_markdown(cfg, scale, &done);
+    write_atomic(&out.join("REPORT.md"), report.as_bytes())?;
+    tracing::info!(out = %out.display(), "federer-zylberberg done: summary.toml, curves, figures and REPORT.md written");
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_seeds_are_distinct_within_and_across_experiments() {
+        let a = network_seeds(7, "fig2", 50);
+        let b = network_seeds(7, "fig3b", 50);
+        let mut all: Vec<u64> = a.iter().chain(&b).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 100);
+        // Stable: a prefix of a longer list, independent of how many networks run.
+        assert_eq!(network_seeds(7, "fig2", 3), a[..3]);
+        assert_ne!(network_seeds(8, "fig2", 1), a[..1]);
+    }
+
+    fn tiny(text: &str) -> FedererZylbergConfig {
+        let cfg: FedererZylbergConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        cfg
+    }
+
+    #[test]
+    fn paired_conditions_share_networks_and_curves_are_normalised() {
+        // Two identical conditions must give identical curves (same seeds),
+        // and every curve starts at exactly 1.
+        let cfg = tiny(
+            "networks = 3\nduration_ms = 20.0\nthreads = 2\n\
+             [[experiment]]\nname = 'e'\nfigure = 'F'\n\
+             [[experiment.condition]]\nname = 'a'\nrate = { n_units = 20 }\n\
+             [[experiment.condition]]\nname = 'b'\nrate = { n_units = 20 }\n",
+        );
+        let res = run_experiment(&cfg, &cfg.experiments[0]).unwrap();
+        assert_eq!(res.series.len(), 2);
+        assert_eq!(res.series[0].curves, res.series[1].curves);
+        assert_eq!(res.times_ms.len(), 20);
+        assert_eq!(res.times_ms[1] - res.times_ms[0], 1.0);
+        for c in &res.series[0].curves {
+            assert_eq!(c[0], 1.0);
+        }
+        // Different networks differ.
+        assert_ne!(res.series[0].curves[0], res.series[0].curves[1]);
+    }
+
+    #[test]
+    fn statistics_follow_the_curves() {
+        let cfg = tiny(
+            "networks = 2\nduration_ms = 10.0\nprobe_ms = 4.0\n\
+             [[experiment]]\nname = 'e'\nfigure = 'F'\n\
+             [[experiment.condition]]\nname = 'a'\nx = 1.0\n\
+             [[experiment.condition]]\nname = 'b'\nx = 2.0\n",
+        );
+        let exp = &cfg.experiments[0];
+        let mk = |v: f64| Series {
+            name: String::new(),
+            label: String::new(),
+            condition: 0,
+            x: None,
+            curves: vec![vec![1.0, v, v], vec![1.0, v + 0.2, v + 0.2]],
+            stats: mean_sem(&[vec![1.0, v, v], vec![1.0, v + 0.2, v + 0.2]]),
+        };
+        let mut a = mk(0.5);
+        a.name = "a".into();
+        a.x = Some(1.0);
+        let mut b = mk(0.1);
+        b.name = "b".into();
+        b.condition = 1;
+        b.x = Some(2.0);
+        let res = ExperimentResult {
+            times_ms: vec![0.0, 2.0, 4.0],
+            seeds: vec![1, 2],
+            series: vec![a, b],
+            seconds: 0.0,
+        };
+        let st = experiment_statistics(&cfg, exp, &res);
+        assert!((st["e_a_ratio_end"] - 0.6).abs() < 1e-12);
+        assert!((st["e_b_ratio_end"] - 0.2).abs() < 1e-12);
+        // SEM of {0.5, 0.7}: s.d. 0.1414, / √2 = 0.1.
+        assert!((st["e_a_sem_end"] - 0.1).abs() < 1e-12);
+        // Probe at 4 ms is the third sample.
+        assert!((st["e_a_ratio_probe"] - 0.6).abs() < 1e-12);
+        // Largest deviation from 1: network 1 of b at 0.1.
+        assert!((st["e_b_max_abs_dev"] - 0.9).abs() < 1e-12);
+        // Two points on a falling line: r = −1.
+        assert!((st["e_sweep_r"] + 1.0).abs() < 1e-12);
+        assert_eq!(st["e_networks"], 2.0);
+    }
+
+    #[test]
+    fn max_abs_dev_propagates_nan() {
+        let s = Series {
+            name: "s".into(),
+            label: "s".into(),
+            condition: 0,
+            x: None,
+            curves: vec![vec![1.0, f64::NAN, 0.5]],
+            stats: mean_sem(&[vec![1.0, 0.0, 0.5]]),
+        };
+        assert!(s.max_abs_dev().is_nan());
+    }
+}

@@ -1,0 +1,129 @@
+//! Federer & Zylberberg at smoke scale, end to end: the same call `cargo
+//! xtask reproduce federer-zylberberg --scale smoke` makes, then the
+//! regression check against `experiments/federer-zylberberg/expected.toml`,
+//! the files every experiment must leave behind, and the refusal of bad configs.
+
+use wm_studies::federer_zylberberg::config::FedererZylbergConfig;
+use wm_studies::federer_zylberberg::run::run;
+use wm_studies::io::read_toml;
+use wm_studies::regress::{Expected, Summary};
+use wm_tests::experiment_file;
+
+const STUDY: &str = "federer-zylberberg";
+
+#[test]
+fn smoke_reproduction_meets_the_expected_statistics() {
+    let config = experiment_file(STUDY, "smoke.toml");
+    let cfg: FedererZylbergConfig = read_toml(&config).unwrap();
+    let expected: Expected = read_toml(&experiment_file(STUDY, "expected.toml")).unwrap();
+    assert_eq!(expected.scale, "smoke");
+    let out = tempfile::tempdir().unwrap();
+    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    if let Err(table) = summary.check(&expected) {
+        panic!("federer-zylberberg smoke statistics outside their expected ranges:\n{table}");
+    }
+    // The summary on disk is the one returned.
+    let on_disk: Summary = read_toml(&out.path().join("summary.toml")).unwrap();
+    assert_eq!(on_disk.statistics, summary.statistics);
+    assert_eq!(on_disk.study, STUDY);
+    for file in ["summary.toml", "run.toml", "REPORT.md"] {
+        assert!(out.path().join(file).is_file(), "{file} was not written");
+    }
+    let report = std::fs::read_to_string(out.path().join("REPORT.md")).unwrap();
+    for exp in &cfg.experiments {
+        let dir = out.path().join(&exp.name);
+        assert!(
+            dir.join("end_ratios.csv").is_file(),
+            "{}: no end_ratios.csv",
+            exp.name
+        );
+        let png = out.path().join(format!("{}.png", exp.name));
+        assert!(
+            std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000),
+            "{}: no figure",
+            exp.name
+        );
+        assert!(
+            report.contains(&exp.figure),
+            "REPORT.md lacks {}",
+            exp.figure
+        );
+        // curves.csv: a header of time then mean and SEM per curve, one row
+        // per ms of the run, every curve starting at exactly 1.
+        let text = std::fs::read_to_string(dir.join("curves.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let curves = exp.series_names();
+        assert_eq!(header.len(), 1 + 2 * curves.len(), "{}", exp.name);
+        assert_eq!(header[0], "time_ms");
+        assert_eq!(header[1], format!("{}_mean", curves[0]));
+        let first: Vec<f64> = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(first[0], 0.0);
+        for (c, name) in curves.iter().enumerate() {
+            assert_eq!(
+                first[1 + 2 * c],
+                1.0,
+                "{}: {name} does not start at 1",
+                exp.name
+            );
+            assert_eq!(
+                first[2 + 2 * c],
+                0.0,
+                "{}: {name} has SEM at t = 0",
+                exp.name
+            );
+        }
+        let duration = exp.duration_ms.unwrap_or(cfg.duration_ms);
+        assert_eq!(text.lines().count(), 1 + duration as usize, "{}", exp.name);
+        // Every curve has its statistics.
+        for name in &curves {
+            let key = format!("{}_{name}_ratio_end", exp.name);
+            assert!(summary.statistics.contains_key(&key), "missing {key}");
+        }
+    }
+}
+
+#[test]
+fn a_config_with_an_unknown_field_is_refused_with_the_file_and_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "seed = 1\n[[experiment]]\nname = 'fig2'\nfigure = 'Fig. 2'\n\
+         [[experiment.condition]]\nname = 'plastic'\nrate = { n_unit = 50 }\n",
+    )
+    .unwrap();
+    let err = format!(
+        "{:#}",
+        read_toml::<FedererZylbergConfig>(&path).unwrap_err()
+    );
+    assert!(err.contains("bad.toml") && err.contains("n_unit"), "{err}");
+}
+
+#[test]
+fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("range.toml");
+    std::fs::write(
+        &path,
+        "[[experiment]]\nname = 'fig5'\nfigure = 'Fig. 5'\n\
+         [[experiment.condition]]\nname = 'p_2'\nrate = { connectivity = 2.0 }\n",
+    )
+    .unwrap();
+    let cfg: FedererZylbergConfig = read_toml(&path).unwrap();
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("connectivity") && err.contains("[0, 1]") && err.contains("p_2"),
+        "{err}"
+    );
+    // `run` refuses it before simulating or writing anything.
+    let out = dir.path().join("out");
+    let err = format!("{:#}", run(&cfg, "smoke", &path, &out).unwrap_err());
+    assert!(err.contains("connectivity"), "{err}");
+    assert!(!out.join("summary.toml").exists());
+}
