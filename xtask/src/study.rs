@@ -138,6 +138,10 @@ pub fn reproduce(
             )?;
             bar.finish_and_clear();
         }
+        Study::Xie => {
+            let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;
+            wm_studies::xie::run::run(&cfg, scale.name(), &config, &out)?;
+        }
         Study::FedererZylberberg => {
             let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
                 read_toml(&config)?;

@@ -14,3 +14,4 @@ pub mod io;
 pub mod kim_sejnowski;
 pub mod orhan_ma;
 pub mod regress;
+pub mod xie;

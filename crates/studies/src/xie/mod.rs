@@ -1,0 +1,10 @@
+//! Xie, Liu, Constantinidis & Zhou 2022 (Front. Syst. Neurosci. 16:760864):
+//! leaky softplus RNNs trained on ODR (fixed 3-s or variable delay), ODR
+//! with a distractor and four anti-saccade tasks, analysed at three training
+//! stages for the neural correlates of working-memory accuracy
+//! (`specs/xie-odr.md`).
+
+pub mod config;
+pub mod measures;
+pub mod run;
+pub mod train;
