@@ -127,3 +127,61 @@ fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
     assert!(err.contains("connectivity"), "{err}");
     assert!(!out.join("summary.toml").exists());
 }
+
+#[test]
+fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_sizes() {
+    let load = |scale: &str| -> FedererZylbergConfig {
+        let path = experiment_file(STUDY, &format!("{scale}.toml"));
+        let cfg: FedererZylbergConfig = read_toml(&path).unwrap();
+        cfg.validate().unwrap();
+        cfg
+    };
+    let names = |cfg: &FedererZylbergConfig| -> Vec<String> {
+        cfg.experiments.iter().map(|e| e.name.clone()).collect()
+    };
+    let (smoke, quick, paper) = (load("smoke"), load("quick"), load("paper"));
+    // Smoke exercises every experiment (and so every kind and code path) of the paper scale.
+    assert_eq!(names(&smoke), names(&paper));
+    assert_eq!(names(&quick), names(&paper));
+    for name in [
+        "fig2", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8c", "figa2", "figa3a",
+        "figa3b", "figa4", "large_n",
+    ] {
+        assert!(
+            names(&paper).iter().any(|n| n == name),
+            "paper.toml lacks {name}"
+        );
+    }
+    // The published sizes: 10 networks, 3-s runs and sessions, N = 10,000.
+    assert_eq!(paper.networks, 10);
+    assert_eq!(paper.duration_ms, 3000.0);
+    let exp = |cfg: &FedererZylbergConfig, name: &str| {
+        cfg.experiments
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .clone()
+    };
+    let big = exp(&paper, "large_n");
+    assert!(big.conditions.iter().all(|c| c.rate.n_units == 10_000));
+    assert_eq!(exp(&paper, "fig6").session(&paper), 3000.0);
+    let sessions: Vec<usize> = exp(&paper, "fig6")
+        .conditions
+        .iter()
+        .map(|c| c.pretrain_sessions)
+        .collect();
+    assert_eq!(sessions, [0, 1, 5, 10]);
+    let alphas: Vec<f64> = exp(&paper, "fig3b")
+        .conditions
+        .iter()
+        .map(|c| c.rate.update_noise)
+        .collect();
+    assert_eq!(alphas.len(), 12);
+    assert_eq!((alphas[0], alphas[10], alphas[11]), (0.0, 1.0, 10.0));
+    let a2 = exp(&paper, "figa2");
+    assert!(
+        a2.conditions
+            .iter()
+            .all(|c| c.rate.eta == 1e-6 && c.pretrain_sessions == 5)
+    );
+}

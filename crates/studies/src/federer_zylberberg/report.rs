@@ -151,8 +151,9 @@ fn experiment_section(
         );
     }
     s.push('\n');
-    for (suffix, pts) in sweeps(exp, res) {
-        let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().map(|p| (p.0, p.1)).unzip();
+    for sw in sweeps(exp, res) {
+        let suffix = &sw.suffix;
+        let (x, y): (Vec<f64>, Vec<f64>) = sw.points.iter().map(|p| (p.x, p.end)).unzip();
         if let Ok(c) = wm_analysis::stats::pearson(&x, &y) {
             let _ = writeln!(
                 s,

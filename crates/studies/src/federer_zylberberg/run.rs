@@ -218,37 +218,59 @@ pub fn experiment_statistics(
             st.insert(format!("{k}_ratio_probe"), *v);
         }
     }
-    for (suffix, points) in sweeps(exp, res) {
-        let (x, y): (Vec<f64>, Vec<f64>) = points.iter().map(|p| (p.0, p.1)).unzip();
+    for sw in sweeps(exp, res) {
+        let (x, y): (Vec<f64>, Vec<f64>) = sw.points.iter().map(|p| (p.x, p.end)).unzip();
         if let Ok(c) = pearson(&x, &y) {
-            st.insert(format!("{e}_sweep_r{suffix}"), c.r);
+            st.insert(format!("{e}_sweep_r{}", sw.suffix), c.r);
         }
     }
     st
 }
 
-/// For an experiment whose conditions all have a swept `x`: per test suffix
-/// (`""`, `"_plastic"`, `"_s1"`, …) the (x, end ratio, SEM) points.
-pub fn sweeps(exp: &Experiment, res: &ExperimentResult) -> Vec<(String, Vec<(f64, f64, f64)>)> {
+/// One point of a sweep: a condition's swept value and its end ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SweepPoint {
+    /// The condition's `x`.
+    pub x: f64,
+    /// Mean ŝ(end)/ŝ(0).
+    pub end: f64,
+    /// Its SEM.
+    pub sem: f64,
+}
+
+/// End ratio against the swept value for one kind of curve of an experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// Which curve of each condition: `""` (the only one), `"_plastic"`,
+    /// `"_frozen"`, `"_s1"`, …
+    pub suffix: String,
+    /// The points, by increasing x.
+    pub points: Vec<SweepPoint>,
+}
+
+/// For an experiment whose conditions (two or more) all have a swept `x`:
+/// one [`Sweep`] per kind of curve. Empty otherwise.
+pub fn sweeps(exp: &Experiment, res: &ExperimentResult) -> Vec<Sweep> {
     if exp.conditions.iter().any(|c| c.x.is_none()) || exp.conditions.len() < 2 {
         return Vec::new();
     }
-    let mut by_suffix: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let mut by_suffix: BTreeMap<String, Vec<SweepPoint>> = BTreeMap::new();
     for s in &res.series {
         let cond = &exp.conditions[s.condition];
         let suffix = s.name[cond.name.len()..].to_string();
         if let Some(x) = s.x {
-            by_suffix
-                .entry(suffix)
-                .or_default()
-                .push((x, s.end(), s.end_sem()));
+            by_suffix.entry(suffix).or_default().push(SweepPoint {
+                x,
+                end: s.end(),
+                sem: s.end_sem(),
+            });
         }
     }
     by_suffix
         .into_iter()
-        .map(|(k, mut v)| {
-            v.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (k, v)
+        .map(|(suffix, mut points)| {
+            points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            Sweep { suffix, points }
         })
         .collect()
 }
@@ -354,15 +376,15 @@ pub fn draw_experiment(
     if !sw.is_empty() {
         let lines: Vec<Line> = sw
             .iter()
-            .map(|(suffix, pts)| Line {
-                name: if suffix.is_empty() {
+            .map(|w| Line {
+                name: if w.suffix.is_empty() {
                     "end ratio".into()
                 } else {
-                    suffix.trim_start_matches('_').into()
+                    w.suffix.trim_start_matches('_').into()
                 },
-                x: pts.iter().map(|p| p.0).collect(),
-                y: pts.iter().map(|p| p.1).collect(),
-                err: Some(pts.iter().map(|p| p.2).collect()),
+                x: w.points.iter().map(|p| p.x).collect(),
+                y: w.points.iter().map(|p| p.end).collect(),
+                err: Some(w.points.iter().map(|p| p.sem).collect()),
             })
             .collect();
         let name = format!("{}_sweep.png", exp.name);
@@ -481,42 +503,44 @@ mod tests {
             "networks = 2\nduration_ms = 10.0\nprobe_ms = 4.0\n\
              [[experiment]]\nname = 'e'\nfigure = 'F'\n\
              [[experiment.condition]]\nname = 'a'\nx = 1.0\n\
-             [[experiment.condition]]\nname = 'b'\nx = 2.0\n",
+             [[experiment.condition]]\nname = 'b'\nx = 2.0\n\
+             [[experiment.condition]]\nname = 'c'\nx = 3.0\n",
         );
         let exp = &cfg.experiments[0];
-        let mk = |v: f64| Series {
-            name: String::new(),
-            label: String::new(),
-            condition: 0,
-            x: None,
-            curves: vec![vec![1.0, v, v], vec![1.0, v + 0.2, v + 0.2]],
-            stats: mean_sem(&[vec![1.0, v, v], vec![1.0, v + 0.2, v + 0.2]]),
+        // Condition i: networks end at v and v + 0.2.
+        let mk = |i: usize, name: &str, v: f64| {
+            let curves = vec![vec![1.0, v, v], vec![1.0, v + 0.2, v + 0.2]];
+            Series {
+                name: name.into(),
+                label: name.into(),
+                condition: i,
+                x: Some(i as f64 + 1.0),
+                stats: mean_sem(&curves),
+                curves,
+            }
         };
-        let mut a = mk(0.5);
-        a.name = "a".into();
-        a.x = Some(1.0);
-        let mut b = mk(0.1);
-        b.name = "b".into();
-        b.condition = 1;
-        b.x = Some(2.0);
         let res = ExperimentResult {
             times_ms: vec![0.0, 2.0, 4.0],
             seeds: vec![1, 2],
-            series: vec![a, b],
+            series: vec![mk(0, "a", 0.5), mk(1, "b", 0.3), mk(2, "c", 0.1)],
             seconds: 0.0,
         };
         let st = experiment_statistics(&cfg, exp, &res);
         assert!((st["e_a_ratio_end"] - 0.6).abs() < 1e-12);
-        assert!((st["e_b_ratio_end"] - 0.2).abs() < 1e-12);
+        assert!((st["e_c_ratio_end"] - 0.2).abs() < 1e-12);
         // SEM of {0.5, 0.7}: s.d. 0.1414, / √2 = 0.1.
         assert!((st["e_a_sem_end"] - 0.1).abs() < 1e-12);
         // Probe at 4 ms is the third sample.
         assert!((st["e_a_ratio_probe"] - 0.6).abs() < 1e-12);
-        // Largest deviation from 1: network 1 of b at 0.1.
-        assert!((st["e_b_max_abs_dev"] - 0.9).abs() < 1e-12);
-        // Two points on a falling line: r = −1.
+        // Largest deviation from 1: network 0 of c at 0.1.
+        assert!((st["e_c_max_abs_dev"] - 0.9).abs() < 1e-12);
+        // End ratios 0.6, 0.4, 0.2 fall on a line in x: r = −1.
         assert!((st["e_sweep_r"] + 1.0).abs() < 1e-12);
         assert_eq!(st["e_networks"], 2.0);
+        let sw = sweeps(exp, &res);
+        assert_eq!(sw.len(), 1);
+        assert_eq!(sw[0].suffix, "");
+        assert_eq!(sw[0].points.len(), 3);
     }
 
     #[test]
