@@ -10,7 +10,6 @@
 #![deny(missing_docs)]
 
 pub mod federer_zylberberg;
-pub mod federer_zylberberg;
 pub mod io;
 pub mod kim_sejnowski;
 pub mod orhan_ma;
