@@ -90,6 +90,11 @@ pub struct TimescaleConfig {
     pub min_rate_hz: f64,
     /// Pooled statistics use units up to this rate, Hz (100, `fr_lim`).
     pub max_rate_hz: f64,
+    /// Levenberg–Marquardt tolerance on the relative cost change, the step
+    /// and the gradient (MATLAB `lsqcurvefit` defaults: 1e-6).
+    pub fit_tolerance: f64,
+    /// Levenberg–Marquardt iteration cap (MATLAB default: 400).
+    pub fit_max_iterations: u64,
 }
 
 impl Default for TimescaleConfig {
@@ -104,6 +109,8 @@ impl Default for TimescaleConfig {
             max_tau_ms: 500.0,
             min_rate_hz: 3.0,
             max_rate_hz: 100.0,
+            fit_tolerance: 1e-6,
+            fit_max_iterations: 400,
         }
     }
 }
@@ -381,6 +388,10 @@ impl KimSejnowskiConfig {
         in_range("timescale.max_tau_ms", ts.max_tau_ms, 1e-3, 1e6)?;
         in_range("timescale.min_rate_hz", ts.min_rate_hz, 0.0, 1e4)?;
         in_range("timescale.max_rate_hz", ts.max_rate_hz, ts.min_rate_hz, 1e4)?;
+        in_range("timescale.fit_tolerance", ts.fit_tolerance, 0.0, 1.0)?;
+        if ts.fit_max_iterations == 0 {
+            bail!("`timescale.fit_max_iterations` = 0: must be at least 1");
+        }
         self.timescale_params()
             .validate()
             .map_err(|e| anyhow::anyhow!("`timescale`: {e}"))?;
@@ -461,6 +472,13 @@ impl KimSejnowskiConfig {
             max_start_lag_ms: ts.max_start_lag_ms,
             max_tau_ms: ts.max_tau_ms,
             min_rate_hz: Some(ts.min_rate_hz),
+            lm: wm_analysis::lm::LmOptions {
+                max_iters: ts.fit_max_iterations,
+                ftol: ts.fit_tolerance,
+                xtol: ts.fit_tolerance,
+                gtol: ts.fit_tolerance,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
