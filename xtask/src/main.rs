@@ -43,6 +43,11 @@ enum Command {
         /// (e.g. `experiments/orhan-ma/clipped-relu.toml` for a supplementary variant).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Plan the networks as a Slurm job array in the output folder and
+        /// print the sbatch command instead of training here (orhan-ma, xie);
+        /// rerunning without --slurm afterwards aggregates without retraining.
+        #[arg(long)]
+        slurm: bool,
     },
     /// Compare a run's summary.toml with the study's expected statistics.
     Regress {
@@ -81,7 +86,14 @@ fn main() -> ExitCode {
             scale,
             out,
             config,
-        } => study::reproduce(study, scale, out, config),
+            slurm,
+        } => {
+            if slurm {
+                study::plan_slurm(study, scale, out, config)
+            } else {
+                study::reproduce(study, scale, out, config)
+            }
+        }
         Command::Regress { study, results } => regress::run(study, results),
     };
     match result {

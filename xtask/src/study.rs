@@ -172,3 +172,60 @@ pub fn progress_bar(len: usize, unit: &str) -> indicatif::ProgressBar {
     }
     bar
 }
+
+/// `--slurm`: plan the study's networks as a sweep in the output folder and
+/// write an sbatch job-array script there that runs them with the `wm` binary.
+pub fn plan_slurm(
+    study: Study,
+    scale: Scale,
+    out: Option<PathBuf>,
+    config: Option<PathBuf>,
+) -> Result<()> {
+    if !wm_studies::sweep::SWEEP_STUDIES.contains(&study.name()) {
+        bail!(
+            "--slurm plans the networks of {:?}; {} has none to spread over a cluster",
+            wm_studies::sweep::SWEEP_STUDIES,
+            study.name()
+        );
+    }
+    let out = out.unwrap_or_else(|| default_results_dir(study));
+    let config = config.unwrap_or_else(|| {
+        workspace_root()
+            .join("experiments")
+            .join(study.name())
+            .join(format!("{}.toml", scale.name()))
+    });
+    let wm = workspace_root().join("target").join("release").join("wm");
+    if !wm.is_file() {
+        bail!(
+            "{} is missing: build it first with `cargo build --release -p wm-cli`",
+            wm.display()
+        );
+    }
+    let rows = wm_studies::sweep::plan(&config, study.name(), scale.name(), &out)?;
+    let sweep = wm_studies::sweep::Sweep::open(&out)?;
+    let script = wm_studies::sweep::slurm_script(
+        &sweep,
+        &wm_studies::sweep::SlurmOptions {
+            partition: None,
+            time: "24:00:00".into(),
+            mem: "4G".into(),
+            cpus: 1,
+            wm,
+        },
+    )?;
+    std::fs::create_dir_all(out.join("logs"))?;
+    let path = out.join("array.sbatch");
+    wm_studies::io::write_atomic(&path, script.as_bytes())?;
+    println!(
+        "{} networks planned in {}.\nSubmit:   sbatch {}\nProgress: wm sweep status {}\nThen:     cargo xtask reproduce {} --scale {} --out {}   (aggregates; nothing is retrained)",
+        rows.len(),
+        out.display(),
+        path.display(),
+        out.display(),
+        study.name(),
+        scale.name(),
+        out.display()
+    );
+    Ok(())
+}

@@ -1,4 +1,180 @@
-//! The `wm` command line.
-fn main() {
-    println!("wm {}", env!("CARGO_PKG_VERSION"));
+//! # wm — the command line
+//!
+//! A thin layer over the library crates: argument parsing, config loading,
+//! progress bars and file IO. Every computation is a `wm-studies`,
+//! `wm-analysis` or `wm-plasticity` function, so `cargo xtask reproduce`, a
+//! laptop session and a cluster job run the same code.
+//!
+//! Exit status: 0 on success; 1 with a one-line reason (naming the file and
+//! field) on bad input or a failed run; 2 for a malformed command line.
+#![deny(missing_docs)]
+
+mod analyze;
+mod input;
+mod plot;
+mod simulate;
+mod sweep;
+mod train;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// wm: working-memory networks — train, record, simulate, analyze, plot, sweep.
+#[derive(Debug, Parser)]
+#[command(name = "wm", version, about, long_about = None)]
+struct Cli {
+    /// Worker threads (rayon); default: every core.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train one Orhan & Ma network from a run TOML (resumes from DIR's checkpoint).
+    #[command(
+        after_help = "Example:\n  wm train --config run.toml --out runs/net1\n\n\
+        run.toml holds the network (task, condition, lambda0, sigma0, rho, input_gain, seed)\n\
+        and an optional [experiment] table with the training settings of\n\
+        experiments/orhan-ma/*.toml (n_units, iterations, learning_rate, ...)."
+    )]
+    Train {
+        /// Run TOML.
+        #[arg(long)]
+        config: PathBuf,
+        /// Output folder (checkpoint, train_log.csv, result.toml).
+        #[arg(long)]
+        out: PathBuf,
+        /// Override the network's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Evaluate a trained network (no training): fractional loss, accuracy, SI.
+    #[command(after_help = "Example:\n  wm eval --config run.toml --out runs/net1")]
+    Eval {
+        /// The run TOML it was trained with.
+        #[arg(long)]
+        config: PathBuf,
+        /// Its folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Record a trained network's test-trial activity to DIR/activity.safetensors.
+    #[command(
+        after_help = "Example:\n  wm record --config run.toml --out runs/net1\n  wm analyze si runs/net1/activity.safetensors"
+    )]
+    Record {
+        /// The run TOML it was trained with.
+        #[arg(long)]
+        config: PathBuf,
+        /// Its folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Simulate the self-organizing memory network (Federer & Zylberberg).
+    #[command(
+        after_help = "Example:\n  wm simulate somn --duration-ms 3000 --seed 1 --out trace.csv\n  wm simulate somn --params params.toml --out trace.csv"
+    )]
+    Simulate {
+        #[command(subcommand)]
+        what: simulate::Simulate,
+    },
+    /// Analyze recordings: timescales of spike trains, SI of activity.
+    #[command(
+        after_help = "Examples:\n  wm analyze timescales spikes.csv --duration-ms 1000\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy"
+    )]
+    Analyze {
+        #[command(subcommand)]
+        measure: analyze::Measure,
+    },
+    /// Draw a figure from a CSV table.
+    #[command(after_help = "Example:\n  wm plot lines curves.csv --x time_ms --out curves.png")]
+    Plot {
+        #[command(subcommand)]
+        kind: plot::PlotKind,
+    },
+    /// Parameter sweeps: plan, run (locally or as Slurm array tasks), status, collect.
+    #[command(after_help = "From laptop to cluster:\n  \
+        wm sweep plan experiments/orhan-ma/paper.toml --out sweeps/om\n  \
+        wm sweep run sweeps/om --local --jobs 2          # this machine\n  \
+        wm sweep slurm sweeps/om --partition cpu --time 08:00:00 > om.sbatch && sbatch om.sbatch\n  \
+        wm sweep status sweeps/om\n  \
+        wm sweep collect sweeps/om                       # sweeps/om/points.csv")]
+    Sweep {
+        #[command(subcommand)]
+        action: sweep::SweepAction,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads = 0 is outside the allowed range (≥ 1)");
+            return ExitCode::FAILURE;
+        }
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let result = match cli.command {
+        Command::Train { config, out, seed } => train::train(&config, &out, seed),
+        Command::Eval { config, out } => train::eval(&config, &out),
+        Command::Record { config, out } => train::record(&config, &out),
+        Command::Simulate { what } => simulate::run(what),
+        Command::Analyze { measure } => analyze::run(measure),
+        Command::Plot { kind } => plot::run(kind),
+        Command::Sweep { action } => sweep::run(action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error message on one line: parsers (TOML, CSV) draw multi-line source
+/// excerpts; keep their text lines and the quoted source line, drop the
+/// gutter and caret lines.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            if l.is_empty() {
+                None
+            } else if l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(" | ") {
+                l.split_once(" | ")
+                    .map(|(_, src)| format!("`{}`", src.trim()))
+            } else if l.contains('|') {
+                None
+            } else {
+                Some(l.to_string())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn toml_excerpts_collapse_to_one_line() {
+        let msg = "invalid config a.toml: TOML parse error at line 4, column 1\n  |\n4 | x = 1\n  | ^\nunknown field `x`\n";
+        assert_eq!(
+            super::one_line(msg),
+            "invalid config a.toml: TOML parse error at line 4, column 1: `x = 1`: unknown field `x`"
+        );
+    }
 }

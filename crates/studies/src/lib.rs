@@ -14,4 +14,5 @@ pub mod io;
 pub mod kim_sejnowski;
 pub mod orhan_ma;
 pub mod regress;
+pub mod sweep;
 pub mod xie;

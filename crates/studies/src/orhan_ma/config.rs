@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::orhan_ma::banded::BandedModel;
 
+/// The trained tasks of Orhan & Ma 2019 (spec §3).
+pub const TASKS: [&str; 6] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP"];
+
 /// An experimental condition of Orhan & Ma 2019 (spec §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -209,7 +212,6 @@ impl OrhanMaConfig {
                 self.learning_rate
             );
         }
-        const TASKS: [&str; 6] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP"];
         if self.tasks.is_empty() {
             bail!("`tasks` is empty: name at least one of {TASKS:?}");
         }

@@ -102,15 +102,9 @@ struct SortedWeights {
     values: Vec<Vec<f64>>,
 }
 
-/// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
-pub fn run(cfg: &XieConfig, scale: &str, config_path: &Path, out: &Path) -> Result<Summary> {
-    cfg.validate()
-        .with_context(|| format!("invalid config {}", config_path.display()))?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_toml(
-        &out.join("run.toml"),
-        &Provenance::new("xie", scale, cfg.seed, config_path)?,
-    )?;
+/// The networks of a run: `networks` per condition, in condition order,
+/// network k's seed derived from the master seed and k.
+pub fn network_specs(cfg: &XieConfig) -> Vec<NetworkSpec> {
     let mut specs = Vec::new();
     for &condition in &cfg.conditions {
         for _ in 0..cfg.networks {
@@ -122,6 +116,19 @@ pub fn run(cfg: &XieConfig, scale: &str, config_path: &Path, out: &Path) -> Resu
             });
         }
     }
+    specs
+}
+
+/// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
+pub fn run(cfg: &XieConfig, scale: &str, config_path: &Path, out: &Path) -> Result<Summary> {
+    cfg.validate()
+        .with_context(|| format!("invalid config {}", config_path.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_toml(
+        &out.join("run.toml"),
+        &Provenance::new("xie", scale, cfg.seed, config_path)?,
+    )?;
+    let specs = network_specs(cfg);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .stack_size(16 << 20)
