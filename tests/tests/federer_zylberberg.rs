@@ -48,6 +48,17 @@ fn smoke_reproduction_meets_the_expected_statistics() {
             "REPORT.md lacks {}",
             exp.figure
         );
+        // The published claim is quoted beside the numbers, in the experiment's section.
+        assert!(
+            report.contains(exp.claim.trim()),
+            "REPORT.md lacks the claim of {}",
+            exp.name
+        );
+        assert!(
+            report.contains(&format!("## {} — `{}`", exp.figure, exp.name)),
+            "REPORT.md lacks the section of {}",
+            exp.name
+        );
         // curves.csv: a header of time then mean and SEM per curve, one row
         // per ms of the run, every curve starting at exactly 1.
         let text = std::fs::read_to_string(dir.join("curves.csv")).unwrap();

@@ -151,6 +151,19 @@ fn experiment_section(
         );
     }
     s.push('\n');
+    let worst = res
+        .series
+        .iter()
+        .filter_map(|ser| Some((ser, (ser.end() - exp.published.get(&ser.name)?).abs())))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((ser, diff)) = worst {
+        let _ = writeln!(
+            s,
+            "Largest difference from the published 3-s values: {} ({}; ours at {end_ms:.0} ms).\n",
+            fmt(diff),
+            ser.label
+        );
+    }
     for sw in sweeps(exp, res) {
         let suffix = &sw.suffix;
         let (x, y): (Vec<f64>, Vec<f64>) = sw.points.iter().map(|p| (p.x, p.end)).unzip();
