@@ -86,7 +86,8 @@ pub struct TimescaleConfig {
     pub max_start_lag_ms: f64,
     /// Largest accepted timescale, ms (500).
     pub max_tau_ms: f64,
-    /// Units firing below this mean rate are not fitted, Hz (3).
+    /// Units firing below this mean rate are not fitted, Hz (3). The rate is
+    /// taken over the analysed bins (1 s; the code divides by 1.05 s).
     pub min_rate_hz: f64,
     /// Pooled statistics use units up to this rate, Hz (100, `fr_lim`).
     pub max_rate_hz: f64,
@@ -479,7 +480,6 @@ impl KimSejnowskiConfig {
                 gtol: ts.fit_tolerance,
                 ..Default::default()
             },
-            ..Default::default()
         }
     }
 }

@@ -477,3 +477,61 @@ pub fn run_network(
         units,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_distinct_and_do_not_depend_on_the_number_of_replicates() {
+        let small = KimSejnowskiConfig {
+            networks_per_condition: 2,
+            ..Default::default()
+        };
+        let large = KimSejnowskiConfig {
+            networks_per_condition: 5,
+            ..Default::default()
+        };
+        let (a, b) = (expand(&small), expand(&large));
+        assert_eq!(a.len(), 8);
+        assert_eq!(b.len(), 20);
+        for s in &a {
+            assert!(b.contains(s), "{} changed seed", s.dir_name());
+        }
+        let mut seeds: Vec<u64> = b.iter().map(|s| s.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        assert_eq!(seeds.len(), 20);
+        let mut names: Vec<String> = b.iter().map(NetworkSpec::dir_name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 20);
+    }
+
+    #[test]
+    fn mean_and_median_skip_non_finite_values() {
+        let (m, med) = mean_median(&[1.0, f64::NAN, 3.0, 8.0, f64::INFINITY]);
+        assert_eq!(m, 4.0);
+        assert_eq!(med, 3.0);
+        assert_eq!(mean_median(&[2.0, 4.0]).1, 3.0);
+        assert!(mean_median(&[f64::NAN]).0.is_nan());
+    }
+
+    #[test]
+    fn spontaneous_counts_drop_the_first_bin() {
+        // Spikes at steps 1 (first bin, dropped), 1001 (second bin) and 2000
+        // (end of the second bin) of unit 1, trial 0; 0.05-ms steps, 50-ms bins.
+        let spikes = SpikeTrains {
+            n_units: 2,
+            dt_ms: 0.05,
+            n_steps: 3000,
+            trials: vec![vec![(1, 1), (1, 1001), (1, 2000)], vec![(0, 2500)]],
+        };
+        let ts = TimescaleConfig::default();
+        let c = spontaneous_counts(&ts, &spikes).unwrap();
+        assert_eq!(c.dim(), (2, 2, 2));
+        assert_eq!(c[[1, 0, 0]], 2.0);
+        assert_eq!(c[[0, 1, 1]], 1.0);
+        assert_eq!(c.sum(), 3.0);
+    }
+}

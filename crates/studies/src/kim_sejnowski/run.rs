@@ -433,3 +433,17 @@ fn discrim_figures(out: &Path, d: &DiscrimResult) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_are_half_open_except_the_last() {
+        let edges = [0.0, 50.0, 100.0];
+        assert_eq!(
+            histogram(&[0.0, 49.9, 50.0, 100.0, 100.1, -1.0], &edges),
+            vec![2, 2]
+        );
+    }
+}
