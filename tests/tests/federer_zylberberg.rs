@@ -29,6 +29,16 @@ fn smoke_reproduction_meets_the_expected_statistics() {
     for file in ["summary.toml", "run.toml", "REPORT.md"] {
         assert!(out.path().join(file).is_file(), "{file} was not written");
     }
+    // Fig. 2A: the recorded units' rates of one plastic and one constant network.
+    for cond in ["plastic", "constant"] {
+        let png = out.path().join(format!("fig2a_{cond}_rates.png"));
+        assert!(png.is_file(), "{} was not drawn", png.display());
+        let csv =
+            std::fs::read_to_string(out.path().join(format!("fig2a/{cond}_rates.csv"))).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        assert_eq!(header.len(), 2 + 10, "time, ŝ and 10 units: {header:?}");
+        assert_eq!(csv.lines().count(), 1 + 500);
+    }
     let report = std::fs::read_to_string(out.path().join("REPORT.md")).unwrap();
     for exp in &cfg.experiments {
         let dir = out.path().join(&exp.name);
@@ -155,8 +165,8 @@ fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_size
     assert_eq!(names(&smoke), names(&paper));
     assert_eq!(names(&quick), names(&paper));
     for name in [
-        "fig2", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8c", "figa2", "figa3a",
-        "figa3b", "figa4", "large_n",
+        "fig2", "fig2a", "fig2d", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8c",
+        "figa2", "figa3a", "figa3b", "figa4", "large_n",
     ] {
         assert!(
             names(&paper).iter().any(|n| n == name),

@@ -404,6 +404,73 @@ pub fn draw_experiment(
     Ok(files)
 }
 
+/// Fig. 2A/D: for each rate condition with `rate.record_units` > 0, the
+/// recorded units' rates of the experiment's first network (re-simulated from
+/// its seed; the integrator is deterministic, so it is the same network as in
+/// the averages) to `<out>/<experiment>/<condition>_rates.csv` (time, ŝ, one
+/// column per unit) and `<out>/<experiment>_<condition>_rates.png`. Returns
+/// the figures written, relative to `out`.
+pub fn draw_rates(
+    cfg: &FedererZylbergConfig,
+    out: &Path,
+    exp: &Experiment,
+    res: &ExperimentResult,
+) -> Result<Vec<String>> {
+    let mut files = Vec::new();
+    if exp.kind != Kind::Rate {
+        return Ok(files);
+    }
+    for c in exp.conditions.iter().filter(|c| c.rate.record_units > 0) {
+        let trace = simulate(&c.rate, res.seeds[0], exp.duration(cfg))
+            .map_err(|e| anyhow!("condition {}: {e}", c.name))?;
+        let times = trace.times_ms();
+        let s_hat = &trace.s_hat[0];
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["time_ms".to_string(), "s_hat".to_string()];
+        header.extend(trace.units.iter().map(|u| format!("rate_unit_{u}")));
+        w.write_record(&header)?;
+        for (m, t) in times.iter().enumerate() {
+            let mut row = vec![format!("{t}"), format!("{}", s_hat[m])];
+            row.extend(trace.rates[m].iter().map(|r| format!("{r}")));
+            w.write_record(&row)?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow!("csv buffer: {e}"))?;
+        write_atomic(
+            &out.join(&exp.name).join(format!("{}_rates.csv", c.name)),
+            &bytes,
+        )?;
+        let lines: Vec<Line> = trace
+            .units
+            .iter()
+            .enumerate()
+            .map(|(k, u)| Line {
+                name: format!("unit {u}"),
+                x: times.clone(),
+                y: trace.rates.iter().map(|r| r[k]).collect(),
+                err: None,
+            })
+            .collect();
+        let at = |f: f64| s_hat[((s_hat.len() - 1) as f64 * f).round() as usize];
+        let title = format!(
+            "{} — {}: rates of {} units; ŝ = {:.2} → {:.2} → {:.2}",
+            exp.figure,
+            c.label(),
+            trace.units.len(),
+            at(0.0),
+            at(0.5),
+            at(1.0)
+        );
+        let name = format!("{}_{}_rates.png", exp.name, c.name);
+        line_plot(
+            &out.join(&name),
+            &Axes::new(&title, "time (ms)", "rate r = [a]+"),
+            &lines,
+        )?;
+        files.push(name);
+    }
+    Ok(files)
+}
+
 /// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
 pub fn run(
     cfg: &FedererZylbergConfig,
@@ -436,7 +503,8 @@ pub fn run(
             res.seconds
         );
         write_experiment_tables(out, exp, &res)?;
-        let figures = draw_experiment(out, exp, &res)?;
+        let mut figures = draw_experiment(out, exp, &res)?;
+        figures.extend(draw_rates(cfg, out, exp, &res)?);
         stats.extend(experiment_statistics(cfg, exp, &res));
         done.push((exp, res, figures));
     }
