@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod analyze;
+mod convert;
 mod input;
 mod plot;
 mod simulate;
@@ -74,6 +75,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Convert a trained rate network to a LIF network (scale search on task accuracy).
+    #[command(
+        after_help = "Example:\n  wm convert --arrays net.safetensors --task dms --out lif/\n\n\
+        net.safetensors holds tau_ms [N], w_rec [N, N] (post × pre), w_in [N, I], w_out [O, N]."
+    )]
+    Convert(convert::ConvertArgs),
     /// Simulate the self-organizing memory network (Federer & Zylberberg).
     #[command(
         after_help = "Example:\n  wm simulate somn --duration-ms 3000 --seed 1 --out trace.csv\n  wm simulate somn --params params.toml --out trace.csv"
@@ -131,6 +138,7 @@ fn main() -> ExitCode {
         Command::Train { config, out, seed } => train::train(&config, &out, seed),
         Command::Eval { config, out } => train::eval(&config, &out),
         Command::Record { config, out } => train::record(&config, &out),
+        Command::Convert(args) => convert::run(args),
         Command::Simulate { what } => simulate::run(what),
         Command::Analyze { measure } => analyze::run(measure),
         Command::Plot { kind } => plot::run(kind),

@@ -426,3 +426,80 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
     assert!(temporaries(&s).is_empty(), "{:?}", temporaries(&s));
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// A random 40-unit network in the arrays layout `wm convert` reads.
+fn write_arrays(path: &Path, n_inputs: usize, n: usize) {
+    use safetensors::tensor::{Dtype, TensorView};
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    let w_rec: Vec<f32> = (0..n * n).map(|_| (next() * 0.6) as f32).collect();
+    let w_in: Vec<f32> = (0..n * n_inputs).map(|_| next() as f32).collect();
+    let w_out: Vec<f32> = (0..n).map(|_| (next() * 0.2) as f32).collect();
+    let tau: Vec<f32> = (0..n).map(|k| 20.0 + (k % 10) as f32 * 10.0).collect();
+    let bytes = |v: &Vec<f32>| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let (a, b, c, d) = (bytes(&w_rec), bytes(&w_in), bytes(&w_out), bytes(&tau));
+    let views = vec![
+        (
+            "w_rec",
+            TensorView::new(Dtype::F32, vec![n, n], &a).unwrap(),
+        ),
+        (
+            "w_in",
+            TensorView::new(Dtype::F32, vec![n, n_inputs], &b).unwrap(),
+        ),
+        (
+            "w_out",
+            TensorView::new(Dtype::F32, vec![1, n], &c).unwrap(),
+        ),
+        ("tau_ms", TensorView::new(Dtype::F32, vec![n], &d).unwrap()),
+    ];
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+#[test]
+fn convert_searches_the_scale_and_writes_spikes_and_a_raster() {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("net.safetensors");
+    write_arrays(&good, 2, 40);
+    let out = d.path().join("lif");
+    let o = run(&[
+        "convert",
+        "--arrays",
+        good.to_str().unwrap(),
+        "--task",
+        "dms",
+        "--scales",
+        "20,40",
+        "--trials",
+        "4",
+        "--record-trials",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let conv = std::fs::read_to_string(out.join("conversion.toml")).unwrap();
+    assert!(conv.contains("best_scale"), "{conv}");
+    let spikes = std::fs::read_to_string(out.join("spikes.csv")).unwrap();
+    assert!(spikes.lines().count() > 1, "no spikes recorded");
+    assert!(out.join("raster.png").is_file());
+    // A network with the wrong number of inputs for the task is refused.
+    let bad = d.path().join("bad.safetensors");
+    write_arrays(&bad, 3, 40);
+    let o = run(&[
+        "convert",
+        "--arrays",
+        bad.to_str().unwrap(),
+        "--task",
+        "dms",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("inputs"), "{}", text(&o));
+}
