@@ -83,7 +83,7 @@ impl SpikeTrains {
             path: path.to_path_buf(),
             reason: e,
         };
-        let mut w = csv::Writer::from_path(path).map_err(|e| io(e.to_string()))?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         for (b, tr) in self.trials.iter().enumerate() {
             for &(u, s) in tr {
                 w.serialize(Row {
@@ -94,7 +94,12 @@ impl SpikeTrains {
                 .map_err(|e| io(e.to_string()))?;
             }
         }
-        w.flush().map_err(|e| io(e.to_string()))
+        let bytes = w.into_inner().map_err(|e| io(e.to_string()))?;
+        // Atomic: a temporary file beside the target, then a rename.
+        let tmp = path.with_extension(format!("csv.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| io(e.to_string()))
     }
 
     /// Write `trial`, `unit`, `time_ms` arrays to a safetensors file.
