@@ -63,3 +63,35 @@ fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
         "{err}"
     );
 }
+
+#[test]
+fn an_exploding_grid_point_is_recorded_as_a_diverged_network_not_an_error() {
+    use wm_studies::orhan_ma::config::Condition;
+    use wm_studies::orhan_ma::grid::NetworkSpec;
+    use wm_studies::orhan_ma::train::train_network;
+    // λ0 + σ0 ≈ 2: ReLU activity grows ~2^150 over the trial and overflows f32.
+    let cfg = OrhanMaConfig {
+        n_units: 20,
+        iterations: 20,
+        batch_size: 5,
+        test_batches: 1,
+        record_trials: 5,
+        ..Default::default()
+    };
+    let spec = NetworkSpec {
+        index: 0,
+        task: "COMP".into(),
+        condition: Condition::Basic,
+        lambda0: 1.5,
+        sigma0: 2.5,
+        rho: 0.0,
+        input_gain: 1.0,
+        replicate: 0,
+        seed: 1,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let net = train_network(&spec, &cfg, dir.path(), &|_| {}).unwrap();
+    assert!(net.result.diverged, "{:?}", net.result);
+    assert!(!net.result.success && net.result.si.is_nan());
+    assert!(dir.path().join("result.toml").is_file());
+}

@@ -252,6 +252,7 @@ impl Sweep {
                     ("accuracy".to_string(), r.accuracy),
                     ("success".to_string(), f64::from(u8::from(r.success))),
                     ("si".to_string(), r.si),
+                    ("diverged".to_string(), f64::from(u8::from(r.diverged))),
                 ])
             }
             Study::Xie(cfg) => {

@@ -44,6 +44,9 @@ pub struct NetworkResult {
     pub si_inf_trials: usize,
     /// Mean number of active units per recorded trial.
     pub n_active: f64,
+    /// Training diverged (non-finite loss or gradient): a failed network.
+    #[serde(default)]
+    pub diverged: bool,
     /// Wall-clock training time, s.
     pub train_seconds: f64,
 }
@@ -251,6 +254,7 @@ mod tests {
             si_nan_trials: 0,
             si_inf_trials: 0,
             n_active: 10.0,
+            diverged: false,
             train_seconds: 0.0,
         }
     }

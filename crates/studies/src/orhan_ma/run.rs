@@ -110,6 +110,10 @@ pub fn run_with_progress(
     let inc = included(&rows, cfg.require_success);
     stats.insert("n_networks".into(), rows.len() as f64);
     stats.insert("n_included".into(), inc.len() as f64);
+    stats.insert(
+        "n_diverged".into(),
+        rows.iter().filter(|r| r.diverged).count() as f64,
+    );
     stats.insert("success_rate".into(), success_rate(&rows));
     stats.insert(
         "require_success".into(),

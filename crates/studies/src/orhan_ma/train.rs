@@ -166,7 +166,7 @@ pub fn train_network(
         );
         progress(row.iteration.saturating_sub(last.replace(row.iteration)));
     };
-    if spec.condition == Condition::Sequential {
+    let trained = if spec.condition == Condition::Sequential {
         let first = NetworkSpec {
             task: cfg.sequential_first.clone(),
             ..spec.clone()
@@ -181,17 +181,17 @@ pub fn train_network(
             Some(&first_dir),
             &mut on_log,
         )
-        .with_context(|| format!("training network {name} on its first task"))?;
-        wm_rate_rnn::train_after(
-            &model,
-            task.as_ref(),
-            &train_cfg,
-            &mut stream(spec.seed, 1),
-            dir,
-            &first_dir,
-            &mut on_log,
-        )
-        .with_context(|| format!("training network {name} on its second task"))?;
+        .and_then(|_| {
+            wm_rate_rnn::train_after(
+                &model,
+                task.as_ref(),
+                &train_cfg,
+                &mut stream(spec.seed, 1),
+                dir,
+                &first_dir,
+                &mut on_log,
+            )
+        })
     } else {
         train(
             &model,
@@ -201,7 +201,16 @@ pub fn train_network(
             Some(dir),
             &mut on_log,
         )
-        .with_context(|| format!("training network {name}"))?;
+    };
+    match trained {
+        Ok(_) => {}
+        // A grid point whose dynamics explode (large λ0 + σ0) is a failed
+        // network of the study, not a failed run: record it and go on.
+        Err(e @ wm_rate_rnn::RateRnnError::Diverged { .. }) => {
+            tracing::warn!(network = %name, "{e}; recorded as a failed (diverged) network");
+            return diverged_network(spec, model.w_hh()?, dir, clock.elapsed().as_secs_f64());
+        }
+        Err(e) => return Err(e).with_context(|| format!("training network {name}")),
     }
     let test = evaluate(
         &model,
@@ -245,6 +254,7 @@ pub fn train_network(
         si_nan_trials: measures.si_nan_trials,
         si_inf_trials: measures.si_inf_trials,
         n_active: measures.n_active,
+        diverged: false,
         train_seconds: clock.elapsed().as_secs_f64(),
     };
     write_toml(&dir.join("result.toml"), &result)?;
@@ -252,5 +262,49 @@ pub fn train_network(
         result,
         measures,
         w_hh,
+    })
+}
+
+/// The record of a network whose training diverged: no test, no SI, not a
+/// success; its recurrent matrix is the last good one.
+fn diverged_network(
+    spec: &NetworkSpec,
+    w: Vec<f64>,
+    dir: &Path,
+    seconds: f64,
+) -> Result<TrainedNetwork> {
+    let n = (w.len() as f64).sqrt().round() as usize;
+    let result = NetworkResult {
+        index: spec.index,
+        task: spec.task.clone(),
+        condition: spec.condition,
+        lambda0: spec.lambda0,
+        sigma0: spec.sigma0,
+        rho: spec.rho,
+        input_gain: spec.input_gain,
+        replicate: spec.replicate,
+        seed: spec.seed,
+        fractional_loss: f64::NAN,
+        accuracy: f64::NAN,
+        success: false,
+        si: f64::NAN,
+        si_nan_trials: 0,
+        si_inf_trials: 0,
+        n_active: 0.0,
+        diverged: true,
+        train_seconds: seconds,
+    };
+    write_toml(&dir.join("result.toml"), &result)?;
+    Ok(TrainedNetwork {
+        result,
+        measures: NetworkMeasures {
+            si: f64::NAN,
+            si_nan_trials: 0,
+            si_inf_trials: 0,
+            n_active: 0.0,
+            profile: None,
+            example_trial: Array2::zeros((0, 0)),
+        },
+        w_hh: Array2::from_shape_vec((n, n), w)?,
     })
 }
