@@ -57,7 +57,10 @@ fn bad_xie_configs_are_refused_naming_the_field() {
         ..Default::default()
     };
     let err = cfg.validate().unwrap_err().to_string();
-    assert!(err.contains("stage_bounds") && err.contains("allowed range"), "{err}");
+    assert!(
+        err.contains("stage_bounds") && err.contains("allowed range"),
+        "{err}"
+    );
     let cfg = XieConfig {
         rules: vec!["odr9000".into()],
         ..Default::default()

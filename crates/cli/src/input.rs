@@ -208,7 +208,7 @@ mod tests {
     fn npy_round_trips_a_float64_array() {
         let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
         let mut h = header.as_bytes().to_vec();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(b' ');
         }
         h.push(b'\n');

@@ -47,7 +47,9 @@ fn run<T: Real>(label: &str) {
         readout: false,
         ..SimOptions::default()
     };
-    let _ = net.simulate_spontaneous(100.0, 2, &opts).expect("simulates");
+    let _ = net
+        .simulate_spontaneous(100.0, 2, &opts)
+        .expect("simulates");
     let t0 = Instant::now();
     let sim = net
         .simulate_spontaneous(DURATION_MS, TRIALS, &opts)
