@@ -201,6 +201,20 @@ pub fn report_markdown(
             r.p_value
         );
     }
+    let all: Vec<String> = ["sigma0", "lambda0", "rho", "input_gain"]
+        .iter()
+        .filter_map(|k| {
+            let b = stats.get(&format!("si_slope_all_{k}"))?;
+            Some(format!("{k} {b:.4} (p = {:.2e})", g(&format!("si_p_all_{k}"))))
+        })
+        .collect();
+    if !all.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nOver every network with a finite SI, successful or not: slopes {}.",
+            all.join(", ")
+        );
+    }
     let _ = writeln!(
         s,
         "\n![SI vs sigma0](si_vs_sigma0.png) ![SI vs rho](si_vs_rho.png) ![SI vs lambda0](si_vs_lambda0.png)\n"

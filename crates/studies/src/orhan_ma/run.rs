@@ -142,6 +142,19 @@ pub fn run_with_progress(
             regressions.push(reg);
         }
     }
+    // The same regressions over every network with a finite SI, successful or
+    // not: briefly trained grids (quick scale) lose whole corners of the grid
+    // to the success criterion, and this shows what the excluded ones do.
+    if cfg.require_success {
+        let all = included(&rows, false);
+        for factor in Factor::ALL {
+            if let Some(reg) = regress_on(&all, factor) {
+                let k = factor.name();
+                stats.insert(format!("si_slope_all_{k}"), reg.slope);
+                stats.insert(format!("si_p_all_{k}"), reg.p_value);
+            }
+        }
+    }
     if let Some((coefs, r2)) = multiple_regression(&inc) {
         for (f, b, se, p) in coefs {
             stats.insert(format!("si_multi_coef_{}", f.name()), b);
