@@ -205,7 +205,10 @@ pub fn report_markdown(
         .iter()
         .filter_map(|k| {
             let b = stats.get(&format!("si_slope_all_{k}"))?;
-            Some(format!("{k} {b:.4} (p = {:.2e})", g(&format!("si_p_all_{k}"))))
+            Some(format!(
+                "{k} {b:.4} (p = {:.2e})",
+                g(&format!("si_p_all_{k}"))
+            ))
         })
         .collect();
     if !all.is_empty() {
