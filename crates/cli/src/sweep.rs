@@ -125,11 +125,7 @@ pub fn run(a: SweepAction) -> Result<()> {
                     bail!("--jobs = 0 is outside the allowed range (≥ 1)");
                 }
                 let pending = sweep.pending();
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(jobs)
-                    .stack_size(16 << 20)
-                    .build()
-                    .context("cannot start the worker threads")?;
+                let pool = wm_studies::io::network_pool(jobs)?;
                 let bar = indicatif::ProgressBar::new(pending.len() as u64);
                 let done = AtomicUsize::new(0);
                 pool.install(|| {

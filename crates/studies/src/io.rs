@@ -112,6 +112,17 @@ pub fn derive_seed(master: u64, index: u64) -> u64 {
     rng.next_u64()
 }
 
+/// The thread pool that trains networks: `threads` workers, one network per
+/// core (candle runs single-threaded inside each), with 16-MiB stacks for
+/// the deep call chains of backpropagation through time.
+pub fn network_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(16 << 20)
+        .build()
+        .context("cannot start the worker threads")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,11 +68,7 @@ pub fn run_with_progress(
         threads = cfg.threads,
         "training and converting the networks"
     );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .stack_size(16 << 20)
-        .build()
-        .context("cannot start the worker threads")?;
+    let pool = crate::io::network_pool(cfg.threads)?;
     let done = AtomicUsize::new(0);
     let total = specs.len();
     let net_dir = |name: String| out.join("networks").join(name);

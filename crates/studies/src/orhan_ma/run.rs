@@ -77,11 +77,7 @@ pub fn run_with_progress(
         threads = cfg.threads,
         "training the grid"
     );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .stack_size(16 << 20)
-        .build()
-        .context("cannot start the training threads")?;
+    let pool = crate::io::network_pool(cfg.threads)?;
     let done = AtomicUsize::new(0);
     let total = specs.len();
     let trained: Vec<TrainedNetwork> = pool.install(|| {

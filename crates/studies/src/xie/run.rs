@@ -129,11 +129,7 @@ pub fn run(cfg: &XieConfig, scale: &str, config_path: &Path, out: &Path) -> Resu
         &Provenance::new("xie", scale, cfg.seed, config_path)?,
     )?;
     let specs = network_specs(cfg);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .stack_size(16 << 20)
-        .build()
-        .context("cannot start the training threads")?;
+    let pool = crate::io::network_pool(cfg.threads)?;
     let done = AtomicUsize::new(0);
     let total = specs.len();
     tracing::info!(networks = total, threads = cfg.threads, "xie: training");
