@@ -21,12 +21,18 @@
 //! used is η_N = η · (100/N)², which keeps the per-step error reduction
 //! κ ∝ η N² fixed so large networks stay stable (spec §3).
 //!
-//! Implementation: per step one mat-vec y = L r (needed for the error) and,
-//! if plastic, one pass over the rows with a non-zero update that applies the
-//! rank-1 change and recomputes that row's (L r)ᵢ for the next step; rows
-//! without an update keep yᵢ. Rows are split over rayon's threads for N ≥
-//! [`PARALLEL_ROWS`], so the per-row arithmetic, and the result, do not
-//! depend on the thread count.
+//! Implementation: the noise-free, unmasked plastic change of a step is
+//! deferred and applied in the next step's single pass over L, which also
+//! computes that step's L r (`kernels::update_and_matvec`); L r after the
+//! change, needed for the activity update in between, follows in closed form,
+//! (L − c rᵀ) r = L r − c ‖r‖² (less the zeroed diagonal). Units with a
+//! non-zero rate are kept in a leading block of an internal order, so the
+//! pass covers only their columns (silent units neither receive a change in
+//! their column nor contribute to L r); the original order is restored at the
+//! end of each session. With masks or synaptic noise each step makes the
+//! mat-vec and then the update as two passes. Rows are split over rayon's
+//! threads for N ≥ [`PARALLEL_ROWS`], so the per-row arithmetic, and the
+//! result, do not depend on the thread count.
 
 use rand::Rng;
 use rand::seq::index::sample;
@@ -36,7 +42,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ParamError;
-use crate::kernels::{dot, sub_scaled, sub_scaled_masked};
+use crate::kernels::{RankOneUpdate, dot, sub_scaled, sub_scaled_masked, update_and_matvec};
 
 /// Networks with at least this many units split each step's row loops over
 /// rayon's threads.
@@ -310,6 +316,9 @@ pub struct RateNetwork {
     a: Vec<f64>,
     /// Rates r = f(a).
     r: Vec<f64>,
+    /// The rates of the previous step, whose deferred plastic change is
+    /// applied in the next step's pass over L.
+    r_prev: Vec<f64>,
     /// L r at the current L and r (drives the next activity update).
     v: Vec<f64>,
     /// Read-out weights, `d[i * k + k']`.
@@ -386,6 +395,7 @@ impl RateNetwork {
             n,
             k,
             r: vec![0.0; n],
+            r_prev: vec![0.0; n],
             v: vec![0.0; n],
             a,
             d,
@@ -417,7 +427,7 @@ impl RateNetwork {
                 Activation::Linear => a,
             };
         }
-        matvec(&self.l, &self.r, &mut self.v, self.n);
+        matvec(&self.l, self.n, &self.r, &mut self.v);
     }
 
     /// Draw a new initial activity a(0) ~ N(0,1) (a new "stimulus"); d, q, L
@@ -531,6 +541,26 @@ impl RateNetwork {
         let mut e_pre = vec![0.0; k];
         let act = p.activation_used();
         let noise_sd = p.synaptic_noise_sd;
+        // The noise-free, unmasked update is deferred and fused with the next
+        // step's mat-vec (one pass over L per step, kernels::update_and_matvec);
+        // L r after the change is then known in closed form.
+        let fused = self.update_mask.is_none()
+            && noise_sd == 0.0
+            && !(p.update_noise > 0.0 && p.update_noise_kind == UpdateNoise::Independent);
+        let mut pending = false;
+        // In the fused path the units with r ≠ 0 are kept in a leading block
+        // of the internal order (`order[i]` is the unit at position i, `pos`
+        // its inverse), so each pass covers only the block's columns: silent
+        // units neither receive a change in their column nor contribute to
+        // L r. Units enter and leave the block as they cross threshold (rare);
+        // the original order is restored at the end of the session.
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut pos = order.clone();
+        let mut n_active = n;
+        if fused {
+            n_active = 0;
+            self.admit_active(&mut n_active, &mut order, &mut pos);
+        }
         for t in 0..steps {
             if t % every == 0 {
                 for (kk, s) in self.s_hat().into_iter().enumerate() {
@@ -539,13 +569,16 @@ impl RateNetwork {
                 if !self.units.is_empty() {
                     trace
                         .rates
-                        .push(self.units.iter().map(|&u| self.r[u]).collect());
+                        .push(self.units.iter().map(|&u| self.r[pos[u]]).collect());
                 }
             }
             if plastic && delay > 0 {
                 let v = std::mem::take(&mut self.v);
                 self.readout_error(&v, &mut e_pre);
                 self.v = v;
+            }
+            if pending {
+                std::mem::swap(&mut self.r, &mut self.r_prev);
             }
             // Activity: a ← (1 − h) a + h L r (old r, old L).
             for ((a, r), v) in self.a.iter_mut().zip(&mut self.r).zip(&self.v) {
@@ -555,7 +588,21 @@ impl RateNetwork {
                     Activation::Linear => *a,
                 };
             }
-            matvec(&self.l, &self.r, &mut self.y, n);
+            if fused {
+                self.admit_active(&mut n_active, &mut order, &mut pos);
+            }
+            // The pass covers the leading block rounded up to whole SIMD
+            // chunks (the extra columns have r = 0 and change nothing).
+            let m = n_active.div_ceil(16).saturating_mul(16).min(n);
+            if pending {
+                self.apply_pending_and_matvec(m);
+                pending = false;
+            } else {
+                matvec(&self.l, n, &self.r[..m], &mut self.y);
+            }
+            if fused {
+                self.evict_silent(&mut n_active, &mut order, &mut pos);
+            }
             let mut any_update = false;
             if plastic {
                 if delay > 0 {
@@ -599,13 +646,123 @@ impl RateNetwork {
                     && p.update_noise_kind == UpdateNoise::Independent)
             {
                 self.update_rows_noisy(any_update, rng);
+            } else if any_update && fused {
+                self.defer_update();
+                pending = true;
             } else if any_update {
                 self.update_rows();
             } else {
                 std::mem::swap(&mut self.v, &mut self.y);
             }
         }
+        if pending {
+            self.update_rows();
+        }
+        for i in 0..n {
+            while order[i] != i {
+                let j = pos[i];
+                self.swap_units(i, j);
+                order.swap(i, j);
+                pos[order[i]] = i;
+                pos[order[j]] = j;
+            }
+        }
         trace
+    }
+
+    /// Defer the unmasked update L ← L − c rᵀ to the next step's fused pass
+    /// and set v = L r after it in closed form: vᵢ = yᵢ − cᵢ (‖r‖² − rᵢ²)
+    /// (the diagonal stays zero; FEVER keeps its diagonal, so ‖r‖²).
+    fn defer_update(&mut self) {
+        let rr: f64 = self.r.iter().map(|x| x * x).sum();
+        let fever = self.p.fever;
+        for (((v, &y), &c), &r) in self.v.iter_mut().zip(&self.y).zip(&self.c).zip(&self.r) {
+            let own = if fever { 0.0 } else { r * r };
+            *v = y - c * (rr - own);
+        }
+    }
+
+    /// Apply the deferred change L ← L − c r_prevᵀ and compute y = L r in
+    /// one pass over L.
+    /// one pass over L, covering the leading `m` columns (every unit with a
+    /// non-zero rate, now or at the previous step, lies among them).
+    fn apply_pending_and_matvec(&mut self, m: usize) {
+        let n = self.n;
+        let update = RankOneUpdate {
+            c: &self.c,
+            p: &self.r_prev[..m],
+            zero_diag: !self.p.fever,
+        };
+        let x = &self.r[..m];
+        if n >= PARALLEL_ROWS {
+            const BLOCK: usize = 16;
+            self.l
+                .par_chunks_mut(n * BLOCK)
+                .zip(self.y.par_chunks_mut(BLOCK))
+                .enumerate()
+                .for_each(|(b, (rows, yb))| update_and_matvec(rows, n, b * BLOCK, &update, x, yb));
+        } else {
+            update_and_matvec(&mut self.l, n, 0, &update, x, &mut self.y);
+        }
+    }
+
+    /// Exchange the internal positions of units i and j: rows and columns
+    /// of L and every per-unit vector.
+    fn swap_units(&mut self, i: usize, j: usize) {
+        if i == j {
+            return;
+        }
+        let (n, k) = (self.n, self.k);
+        for row in self.l.chunks_exact_mut(n) {
+            row.swap(i, j);
+        }
+        let (lo, hi) = (i.min(j), i.max(j));
+        let (head, tail) = self.l.split_at_mut(hi * n);
+        head[lo * n..(lo + 1) * n].swap_with_slice(&mut tail[..n]);
+        for v in [
+            &mut self.a,
+            &mut self.r,
+            &mut self.r_prev,
+            &mut self.v,
+            &mut self.y,
+            &mut self.c,
+        ] {
+            v.swap(i, j);
+        }
+        for w in [&mut self.d, &mut self.q] {
+            for kk in 0..k {
+                w.swap(i * k + kk, j * k + kk);
+            }
+        }
+    }
+
+    /// Move every unit outside the leading block whose rate is non-zero
+    /// into it.
+    fn admit_active(&mut self, n_active: &mut usize, order: &mut [usize], pos: &mut [usize]) {
+        for i in *n_active..self.n {
+            if self.r[i] != 0.0 {
+                let j = *n_active;
+                self.swap_units(i, j);
+                order.swap(i, j);
+                pos[order[i]] = i;
+                pos[order[j]] = j;
+                *n_active += 1;
+            }
+        }
+    }
+
+    /// Move every unit of the leading block whose rate is zero out of it.
+    fn evict_silent(&mut self, n_active: &mut usize, order: &mut [usize], pos: &mut [usize]) {
+        for i in (0..*n_active).rev() {
+            if self.r[i] == 0.0 {
+                let j = *n_active - 1;
+                self.swap_units(i, j);
+                order.swap(i, j);
+                pos[order[i]] = i;
+                pos[order[j]] = j;
+                *n_active -= 1;
+            }
+        }
     }
 
     /// Apply L ← L − W ⊙ (c rᵀ), keep the diagonal at zero and set v = L r
@@ -687,15 +844,18 @@ impl RateNetwork {
     }
 }
 
-/// y = L x for row-major N × N `l` (rows over rayon's threads for N ≥ [`PARALLEL_ROWS`]).
-fn matvec(l: &[f64], x: &[f64], y: &mut [f64], n: usize) {
-    if n >= PARALLEL_ROWS {
+/// y = L x over the leading `x.len()` columns of the row-major matrix `l`
+/// with rows of `stride` entries (rows over rayon's threads for
+/// `stride` ≥ [`PARALLEL_ROWS`]).
+fn matvec(l: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
+    let m = x.len();
+    if stride >= PARALLEL_ROWS {
         y.par_iter_mut()
-            .zip(l.par_chunks(n))
-            .for_each(|(yi, row)| *yi = dot(row, x));
+            .zip(l.par_chunks(stride))
+            .for_each(|(yi, row)| *yi = dot(&row[..m], x));
     } else {
-        for (yi, row) in y.iter_mut().zip(l.chunks_exact(n)) {
-            *yi = dot(row, x);
+        for (yi, row) in y.iter_mut().zip(l.chunks_exact(stride)) {
+            *yi = dot(&row[..m], x);
         }
     }
 }

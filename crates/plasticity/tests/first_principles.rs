@@ -238,3 +238,93 @@ fn parameters_out_of_range_are_refused_by_name() {
         "{err}"
     );
 }
+
+/// The documented step order (module docs of `rate`), written as plainly as
+/// possible: no fused passes, no reordering of units, nothing deferred.
+fn reference_session(
+    p: &RateParams,
+    a: &mut [f64],
+    l: &mut [f64],
+    d: &[f64],
+    steps: usize,
+    plastic: bool,
+) -> Vec<f64> {
+    let n = a.len();
+    let h = p.dt_ms / p.tau_ms;
+    let eta = p.effective_eta();
+    let mut s_hat = Vec::new();
+    let mut r: Vec<f64> = a.iter().map(|x| x.max(0.0)).collect();
+    for _ in 0..steps {
+        s_hat.push(d.iter().zip(&r).map(|(x, y)| x * y).sum::<f64>());
+        let lr: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| l[i * n + j] * r[j]).sum())
+            .collect();
+        for i in 0..n {
+            a[i] = (1.0 - h) * a[i] + h * lr[i];
+            r[i] = a[i].max(0.0);
+        }
+        if !plastic {
+            continue;
+        }
+        let fp: Vec<f64> = a.iter().map(|&x| f64::from(u8::from(x > 0.0))).collect();
+        let e: f64 = (0..n)
+            .map(|i| {
+                let lri: f64 = (0..n).map(|j| l[i * n + j] * r[j]).sum();
+                d[i] * fp[i] * (lri - a[i])
+            })
+            .sum();
+        for i in 0..n {
+            for j in 0..n {
+                if i != j {
+                    l[i * n + j] -= 2.0 * eta * fp[i] * d[i] * e * r[j];
+                }
+            }
+        }
+    }
+    s_hat
+}
+
+/// The optimized integrator (fused update and mat-vec, active units kept in
+/// a leading block, updates deferred) follows the plain loop through the
+/// transient, where units cross threshold, over two sessions.
+#[test]
+fn the_integrator_matches_a_plain_reference_loop() {
+    let p = RateParams {
+        n_units: 37,
+        record_every_ms: 0.02,
+        ..RateParams::default()
+    };
+    let (mut net, mut rng) = net(&p, 11);
+    let mut a = net.activity().to_vec();
+    let mut l = net.weights().to_vec();
+    let d = net.readout().to_vec();
+    let mut crossings = 0;
+    for (ms, plastic) in [(100.0, true), (40.0, false), (60.0, true)] {
+        let steps = (ms / p.dt_ms) as usize;
+        let before: Vec<bool> = a.iter().map(|&x| x > 0.0).collect();
+        let expect = reference_session(&p, &mut a, &mut l, &d, steps, plastic);
+        crossings += a
+            .iter()
+            .zip(&before)
+            .filter(|(x, b)| (**x > 0.0) != **b)
+            .count();
+        let got = net.run(ms, plastic, &mut rng).s_hat.remove(0);
+        assert_eq!(got.len(), expect.len());
+        for (t, (x, y)) in got.iter().zip(&expect).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+                "step {t}: {x} vs {y}"
+            );
+        }
+        for (x, y) in net.activity().iter().zip(&a) {
+            assert!((x - y).abs() < 1e-9, "activity {x} vs {y}");
+        }
+        for (x, y) in net.weights().iter().zip(&l) {
+            assert!((x - y).abs() < 1e-9, "weight {x} vs {y}");
+        }
+    }
+    assert!(
+        crossings > 0,
+        "the sessions must exercise threshold crossings"
+    );
+}
