@@ -145,7 +145,18 @@ pub fn reproduce(
         Study::FedererZylberberg => {
             let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
                 read_toml(&config)?;
-            wm_studies::federer_zylberberg::run::run(&cfg, scale.name(), &config, &out)?;
+            let bar = progress_bar(
+                wm_studies::federer_zylberberg::run::total_runs(&cfg),
+                "network runs",
+            );
+            wm_studies::federer_zylberberg::run::run_with_progress(
+                &cfg,
+                scale.name(),
+                &config,
+                &out,
+                &|k| bar.inc(k as u64),
+            )?;
+            bar.finish_and_clear();
         }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",

@@ -134,8 +134,12 @@ pub fn simulate_condition(
 }
 
 /// Run every condition × network of one experiment (in parallel on the
-/// current rayon pool) and gather its curves.
-pub fn run_experiment(cfg: &FedererZylbergConfig, exp: &Experiment) -> Result<ExperimentResult> {
+/// current rayon pool) and gather its curves; `progress(1)` after each run.
+pub fn run_experiment(
+    cfg: &FedererZylbergConfig,
+    exp: &Experiment,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<ExperimentResult> {
     let t0 = Instant::now();
     let n = exp.n_networks(cfg);
     let seeds = network_seeds(cfg.seed, &exp.name, n);
@@ -143,7 +147,9 @@ pub fn run_experiment(cfg: &FedererZylbergConfig, exp: &Experiment) -> Result<Ex
     let jobs: Vec<u64> = (0..(exp.conditions.len() * n) as u64).collect();
     let results = par_runs(&jobs, |j| {
         let (ci, k) = (j as usize / n, j as usize % n);
-        simulate_condition(exp.kind, &exp.conditions[ci], seeds[k], duration, session)
+        let out = simulate_condition(exp.kind, &exp.conditions[ci], seeds[k], duration, session);
+        progress(1);
+        out
     });
     let results = results.into_iter().collect::<Result<Vec<_>>>()?;
     let record_ms = results.first().map_or(1.0, |r| r.0);
@@ -471,12 +477,32 @@ pub fn draw_rates(
     Ok(files)
 }
 
+/// Runs (condition × network) the reproduction makes in total (for progress bars).
+pub fn total_runs(cfg: &FedererZylbergConfig) -> usize {
+    cfg.experiments
+        .iter()
+        .map(|e| e.conditions.len() * e.n_networks(cfg))
+        .sum()
+}
+
 /// Run the reproduction described by `cfg` (read from `config_path`) into `out`.
 pub fn run(
     cfg: &FedererZylbergConfig,
     scale: &str,
     config_path: &Path,
     out: &Path,
+) -> Result<Summary> {
+    run_with_progress(cfg, scale, config_path, out, &|_| {})
+}
+
+/// [`run`], telling `progress` how many runs (condition × network) finished
+/// as they finish.
+pub fn run_with_progress(
+    cfg: &FedererZylbergConfig,
+    scale: &str,
+    config_path: &Path,
+    out: &Path,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Summary> {
     cfg.validate()
         .with_context(|| format!("invalid config {}", config_path.display()))?;
@@ -492,7 +518,7 @@ pub fn run(
     let mut stats = BTreeMap::new();
     let mut done = Vec::new();
     for exp in &cfg.experiments {
-        let res = pool.install(|| run_experiment(cfg, exp))?;
+        let res = pool.install(|| run_experiment(cfg, exp, progress))?;
         tracing::info!(
             "{} ({}): {} conditions x {} networks, {:.0} ms each, in {:.1} s",
             exp.name,
@@ -553,7 +579,7 @@ mod tests {
              [[experiment.condition]]\nname = 'a'\nrate = { n_units = 20 }\n\
              [[experiment.condition]]\nname = 'b'\nrate = { n_units = 20 }\n",
         );
-        let res = run_experiment(&cfg, &cfg.experiments[0]).unwrap();
+        let res = run_experiment(&cfg, &cfg.experiments[0], &|_| {}).unwrap();
         assert_eq!(res.series.len(), 2);
         assert_eq!(res.series[0].curves, res.series[1].curves);
         assert_eq!(res.times_ms.len(), 20);
