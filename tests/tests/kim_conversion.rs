@@ -10,7 +10,6 @@ use wm_spiking::{SimOptions, search_scale};
 use wm_studies::io::read_toml;
 use wm_studies::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use wm_studies::kim_sejnowski::network::{rate_arrays, stream, sub_seed, task_object};
-use wm_tasks::Task;
 use wm_tests::experiment_file;
 
 /// Pearson correlation of two equally long series.
