@@ -161,16 +161,21 @@ fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_size
         cfg.experiments.iter().map(|e| e.name.clone()).collect()
     };
     let (smoke, quick, paper) = (load("smoke"), load("quick"), load("paper"));
-    // Smoke exercises every experiment (and so every kind and code path) of the paper scale.
-    assert_eq!(names(&smoke), names(&paper));
-    assert_eq!(names(&quick), names(&paper));
+    let large = load("paper-large-n");
+    // Smoke exercises every experiment (and so every kind and code path) of
+    // the paper scale, whose 10,000-neuron networks have a file of their own.
+    let mut full = names(&paper);
+    full.extend(names(&large));
+    assert_eq!(names(&smoke), full);
+    assert_eq!(names(&quick), full);
+    assert_eq!(names(&large), ["large_n"]);
     for name in [
         "fig2", "fig2a", "fig2d", "fig3a", "fig3b", "fig4", "fig5", "fig6", "fig7", "fig8c",
         "figa2", "figa3a", "figa3b", "figa4", "large_n",
     ] {
         assert!(
-            names(&paper).iter().any(|n| n == name),
-            "paper.toml lacks {name}"
+            full.iter().any(|n| n == name),
+            "paper.toml and paper-large-n.toml lack {name}"
         );
     }
     // The published sizes: 10 networks, 3-s runs and sessions, N = 10,000.
@@ -183,7 +188,9 @@ fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_size
             .unwrap()
             .clone()
     };
-    let big = exp(&paper, "large_n");
+    assert_eq!((large.networks, large.duration_ms), (10, 3000.0));
+    let big = exp(&large, "large_n");
+    assert_eq!(big.n_networks(&large), 3);
     assert!(big.conditions.iter().all(|c| c.rate.n_units == 10_000));
     assert_eq!(exp(&paper, "fig6").session(&paper), 3000.0);
     let sessions: Vec<usize> = exp(&paper, "fig6")
