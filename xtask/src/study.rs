@@ -110,33 +110,35 @@ pub fn reproduce(
     match study {
         Study::OrhanMa => {
             let cfg: OrhanMaConfig = read_toml(&config)?;
-            let bar = progress_bar(
+            with_progress(
                 wm_studies::orhan_ma::run::total_iterations(&cfg),
                 "training iterations",
-            );
-            wm_studies::orhan_ma::run::run_with_progress(
-                &cfg,
-                scale.name(),
-                &config,
-                &out,
-                &|k| bar.inc(k as u64),
+                |p| {
+                    wm_studies::orhan_ma::run::run_with_progress(
+                        &cfg,
+                        scale.name(),
+                        &config,
+                        &out,
+                        p,
+                    )
+                },
             )?;
-            bar.finish_and_clear();
         }
         Study::KimSejnowski => {
             let cfg: wm_studies::kim_sejnowski::config::KimSejnowskiConfig = read_toml(&config)?;
-            let bar = progress_bar(
+            with_progress(
                 wm_studies::kim_sejnowski::run::total_networks(&cfg),
                 "networks",
-            );
-            wm_studies::kim_sejnowski::run::run_with_progress(
-                &cfg,
-                scale.name(),
-                &config,
-                &out,
-                &|k| bar.inc(k as u64),
+                |p| {
+                    wm_studies::kim_sejnowski::run::run_with_progress(
+                        &cfg,
+                        scale.name(),
+                        &config,
+                        &out,
+                        p,
+                    )
+                },
             )?;
-            bar.finish_and_clear();
         }
         Study::Xie => {
             let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;
@@ -145,18 +147,19 @@ pub fn reproduce(
         Study::FedererZylberberg => {
             let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
                 read_toml(&config)?;
-            let bar = progress_bar(
+            with_progress(
                 wm_studies::federer_zylberberg::run::total_runs(&cfg),
                 "network runs",
-            );
-            wm_studies::federer_zylberberg::run::run_with_progress(
-                &cfg,
-                scale.name(),
-                &config,
-                &out,
-                &|k| bar.inc(k as u64),
+                |p| {
+                    wm_studies::federer_zylberberg::run::run_with_progress(
+                        &cfg,
+                        scale.name(),
+                        &config,
+                        &out,
+                        p,
+                    )
+                },
             )?;
-            bar.finish_and_clear();
         }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
@@ -170,6 +173,19 @@ pub fn reproduce(
         study.name()
     );
     Ok(())
+}
+
+/// Run `job` with a progress bar of `len` `unit`s that it advances through
+/// the callback it is given; the bar is cleared when the job ends.
+fn with_progress<T>(
+    len: usize,
+    unit: &str,
+    job: impl FnOnce(&(dyn Fn(usize) + Sync)) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let bar = progress_bar(len, unit);
+    let out = job(&|k| bar.inc(k as u64));
+    bar.finish_and_clear();
+    out
 }
 
 /// A progress bar on stderr (drawn only on a terminal) with rate and ETA.
