@@ -486,38 +486,25 @@ struct Readout {
 }
 
 impl Readout {
+    /// y = h w + b, one `[rows, N] · [N, O]` product.
     fn forward<T: Real>(&self, h: &[T], w: &[T], b: &[T]) -> Vec<T> {
         let (n, o) = (self.n, self.o);
-        let mut y = Vec::with_capacity(self.rows * o);
-        for row in h.chunks_exact(n) {
-            for k in 0..o {
-                let mut s = b[k];
-                for (i, &hi) in row.iter().enumerate() {
-                    s += hi * w[i * o + k];
-                }
-                y.push(s);
-            }
-        }
+        let mut y: Vec<T> = b.iter().copied().cycle().take(self.rows * o).collect();
+        matmul(&mut y, h, Op::N, w, Op::N, self.rows, o, n, true);
         y
     }
 
+    /// (∂L/∂h, ∂L/∂w, ∂L/∂b) = (g wᵀ, hᵀ g, column sums of g), two products.
     fn backward<T: Real>(&self, h: &[T], w: &[T], g: &[T]) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (n, o) = (self.n, self.o);
         let mut dh = vec![T::ZERO; self.rows * n];
+        matmul(&mut dh, g, Op::N, w, Op::T, self.rows, n, o, false);
         let mut dw = vec![T::ZERO; n * o];
+        matmul(&mut dw, h, Op::T, g, Op::N, n, o, self.rows, false);
         let mut db = vec![T::ZERO; o];
-        for ((row, drow), grow) in h
-            .chunks_exact(n)
-            .zip(dh.chunks_exact_mut(n))
-            .zip(g.chunks_exact(o))
-        {
-            for k in 0..o {
-                let gk = grow[k];
-                db[k] += gk;
-                for i in 0..n {
-                    drow[i] += gk * w[i * o + k];
-                    dw[i * o + k] += gk * row[i];
-                }
+        for grow in g.chunks_exact(o) {
+            for (d, &gk) in db.iter_mut().zip(grow) {
+                *d += gk;
             }
         }
         (dh, dw, db)
