@@ -251,11 +251,33 @@ fn write_evals(path: &Path, rules: &[XieRule], rows: &[EvalRow], batch: usize) -
     write_atomic(path, &w.into_inner()?)
 }
 
-fn read_evals(path: &Path, n_rules: usize) -> Result<Vec<EvalRow>> {
+/// The evaluations a previous (interrupted) run of this network wrote, to
+/// resume from. Refuses a file written for another set of tasks (a run of a
+/// different config into the same folder).
+fn read_evals(path: &Path, rules: &[XieRule]) -> Result<Vec<EvalRow>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut r = csv::Reader::from_path(path)?;
+    let n_rules = rules.len();
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let found: Vec<String> = r
+        .headers()
+        .with_context(|| format!("cannot read the header of {}", path.display()))?
+        .iter()
+        .skip(2)
+        .map(str::to_string)
+        .collect();
+    let wanted: Vec<&str> = rules.iter().map(|r| r.name()).collect();
+    if found != wanted {
+        anyhow::bail!(
+            "{} was written by a run that trained the tasks [{}], but this config trains [{}]; \
+             resume only with the same config, or write to a fresh --out folder",
+            path.display(),
+            found.join(", "),
+            wanted.join(", ")
+        );
+    }
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec?;
@@ -285,7 +307,7 @@ pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<
         .position(|&r| r == spec.condition.odr_rule())
         .context("the ruleset lacks the condition's ODR rule")?;
     let evals_path = dir.join("evals.csv");
-    let mut evals = read_evals(&evals_path, rules.len())?;
+    let mut evals = read_evals(&evals_path, &rules)?;
     if dir.join(WEIGHTS).exists() {
         load_weights(&model, dir)?;
     }
@@ -383,4 +405,31 @@ pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<
         seconds: clock.elapsed().as_secs_f64(),
         dir: dir.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Evaluations written for one set of tasks resume; a file written for
+    /// another set is refused with the file and both task lists named.
+    #[test]
+    fn evals_of_another_task_set_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evals.csv");
+        let odr_only = [XieRule::Odr3000];
+        let rows = [EvalRow {
+            step: 20,
+            perf: vec![0.25],
+        }];
+        write_evals(&path, &odr_only, &rows, 64).unwrap();
+        let back = read_evals(&path, &odr_only).unwrap();
+        assert_eq!((back.len(), back[0].step, back[0].perf[0]), (1, 20, 0.25));
+
+        let six = XieRule::ruleset_fixed();
+        let err = format!("{:#}", read_evals(&path, &six).unwrap_err());
+        assert!(err.contains("evals.csv"), "{err}");
+        assert!(err.contains("[odr3000]"), "{err}");
+        assert!(err.contains("fresh --out"), "{err}");
+    }
 }
