@@ -238,15 +238,6 @@ pub fn train_network(
     )?;
     let success = test.fractional_loss.is_finite() && test.fractional_loss < cfg.success_threshold;
     let result = NetworkResult {
-        index: spec.index,
-        task: spec.task.clone(),
-        condition: spec.condition,
-        lambda0: spec.lambda0,
-        sigma0: spec.sigma0,
-        rho: spec.rho,
-        input_gain: spec.input_gain,
-        replicate: spec.replicate,
-        seed: spec.seed,
         fractional_loss: test.fractional_loss,
         accuracy: test.accuracy,
         success,
@@ -256,6 +247,7 @@ pub fn train_network(
         n_active: measures.n_active,
         diverged: false,
         train_seconds: clock.elapsed().as_secs_f64(),
+        ..unmeasured(spec)
     };
     write_toml(&dir.join("result.toml"), &result)?;
     Ok(TrainedNetwork {
@@ -265,16 +257,10 @@ pub fn train_network(
     })
 }
 
-/// The record of a network whose training diverged: no test, no SI, not a
-/// success; its recurrent matrix is the last good one.
-fn diverged_network(
-    spec: &NetworkSpec,
-    w: Vec<f64>,
-    dir: &Path,
-    seconds: f64,
-) -> Result<TrainedNetwork> {
-    let n = (w.len() as f64).sqrt().round() as usize;
-    let result = NetworkResult {
+/// The result record of grid point `spec` before any measurement: the
+/// spec's fields, NaN loss, accuracy and SI, no success.
+fn unmeasured(spec: &NetworkSpec) -> NetworkResult {
+    NetworkResult {
         index: spec.index,
         task: spec.task.clone(),
         condition: spec.condition,
@@ -291,8 +277,24 @@ fn diverged_network(
         si_nan_trials: 0,
         si_inf_trials: 0,
         n_active: 0.0,
+        diverged: false,
+        train_seconds: 0.0,
+    }
+}
+
+/// The record of a network whose training diverged: no test, no SI, not a
+/// success; its recurrent matrix is the last good one.
+fn diverged_network(
+    spec: &NetworkSpec,
+    w: Vec<f64>,
+    dir: &Path,
+    seconds: f64,
+) -> Result<TrainedNetwork> {
+    let n = (w.len() as f64).sqrt().round() as usize;
+    let result = NetworkResult {
         diverged: true,
         train_seconds: seconds,
+        ..unmeasured(spec)
     };
     write_toml(&dir.join("result.toml"), &result)?;
     Ok(TrainedNetwork {
