@@ -490,6 +490,63 @@ impl RateNetwork {
             .collect()
     }
 
+    /// The rule's one-step error map at the current state: the K × K matrix
+    /// M (row-major) with e ← (I − M) e for one update of L at fixed
+    /// activity, M_kl = 2η_N Σᵢ d_ik f′ᵢ q_il Σ_{j≠i} m_ij r_j² (m: the
+    /// plastic-synapse and connectivity masks; FEVER keeps j = i).
+    ///
+    /// Exact for the analytic error without update noise: e_k is linear in
+    /// L, and ΔL_ij = 2η_N f′ᵢ r_j Σ_l q_il e_l m_ij changes it by −(M e)_k.
+    pub fn rule_matrix(&self) -> Vec<f64> {
+        let (n, k) = (self.n, self.k);
+        let eta2 = 2.0 * self.p.effective_eta();
+        let r2: Vec<f64> = self.r.iter().map(|r| r * r).collect();
+        let total: f64 = r2.iter().sum();
+        let mut m = vec![0.0; k * k];
+        for i in 0..n {
+            let fp = self.fprime(self.a[i]);
+            if fp == 0.0 {
+                continue;
+            }
+            let mut w = match &self.update_mask {
+                Some(mask) => mask[i * n..(i + 1) * n]
+                    .iter()
+                    .zip(&r2)
+                    .map(|(m, r)| m * r)
+                    .sum(),
+                None => total,
+            };
+            if !self.p.fever {
+                w -= self
+                    .update_mask
+                    .as_ref()
+                    .map_or(1.0, |mask| mask[i * n + i])
+                    * r2[i];
+            }
+            let g = eta2 * fp * w;
+            for x in 0..k {
+                for y in 0..k {
+                    m[x * k + y] += g * self.d[i * k + x] * self.q[i * k + y];
+                }
+            }
+        }
+        m
+    }
+
+    /// The rule gain κ: the spectral radius of [`Self::rule_matrix`], the
+    /// factor by which one update shrinks the read-out error along its
+    /// slowest-settling direction (spec §1.4: κ ≈ 0.49 for one read-out at
+    /// N = 100). A discrete gradient step overshoots when κ > 2: the error
+    /// then changes sign and grows every step until the activity has moved
+    /// (with d = q, M is symmetric positive semi-definite and κ < 2 is also
+    /// sufficient for the error to shrink).
+    ///
+    /// d, q ≥ 0 make M entrywise non-negative, so κ is its Perron root,
+    /// found by power iteration between the Collatz–Wielandt bounds.
+    pub fn rule_gain(&self) -> f64 {
+        perron_root(&self.rule_matrix(), self.k)
+    }
+
     /// f′(aᵢ) as used by the rule (the FEVER artefact masks it by 1[a > 0]).
     fn fprime(&self, a: f64) -> f64 {
         let relu_like = match self.p.activation_used() {
@@ -683,7 +740,6 @@ impl RateNetwork {
     }
 
     /// Apply the deferred change L ← L − c r_prevᵀ and compute y = L r in
-    /// one pass over L.
     /// one pass over L, covering the leading `m` columns (every unit with a
     /// non-zero rate, now or at the previous step, lies among them).
     fn apply_pending_and_matvec(&mut self, m: usize) {
@@ -858,6 +914,35 @@ fn matvec(l: &[f64], stride: usize, x: &[f64], y: &mut [f64]) {
             *yi = dot(&row[..m], x);
         }
     }
+}
+
+/// Perron root of a non-negative `k` × `k` matrix (row-major): power
+/// iteration from the all-ones vector until the Collatz–Wielandt bounds
+/// min (Mx)ᵢ/xᵢ ≤ ρ ≤ max (Mx)ᵢ/xᵢ agree to 1e-12 (relative), or 10,000
+/// iterations (then the upper bound).
+fn perron_root(m: &[f64], k: usize) -> f64 {
+    let mut x = vec![1.0; k];
+    let mut y = vec![0.0; k];
+    let mut upper = f64::INFINITY;
+    for _ in 0..10_000 {
+        for (i, yi) in y.iter_mut().enumerate() {
+            *yi = (0..k).map(|j| m[i * k + j] * x[j]).sum();
+        }
+        let ratios = y.iter().zip(&x).map(|(a, b)| a / b);
+        let (lo, hi) = ratios.fold((f64::INFINITY, 0.0_f64), |(lo, hi), q| {
+            (lo.min(q), hi.max(q))
+        });
+        upper = hi;
+        if hi - lo <= 1e-12 * hi || hi == 0.0 {
+            return hi;
+        }
+        let norm = y.iter().cloned().fold(0.0_f64, f64::max);
+        // A zero component would stall the bounds; keep x positive.
+        for (xi, yi) in x.iter_mut().zip(&y) {
+            *xi = (yi / norm).max(1e-300);
+        }
+    }
+    upper
 }
 
 /// Draw a network from `seed` and run one session of `duration_ms` with

@@ -328,3 +328,82 @@ fn the_integrator_matches_a_plain_reference_loop() {
         "the sessions must exercise threshold crossings"
     );
 }
+
+/// The read-out errors e_k = Σᵢ d_ik 1[aᵢ > 0](−aᵢ + Σ_j L_ij relu(a_j)),
+/// computed directly.
+fn readout_errors(a: &[f64], l: &[f64], d: &[f64], k: usize) -> Vec<f64> {
+    let n = a.len();
+    let mut e = vec![0.0; k];
+    for i in (0..n).filter(|&i| a[i] > 0.0) {
+        let lr: f64 = (0..n).map(|j| l[i * n + j] * a[j].max(0.0)).sum();
+        for (kk, ek) in e.iter_mut().enumerate() {
+            *ek += d[i * k + kk] * (lr - a[i]);
+        }
+    }
+    e
+}
+
+#[test]
+fn the_rule_matrix_is_the_error_map_of_one_integrator_update() {
+    // Three read-outs, random feedback, both masks: one step of the real
+    // integrator must change the errors at the new activity by exactly −M e.
+    let k = 3;
+    let p = RateParams {
+        n_units: 30,
+        n_readouts: k,
+        feedback: wm_plasticity::rate::Feedback::Random,
+        plastic_fraction: 0.6,
+        connectivity: 0.7,
+        ..RateParams::default()
+    };
+    let (mut net, mut rng) = net(&p, 11);
+    let l0 = net.weights().to_vec();
+    net.run(p.dt_ms, true, &mut rng); // exactly one step
+    let a = net.activity().to_vec();
+    let d = net.readout().to_vec();
+    let e0 = readout_errors(&a, &l0, &d, k);
+    let e1 = readout_errors(&a, net.weights(), &d, k);
+    let m = net.rule_matrix();
+    let scale = e0.iter().fold(0.0_f64, |s, v| s.max(v.abs()));
+    assert!(scale > 1e-3, "degenerate errors {e0:?}");
+    let mut moved = 0.0_f64;
+    for x in 0..k {
+        let me: f64 = (0..k).map(|y| m[x * k + y] * e0[y]).sum();
+        moved = moved.max(me.abs());
+        assert!(
+            (e1[x] - (e0[x] - me)).abs() < 1e-10 * scale,
+            "read-out {x}: {} after the update, {} predicted",
+            e1[x],
+            e0[x] - me
+        );
+    }
+    assert!(moved > 1e-3 * scale, "the update did not move the errors");
+}
+
+#[test]
+fn the_rule_gain_is_the_largest_eigenvalue_of_the_rule_matrix() {
+    for k in [1, 2] {
+        let p = RateParams {
+            n_readouts: k,
+            ..RateParams::default()
+        };
+        let (net, _) = net(&p, 4);
+        let m = net.rule_matrix();
+        let expected = if k == 1 {
+            m[0]
+        } else {
+            // Larger root of λ² − tr λ + det = 0.
+            let (tr, det) = (m[0] + m[3], m[0] * m[3] - m[1] * m[2]);
+            0.5 * (tr + (tr * tr - 4.0 * det).sqrt())
+        };
+        let kappa = net.rule_gain();
+        assert!(
+            (kappa - expected).abs() < 1e-9 * expected,
+            "K = {k}: {kappa} vs {expected}"
+        );
+        // spec §1.4: κ ≈ 0.49 for one read-out at N = 100 (it varies with a(0)).
+        if k == 1 {
+            assert!((0.2..1.0).contains(&kappa), "{kappa}");
+        }
+    }
+}

@@ -31,6 +31,18 @@ const NOTES: &str = "\
 - **LIF** (Fig. A4) uses the paper's orientation of the rule,
   ΔL_EE[i←j] = −2η Δŝ dᵢ r_j with ReLU clipping; η is a parameter (the code's
   η = 1000 drives the E population to fire every step), see the config.
+- **Rule gain κ.** One update at fixed activity maps the read-out errors
+  e ← (I − M) e, M_kl = 2η Σᵢ d_ik f′ᵢ q_il Σ_{j≠i} r_j² (exact for the analytic
+  rule; `RateNetwork::rule_matrix`). Its largest eigenvalue κ is ≈ 0.5 for one
+  read-out at N = 100; a discrete gradient step overshoots where κ > 2. With K
+  read-outs sharing one a(0) (Fig. 7) the common mode of the K errors has
+  κ ≈ 1–2.5 (D ≥ 0 makes the read-outs correlated), so some independently drawn
+  networks start above 2 and lose part of ŝ before the activity settles; the
+  original's four distinct networks happened not to. With the shared update
+  noise of Fig. 3B a step's gain is κ (1 + α ξ): at α = 10 it lies outside
+  (0, 2) on most steps (ξ < −0.1 reverses the rule), which is why the network
+  forgets, except where the activity reaches a fixed point first (then e = 0
+  and the noise multiplies nothing).
 ";
 
 fn fmt(v: f64) -> String {
@@ -85,6 +97,79 @@ pub fn report_markdown(
     }
     s.push_str(NOTES);
     s
+}
+
+/// One line per plastic rate condition: the range of the rule gain κ at
+/// t = 0 and, where some networks start above 2, how they end.
+fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
+    let mut seen = Vec::new();
+    for ser in &res.series {
+        let Some(max) = ser.rule_gain_max() else {
+            continue;
+        };
+        if seen.contains(&ser.condition) {
+            continue;
+        }
+        seen.push(ser.condition);
+        let min = ser
+            .rule_gains
+            .iter()
+            .copied()
+            .filter(|g| g.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        let over = ser.overshooting();
+        let label = ser.label.split(" (").next().unwrap_or(&ser.label);
+        if over.is_empty() {
+            let _ = writeln!(
+                s,
+                "Rule gain at t = 0 ({label}): κ = {min:.2}–{max:.2} < 2 in every network.\n"
+            );
+            continue;
+        }
+        let of_condition: Vec<_> = res
+            .series
+            .iter()
+            .filter(|x| x.condition == ser.condition)
+            .collect();
+        let ends = |pick: &dyn Fn(usize) -> bool| {
+            let v: Vec<f64> = of_condition
+                .iter()
+                .flat_map(|x| {
+                    x.curves
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| pick(*k))
+                        .filter_map(|(_, c)| c.last().copied())
+                })
+                .collect();
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        };
+        let (lo, hi) = ends(&|k| over.contains(&k));
+        let (rest_lo, _) = ends(&|k| !over.contains(&k));
+        let gains: Vec<String> = over
+            .iter()
+            .map(|&k| format!("{k} (κ = {:.2})", ser.rule_gains[k]))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Rule gain at t = 0 ({label}): κ = {min:.2}–{max:.2}. {} of {} networks start \
+             with κ > 2, where one update overshoots — {} {}; they end at {}–{} of \
+             ŝ(0), the other networks at ≥ {}.\n",
+            over.len(),
+            ser.rule_gains.len(),
+            if over.len() == 1 {
+                "network"
+            } else {
+                "networks"
+            },
+            gains.join(", "),
+            fmt(lo),
+            fmt(hi),
+            fmt(rest_lo)
+        );
+    }
 }
 
 fn experiment_section(
@@ -164,6 +249,7 @@ fn experiment_section(
             ser.label
         );
     }
+    rule_gain_lines(s, res);
     for sw in sweeps(exp, res) {
         let suffix = &sw.suffix;
         let (x, y): (Vec<f64>, Vec<f64>) = sw.points.iter().map(|p| (p.x, p.end)).unzip();

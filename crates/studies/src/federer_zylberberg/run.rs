@@ -7,11 +7,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use wm_analysis::stats::pearson;
 use wm_plasticity::ensemble::{MeanSem, mean_sem, par_runs};
 use wm_plasticity::lif::simulate_lif;
-use wm_plasticity::rate::{pretrain_then_test, simulate};
+use wm_plasticity::rate::{RateNetwork, pretrain_then_test};
 use wm_plot::{Axes, Line, line_plot};
 
 use crate::federer_zylberberg::config::{Condition, Experiment, FedererZylbergConfig, Kind};
@@ -40,6 +42,10 @@ pub struct Series {
     pub x: Option<f64>,
     /// ŝ(t)/ŝ(0) of each network, on the experiment's time axis.
     pub curves: Vec<Vec<f64>>,
+    /// Each network's rule gain κ at t = 0 (plastic rate networks; NaN
+    /// otherwise): the discrete rule overshoots where κ > 2
+    /// ([`RateNetwork::rule_gain`]).
+    pub rule_gains: Vec<f64>,
     /// Mean ± SEM (ddof 1) over networks at each sample.
     pub stats: MeanSem,
 }
@@ -53,6 +59,22 @@ impl Series {
     /// SEM at the last sample.
     pub fn end_sem(&self) -> f64 {
         self.stats.sem.last().copied().unwrap_or(f64::NAN)
+    }
+
+    /// Largest rule gain κ at t = 0 over networks, if measured.
+    pub fn rule_gain_max(&self) -> Option<f64> {
+        self.rule_gains
+            .iter()
+            .copied()
+            .filter(|g| g.is_finite())
+            .reduce(f64::max)
+    }
+
+    /// Networks whose discrete rule overshoots at t = 0 (κ > 2).
+    pub fn overshooting(&self) -> Vec<usize> {
+        (0..self.rule_gains.len())
+            .filter(|&k| self.rule_gains[k] > 2.0)
+            .collect()
     }
 
     /// Largest |ŝ(t)/ŝ(0) − 1| over networks and samples (NaN if any sample is NaN).
@@ -96,21 +118,40 @@ pub fn network_seeds(master: u64, name: &str, n: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Simulate one network of one condition: (sampling interval in ms, one
-/// ŝ(t)/ŝ(0) curve per series of the condition).
+/// One network of one condition, simulated.
+#[derive(Debug, Clone)]
+pub struct NetworkRun {
+    /// Sampling interval, ms.
+    pub record_ms: f64,
+    /// One ŝ(t)/ŝ(0) curve per series of the condition.
+    pub ratios: Vec<Vec<f64>>,
+    /// The rule gain κ at t = 0 of a plastic rate network (NaN otherwise).
+    pub rule_gain: f64,
+}
+
+/// Simulate one network of one condition.
 pub fn simulate_condition(
     kind: Kind,
     cond: &Condition,
     seed: u64,
     duration_ms: f64,
     session_ms: f64,
-) -> Result<(f64, Vec<Vec<f64>>)> {
+) -> Result<NetworkRun> {
     let named = |e: wm_plasticity::ParamError| anyhow!("condition {}: {e}", cond.name);
-    Ok(match kind {
+    let (record_ms, ratios, rule_gain) = match kind {
         Kind::Rate => {
-            let trace = simulate(&cond.rate, seed, duration_ms).map_err(named)?;
+            // The draw and session of `wm_plasticity::rate::simulate`, with
+            // the rule gain read off the initial state.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut net = RateNetwork::new(&cond.rate, &mut rng).map_err(named)?;
+            let gain = if cond.rate.plastic {
+                net.rule_gain()
+            } else {
+                f64::NAN
+            };
+            let trace = net.run(duration_ms, cond.rate.plastic, &mut rng);
             let ratios = (0..cond.rate.n_readouts).map(|k| trace.ratio(k)).collect();
-            (trace.record_every_ms, ratios)
+            (trace.record_every_ms, ratios, gain)
         }
         Kind::Pretrain => {
             let (plastic, frozen) = pretrain_then_test(
@@ -124,12 +165,18 @@ pub fn simulate_condition(
             (
                 plastic.record_every_ms,
                 vec![plastic.ratio(0), frozen.ratio(0)],
+                f64::NAN,
             )
         }
         Kind::Lif => {
             let trace = simulate_lif(&cond.lif, seed, duration_ms, 0.0).map_err(named)?;
-            (trace.record_every_ms, vec![trace.ratio()])
+            (trace.record_every_ms, vec![trace.ratio()], f64::NAN)
         }
+    };
+    Ok(NetworkRun {
+        record_ms,
+        ratios,
+        rule_gain,
     })
 }
 
@@ -152,10 +199,10 @@ pub fn run_experiment(
         out
     });
     let results = results.into_iter().collect::<Result<Vec<_>>>()?;
-    let record_ms = results.first().map_or(1.0, |r| r.0);
+    let record_ms = results.first().map_or(1.0, |r| r.record_ms);
     let len = results
         .iter()
-        .flat_map(|r| r.1.iter().map(Vec::len))
+        .flat_map(|r| r.ratios.iter().map(Vec::len))
         .min()
         .unwrap_or(0);
     if len == 0 {
@@ -166,9 +213,13 @@ pub fn run_experiment(
     let mut name_iter = names.into_iter();
     for (ci, c) in exp.conditions.iter().enumerate() {
         let per_net = &results[ci * n..(ci + 1) * n];
-        let n_series = per_net[0].1.len();
+        let n_series = per_net[0].ratios.len();
+        let rule_gains: Vec<f64> = per_net.iter().map(|r| r.rule_gain).collect();
         for s in 0..n_series {
-            let curves: Vec<Vec<f64>> = per_net.iter().map(|r| r.1[s][..len].to_vec()).collect();
+            let curves: Vec<Vec<f64>> = per_net
+                .iter()
+                .map(|r| r.ratios[s][..len].to_vec())
+                .collect();
             let name = name_iter
                 .next()
                 .unwrap_or_else(|| format!("{}_{s}", c.name));
@@ -188,6 +239,7 @@ pub fn run_experiment(
                 condition: ci,
                 x: c.x,
                 curves,
+                rule_gains: rule_gains.clone(),
             });
         }
     }
@@ -222,6 +274,13 @@ pub fn experiment_statistics(
         st.insert(format!("{k}_max_abs_dev"), s.max_abs_dev());
         if let Some(v) = s.stats.mean.get(probe) {
             st.insert(format!("{k}_ratio_probe"), *v);
+        }
+        if let Some(max) = s.rule_gain_max() {
+            st.insert(format!("{k}_rule_gain_max"), max);
+            st.insert(
+                format!("{k}_overshooting_networks"),
+                s.overshooting().len() as f64,
+            );
         }
     }
     for sw in sweeps(exp, res) {
@@ -289,6 +348,7 @@ struct EndRow<'a> {
     network: usize,
     seed: u64,
     ratio_end: f64,
+    rule_gain_0: f64,
 }
 
 /// Write `<out>/<experiment>/curves.csv` (time, then mean and SEM per curve)
@@ -322,6 +382,7 @@ pub fn write_experiment_tables(out: &Path, exp: &Experiment, res: &ExperimentRes
                 network: k,
                 seed: res.seeds[k],
                 ratio_end: c.last().copied().unwrap_or(f64::NAN),
+                rule_gain_0: s.rule_gains[k],
             })
         })
         .collect();
@@ -427,7 +488,7 @@ pub fn draw_rates(
         return Ok(files);
     }
     for c in exp.conditions.iter().filter(|c| c.rate.record_units > 0) {
-        let trace = simulate(&c.rate, res.seeds[0], exp.duration(cfg))
+        let trace = wm_plasticity::rate::simulate(&c.rate, res.seeds[0], exp.duration(cfg))
             .map_err(|e| anyhow!("condition {}: {e}", c.name))?;
         let times = trace.times_ms();
         let s_hat = &trace.s_hat[0];
@@ -611,6 +672,12 @@ mod tests {
                 x: Some(i as f64 + 1.0),
                 stats: mean_sem(&curves),
                 curves,
+                // Condition 0 is plastic, network 1 starting above 2.
+                rule_gains: if i == 0 {
+                    vec![1.5, 2.5]
+                } else {
+                    vec![f64::NAN; 2]
+                },
             }
         };
         let res = ExperimentResult {
@@ -631,6 +698,9 @@ mod tests {
         // End ratios 0.6, 0.4, 0.2 fall on a line in x: r = −1.
         assert!((st["e_sweep_r"] + 1.0).abs() < 1e-12);
         assert_eq!(st["e_networks"], 2.0);
+        assert_eq!(st["e_a_rule_gain_max"], 2.5);
+        assert_eq!(st["e_a_overshooting_networks"], 1.0);
+        assert!(!st.contains_key("e_b_rule_gain_max"));
         let sw = sweeps(exp, &res);
         assert_eq!(sw.len(), 1);
         assert_eq!(sw[0].suffix, "");
@@ -646,6 +716,7 @@ mod tests {
             x: None,
             curves: vec![vec![1.0, f64::NAN, 0.5]],
             stats: mean_sem(&[vec![1.0, 0.0, 0.5]]),
+            rule_gains: vec![f64::NAN],
         };
         assert!(s.max_abs_dev().is_nan());
     }
