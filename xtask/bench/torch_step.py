@@ -29,11 +29,13 @@ def step_fn(n, t, b):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        u = x @ w_in + b_h
+        # unbind, not u[k]: indexing a tracked tensor per step makes every
+        # step's backward fill a full [T, B, N] zero tensor (O(T²)).
+        us = (x @ w_in + b_h).unbind(0)
         h = torch.zeros(b, n)
         hs = []
         for k in range(t):
-            h = torch.relu(u[k] + h @ w_hh)
+            h = torch.relu(us[k] + h @ w_hh)
             hs.append(h)
         out = torch.stack(hs) @ w_out + b_out
         loss = ((out - y) ** 2).mean()

@@ -98,7 +98,7 @@ m = torch.ones(T, B, O); m[:5] = 0
 def step():
     opt.zero_grad(set_to_none=True)
     xn = x + 10**0.5 * 0.01 * torch.randn(T, B, I)
-    u = xn @ w_in + b_rec + 10**0.5 * 0.05 * torch.randn(T, B, N)
+    u = (xn @ w_in + b_rec + 10**0.5 * 0.05 * torch.randn(T, B, N)).unbind(0)
     r = torch.zeros(B, N); rs = []
     for k in range(T):
         r = 0.8 * r + 0.2 * torch.nn.functional.softplus(u[k] + r @ w_rec)

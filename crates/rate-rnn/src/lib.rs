@@ -23,6 +23,7 @@
 pub mod checkpoint;
 pub mod dale;
 pub mod error;
+pub mod fastmath;
 pub mod leaky;
 pub mod linalg;
 pub mod loss;

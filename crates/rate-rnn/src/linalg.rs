@@ -25,6 +25,10 @@ pub trait Real:
     fn from_f64(v: f64) -> Self;
     /// Conversion to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// (softplus(x), softplus′(x)) = (ln(1 + eˣ), σ(x)).
+    fn softplus_and_slope(self) -> (Self, Self);
+    /// (σ(x), σ′(x)) for the logistic σ(x) = 1/(1 + e⁻ˣ).
+    fn sigmoid_and_slope(self) -> (Self, Self);
 }
 
 impl Real for f32 {
@@ -38,6 +42,14 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    #[inline(always)]
+    fn softplus_and_slope(self) -> (Self, Self) {
+        crate::fastmath::softplus_and_slope_f32(self)
+    }
+    #[inline(always)]
+    fn sigmoid_and_slope(self) -> (Self, Self) {
+        crate::fastmath::sigmoid_and_slope_f32(self)
+    }
 }
 
 impl Real for f64 {
@@ -50,6 +62,15 @@ impl Real for f64 {
     #[inline]
     fn to_f64(self) -> f64 {
         self
+    }
+    /// libm in f64: the reference precision of the gradient checks.
+    fn softplus_and_slope(self) -> (Self, Self) {
+        let f = crate::nonlinearity::Nonlinearity::Softplus;
+        (f.apply(self), f.derivative(self))
+    }
+    fn sigmoid_and_slope(self) -> (Self, Self) {
+        let f = crate::nonlinearity::Nonlinearity::Sigmoid;
+        (f.apply(self), f.derivative(self))
     }
 }
 

@@ -16,8 +16,9 @@
 //! `T × ops` nodes whose backward costs several small gemms per step and a
 //! full-size gradient per slice (`../shared/specs/ecosystem.md` §1.3). Here the
 //! backward runs one `B×N · N×N` gemm per step for `∂L/∂h_{t−1}` and a single
-//! `N×TB · TB×N` gemm for `∂L/∂W` over all steps at once. The pre-activations
-//! are kept from the forward pass for `φ'(a_t)`.
+//! `N×TB · TB×N` gemm for `∂L/∂W` over all steps at once. The forward pass
+//! keeps the slopes `φ'(a_t)` (in the pre-activations' buffer), so the
+//! backward pass evaluates no nonlinearity.
 //!
 //! Backward, per step from `T−1` down to 0, with `g_t = ∂L/∂h_t` (direct plus
 //! carried):
@@ -122,7 +123,7 @@ pub fn recurrence_with_bias(
     )
 }
 
-/// Pre-activations kept from the forward pass.
+/// The slopes φ′(a_t) kept from the forward pass.
 enum Saved {
     F32(Vec<f32>),
     F64(Vec<f64>),
@@ -143,11 +144,14 @@ fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     }
 }
 
-/// φ and φ' evaluated in the element type; ReLU-like kinks stay in `T`.
+/// φ evaluated in the element type, a whole row at a time so each variant's
+/// loop is straight-line code the compiler vectorises.
 #[derive(Clone, Copy)]
 enum Phi<T> {
     Relu,
     Clipped(T),
+    Softplus,
+    Sigmoid,
     Other(Nonlinearity),
 }
 
@@ -156,51 +160,58 @@ impl<T: Real> Phi<T> {
         match phi {
             Nonlinearity::Relu => Phi::Relu,
             Nonlinearity::ClippedRelu { r_max } => Phi::Clipped(T::from_f64(r_max)),
+            Nonlinearity::Softplus => Phi::Softplus,
+            Nonlinearity::Sigmoid => Phi::Sigmoid,
             other => Phi::Other(other),
         }
     }
 
-    #[inline(always)]
-    fn apply(self, a: T) -> T {
+    /// `h ← φ(a)` and `a ← φ′(a)`: the pre-activations are needed only
+    /// through φ′ in the backward pass, so their slot keeps the slope
+    /// (φ′(kink) = 0 for ReLU-like kinks, as autograd frameworks do).
+    fn eval_row(self, a: &mut [T], h: &mut [T]) {
         match self {
             Phi::Relu => {
-                if a > T::ZERO {
-                    a
-                } else {
-                    T::ZERO
+                for (x, y) in a.iter_mut().zip(h) {
+                    let pos = *x > T::ZERO;
+                    *y = if pos { *x } else { T::ZERO };
+                    *x = if pos { T::ONE } else { T::ZERO };
                 }
             }
             Phi::Clipped(m) => {
-                if a <= T::ZERO {
-                    T::ZERO
-                } else if a < m {
-                    a
-                } else {
-                    m
+                for (x, y) in a.iter_mut().zip(h) {
+                    let v = *x;
+                    *y = if v <= T::ZERO {
+                        T::ZERO
+                    } else if v < m {
+                        v
+                    } else {
+                        m
+                    };
+                    *x = if v > T::ZERO && v < m {
+                        T::ONE
+                    } else {
+                        T::ZERO
+                    };
                 }
             }
-            Phi::Other(f) => T::from_f64(f.apply(a.to_f64())),
-        }
-    }
-
-    #[inline(always)]
-    fn derivative(self, a: T) -> T {
-        match self {
-            Phi::Relu => {
-                if a > T::ZERO {
-                    T::ONE
-                } else {
-                    T::ZERO
+            Phi::Softplus => {
+                for (x, y) in a.iter_mut().zip(h) {
+                    (*y, *x) = x.softplus_and_slope();
                 }
             }
-            Phi::Clipped(m) => {
-                if a > T::ZERO && a < m {
-                    T::ONE
-                } else {
-                    T::ZERO
+            Phi::Sigmoid => {
+                for (x, y) in a.iter_mut().zip(h) {
+                    (*y, *x) = x.sigmoid_and_slope();
                 }
             }
-            Phi::Other(f) => T::from_f64(f.derivative(a.to_f64())),
+            Phi::Other(f) => {
+                for (x, y) in a.iter_mut().zip(h) {
+                    let v = x.to_f64();
+                    *y = T::from_f64(f.apply(v));
+                    *x = T::from_f64(f.derivative(v));
+                }
+            }
         }
     }
 }
@@ -231,23 +242,22 @@ impl Fused {
             }
             for b in 0..nb {
                 let c = self.coef[t * nb + b];
-                let (hr, ar) = (&mut h_t[b * n..(b + 1) * n], &a_t[b * n..(b + 1) * n]);
+                let r = b * n..(b + 1) * n;
+                let (hr, ar) = (&mut h_t[r.clone()], &mut a_t[r.clone()]);
+                phi.eval_row(ar, hr);
+                if c == 1.0 {
+                    continue;
+                }
+                let c = T::from_f64(c);
                 match h_prev {
-                    Some(hp) if c != 1.0 => {
-                        let (c, hp) = (T::from_f64(c), &hp[b * n..(b + 1) * n]);
-                        for ((hi, &ai), &pi) in hr.iter_mut().zip(ar).zip(hp) {
-                            *hi = pi + c * (phi.apply(ai) - pi);
+                    Some(hp) => {
+                        for (hi, &pi) in hr.iter_mut().zip(&hp[r]) {
+                            *hi = pi + c * (*hi - pi);
                         }
                     }
-                    None if c != 1.0 => {
-                        let c = T::from_f64(c);
-                        for (hi, &ai) in hr.iter_mut().zip(ar) {
-                            *hi = c * phi.apply(ai);
-                        }
-                    }
-                    _ => {
-                        for (hi, &ai) in hr.iter_mut().zip(ar) {
-                            *hi = phi.apply(ai);
+                    None => {
+                        for hi in hr.iter_mut() {
+                            *hi = c * *hi;
                         }
                     }
                 }
@@ -256,11 +266,17 @@ impl Fused {
         (h, a)
     }
 
-    /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`.
-    fn backward<T: Real>(&self, w: &[T], h: &[T], a: &[T], dh: &[T]) -> (Vec<T>, Vec<T>, Vec<T>) {
+    /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`; `slope` holds φ′(a_t) from the
+    /// forward pass.
+    fn backward<T: Real>(
+        &self,
+        w: &[T],
+        h: &[T],
+        slope: &[T],
+        dh: &[T],
+    ) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
-        let phi = Phi::<T>::new(self.spec.phi);
         let clip = T::from_f64(self.spec.grad_clip.unwrap_or(f64::MAX));
         let neg_clip = T::ZERO - clip;
         let mut da = vec![T::ZERO; nt * step];
@@ -269,18 +285,18 @@ impl Fused {
         let mut carry = vec![T::ZERO; step];
         for t in (0..nt).rev() {
             let da_t = &mut da[t * step..(t + 1) * step];
-            let a_t = &a[t * step..(t + 1) * step];
+            let s_t = &slope[t * step..(t + 1) * step];
             for b in 0..nb {
                 let c = self.coef[t * nb + b];
                 let ct = T::from_f64(c);
                 let keep = T::from_f64(1.0 - c);
                 let r = b * n..(b + 1) * n;
-                for ((d, &ai), (&gi, ci)) in da_t[r.clone()]
+                for ((d, &si), (&gi, ci)) in da_t[r.clone()]
                     .iter_mut()
-                    .zip(&a_t[r.clone()])
+                    .zip(&s_t[r.clone()])
                     .zip(g[r.clone()].iter().zip(&mut carry[r]))
                 {
-                    let v = gi * ct * phi.derivative(ai);
+                    let v = gi * ct * si;
                     *d = if v > clip {
                         clip
                     } else if v < neg_clip {

@@ -315,3 +315,70 @@ fn gradient_clip_bounds_the_preactivation_gradient() {
         "clipping must shrink the W_hh gradient ({clipped} vs {unclipped})"
     );
 }
+
+#[test]
+fn f32_recurrence_tracks_the_f64_one_for_every_nonlinearity() {
+    // f32 evaluates softplus and the logistic with its own polynomials
+    // (wm_rate_rnn::fastmath); f64 with libm. Rates and gradients must agree
+    // to f32 precision over a leaky run with held steps.
+    let (t, b, n) = (20, 4, 16);
+    let u0: Vec<f64> = (0..t * b * n)
+        .map(|k| ((k * 37 % 23) as f64 - 11.0) / 3.0)
+        .collect();
+    let w0: Vec<f64> = (0..n * n)
+        .map(|k| ((k * 29 % 13) as f64 - 6.0) / 12.0)
+        .collect();
+    let mut update = vec![1.0f32; t * b];
+    update[5 * b + 2] = 0.0;
+    let dev = Device::Cpu;
+    for phi in [
+        Nonlinearity::Relu,
+        Nonlinearity::ClippedRelu { r_max: 1.5 },
+        Nonlinearity::Elu,
+        Nonlinearity::Softplus,
+        Nonlinearity::Sigmoid,
+    ] {
+        let spec = RecurrenceSpec {
+            phi,
+            alpha: 0.4,
+            grad_clip: None,
+            update: Some(Arc::new(update.clone())),
+        };
+        let run = |dtype: DType| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+            let u = Tensor::from_vec(u0.clone(), (t, b, n), &dev).unwrap();
+            let w = Tensor::from_vec(w0.clone(), (n, n), &dev).unwrap();
+            let u = Var::from_tensor(&u.to_dtype(dtype).unwrap()).unwrap();
+            let w = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
+            let h = recurrence(u.as_tensor(), w.as_tensor(), &spec).unwrap();
+            let loss = h.sqr().unwrap().sum_all().unwrap();
+            let grads = loss.backward().unwrap();
+            let flat = |x: &Tensor| -> Vec<f64> {
+                let x = x.to_dtype(DType::F64).unwrap();
+                x.flatten_all().unwrap().to_vec1().unwrap()
+            };
+            (
+                flat(&h),
+                flat(grads.get(u.as_tensor()).unwrap()),
+                flat(grads.get(w.as_tensor()).unwrap()),
+            )
+        };
+        let (h32, du32, dw32) = run(DType::F32);
+        let (h64, du64, dw64) = run(DType::F64);
+        for (name, x, y) in [
+            ("h", &h32, &h64),
+            ("du", &du32, &du64),
+            ("dw", &dw32, &dw64),
+        ] {
+            let scale = y.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            assert!(scale > 1e-3, "{phi:?} {name}: degenerate");
+            let worst = x
+                .iter()
+                .zip(y.iter())
+                .fold(0.0_f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                worst < 1e-4 * scale,
+                "{phi:?} {name}: f32 differs by {worst:e} (scale {scale:e})"
+            );
+        }
+    }
+}

@@ -99,41 +99,44 @@ pub fn report_markdown(
     s
 }
 
-/// One line per plastic rate condition: the range of the rule gain κ at
-/// t = 0 and, where some networks start above 2, how they end.
+/// The rule gain κ at t = 0 of an experiment's plastic rate networks: its
+/// range, and for each condition where some networks start above 2 (one
+/// update overshoots), which ones and how they end against the others.
 fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
+    let gains: Vec<f64> = res
+        .series
+        .iter()
+        .flat_map(|x| x.rule_gains.iter().copied())
+        .filter(|g| g.is_finite())
+        .collect();
+    if gains.is_empty() {
+        return;
+    }
+    let lo = gains.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = gains.iter().copied().fold(0.0, f64::max);
+    if hi <= 2.0 {
+        let _ = writeln!(
+            s,
+            "Rule gain at t = 0: κ = {lo:.2}–{hi:.2}, below 2 in every plastic network.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Rule gain at t = 0: κ = {lo:.2}–{hi:.2}; one update overshoots where κ > 2:\n"
+    );
     let mut seen = Vec::new();
     for ser in &res.series {
-        let Some(max) = ser.rule_gain_max() else {
-            continue;
-        };
-        if seen.contains(&ser.condition) {
+        let over = ser.overshooting();
+        if over.is_empty() || seen.contains(&ser.condition) {
             continue;
         }
         seen.push(ser.condition);
-        let min = ser
-            .rule_gains
-            .iter()
-            .copied()
-            .filter(|g| g.is_finite())
-            .fold(f64::INFINITY, f64::min);
-        let over = ser.overshooting();
-        let label = ser.label.split(" (").next().unwrap_or(&ser.label);
-        if over.is_empty() {
-            let _ = writeln!(
-                s,
-                "Rule gain at t = 0 ({label}): κ = {min:.2}–{max:.2} < 2 in every network.\n"
-            );
-            continue;
-        }
-        let of_condition: Vec<_> = res
-            .series
-            .iter()
-            .filter(|x| x.condition == ser.condition)
-            .collect();
         let ends = |pick: &dyn Fn(usize) -> bool| {
-            let v: Vec<f64> = of_condition
+            let v: Vec<f64> = res
+                .series
                 .iter()
+                .filter(|x| x.condition == ser.condition)
                 .flat_map(|x| {
                     x.curves
                         .iter()
@@ -142,34 +145,28 @@ fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
                         .filter_map(|(_, c)| c.last().copied())
                 })
                 .collect();
-            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            (lo, hi)
+            let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+            (min, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
         };
-        let (lo, hi) = ends(&|k| over.contains(&k));
-        let (rest_lo, _) = ends(&|k| !over.contains(&k));
-        let gains: Vec<String> = over
+        let (a, b) = ends(&|k| over.contains(&k));
+        let (rest, _) = ends(&|k| !over.contains(&k));
+        let which: Vec<String> = over
             .iter()
             .map(|&k| format!("{k} (κ = {:.2})", ser.rule_gains[k]))
             .collect();
+        let label = ser.label.split(" (").next().unwrap_or(&ser.label);
         let _ = writeln!(
             s,
-            "Rule gain at t = 0 ({label}): κ = {min:.2}–{max:.2}. {} of {} networks start \
-             with κ > 2, where one update overshoots — {} {}; they end at {}–{} of \
-             ŝ(0), the other networks at ≥ {}.\n",
+            "- {label}: {} of {} networks — {} — end at {}–{} of ŝ(0); the others at ≥ {}.",
             over.len(),
             ser.rule_gains.len(),
-            if over.len() == 1 {
-                "network"
-            } else {
-                "networks"
-            },
-            gains.join(", "),
-            fmt(lo),
-            fmt(hi),
-            fmt(rest_lo)
+            which.join(", "),
+            fmt(a),
+            fmt(b),
+            fmt(rest)
         );
     }
+    s.push('\n');
 }
 
 fn experiment_section(
