@@ -38,7 +38,7 @@ use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence_with_bias};
+use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence_from_input};
 use crate::train::batch_tensors;
 
 /// Configuration of a [`Leaky`] network. Defaults are Xie et al.'s.
@@ -320,24 +320,28 @@ impl Leaky {
         } else {
             input.clone()
         };
-        let mut u = x
-            .reshape((nt * nb, ni))?
-            .matmul(&self.param(&self.w_in)?)?
-            .reshape((nt, nb, n))?;
-        if noise.recurrent && self.cfg.sigma_rec > 0.0 {
-            let xi = Self::noise_tensor(rng, self.cfg.rec_noise_sd(), (nt, nb, n), dtype)?;
-            u = (u + xi)?;
-        }
+        let xi = if noise.recurrent && self.cfg.sigma_rec > 0.0 {
+            Some(Self::noise_tensor(
+                rng,
+                self.cfg.rec_noise_sd(),
+                (nt, nb, n),
+                dtype,
+            )?)
+        } else {
+            None
+        };
         let spec = RecurrenceSpec {
             phi: self.cfg.nonlinearity,
             alpha: self.cfg.alpha(),
             grad_clip: None,
             update,
         };
-        let rates = recurrence_with_bias(
-            &u,
-            &self.param(&self.w_rec)?,
+        let rates = recurrence_from_input(
+            &x,
+            &self.param(&self.w_in)?,
             &self.param(&self.b_rec)?,
+            &self.param(&self.w_rec)?,
+            xi.as_ref(),
             &spec,
         )?;
         let o = self.cfg.n_outputs;

@@ -92,35 +92,62 @@ pub fn recurrence_with_bias(
             bias.dims()
         );
     }
-    if let Some(m) = &spec.update
-        && m.len() != t * b
-    {
-        candle_core::bail!(
-            "recurrence: update flags have {} entries, expected T·B = {}",
-            m.len(),
-            t * b
-        );
-    }
-    if !(spec.alpha > 0.0 && spec.alpha <= 1.0) {
-        candle_core::bail!("recurrence: alpha = {} must be in (0, 1]", spec.alpha);
-    }
-    let coef: Vec<f64> = match &spec.update {
-        Some(m) => m.iter().map(|&v| spec.alpha * f64::from(v)).collect(),
-        None => vec![spec.alpha; t * b],
-    };
     let u = u.contiguous()?;
     let w = w.contiguous()?;
     let bias = bias.contiguous()?;
-    u.apply_op3(
-        &w,
-        &bias,
-        Fused {
-            spec: spec.clone(),
-            coef,
-            dims: (t, b, n),
-            saved: Mutex::new(None),
-        },
-    )
+    u.apply_op3(&w, &bias, Fused::new(spec, (t, b, n), Drive::Given)?)
+}
+
+/// The recurrence driven by inputs `x` `[T, B, I]` through `w_in` `[I, N]`:
+/// `a_t = x_t w_in + bias + extra_t + h_{t−1} W`, differentiable in `w_in`,
+/// `bias` and `w` (not in `x` or `extra`). `extra` `[T, B, N]` is an optional
+/// fixed drive such as recurrent noise.
+///
+/// Same values as projecting with candle and calling [`recurrence_with_bias`],
+/// but the `[T, B, N]` drive never becomes a candle tensor: its allocation,
+/// its gradient's zero-fill and accumulation, and the input projection's
+/// candle backward are replaced by one gemm each way inside the op.
+pub fn recurrence_from_input(
+    x: &Tensor,
+    w_in: &Tensor,
+    bias: &Tensor,
+    w: &Tensor,
+    extra: Option<&Tensor>,
+    spec: &RecurrenceSpec,
+) -> candle_core::Result<Tensor> {
+    let (t, b, ni) = x.dims3()?;
+    let (i1, n) = w_in.dims2()?;
+    if i1 != ni {
+        candle_core::bail!(
+            "recurrence: w_in is {i1}×{n}, expected {ni} rows for x of shape {t}×{b}×{ni}"
+        );
+    }
+    if w.dims() != [n, n] {
+        candle_core::bail!(
+            "recurrence: w has shape {:?}, expected [{n}, {n}]",
+            w.dims()
+        );
+    }
+    if bias.dims() != [n] {
+        candle_core::bail!(
+            "recurrence: bias has shape {:?}, expected [{n}]",
+            bias.dims()
+        );
+    }
+    let extra = match extra {
+        Some(e) if e.dims() != [t, b, n] => candle_core::bail!(
+            "recurrence: extra drive has shape {:?}, expected [{t}, {b}, {n}]",
+            e.dims()
+        ),
+        Some(e) => Some(e.to_dtype(x.dtype())?.contiguous()?),
+        None => None,
+    };
+    // w_in and the bias travel as one [I + 1, N] operand (bias last).
+    let w_aug = Tensor::cat(&[w_in, &bias.unsqueeze(0)?], 0)?.contiguous()?;
+    let x = x.contiguous()?;
+    let w = w.contiguous()?;
+    let drive = Drive::Projected { n_in: ni, extra };
+    x.apply_op3(&w, &w_aug, Fused::new(spec, (t, b, n), drive)?)
 }
 
 /// The slopes φ′(a_t) kept from the forward pass.
@@ -129,12 +156,55 @@ enum Saved {
     F64(Vec<f64>),
 }
 
+/// Where the drive `u_t` comes from.
+enum Drive {
+    /// Given as the first operand `[T, B, N]`; the third is the bias `[N]`.
+    Given,
+    /// Projected from the first operand `x` `[T, B, I]` by the third,
+    /// `[I + 1, N]` (`w_in` with the bias as its last row), plus `extra`.
+    Projected { n_in: usize, extra: Option<Tensor> },
+}
+
 struct Fused {
     spec: RecurrenceSpec,
+    drive: Drive,
     /// `c = α·m` per (step, trial), `[T, B]`.
     coef: Vec<f64>,
     dims: (usize, usize, usize),
     saved: Mutex<Option<Saved>>,
+}
+
+impl Fused {
+    fn new(
+        spec: &RecurrenceSpec,
+        dims: (usize, usize, usize),
+        drive: Drive,
+    ) -> candle_core::Result<Self> {
+        let (t, b, _) = dims;
+        if let Some(m) = &spec.update
+            && m.len() != t * b
+        {
+            candle_core::bail!(
+                "recurrence: update flags have {} entries, expected T·B = {}",
+                m.len(),
+                t * b
+            );
+        }
+        if !(spec.alpha > 0.0 && spec.alpha <= 1.0) {
+            candle_core::bail!("recurrence: alpha = {} must be in (0, 1]", spec.alpha);
+        }
+        let coef: Vec<f64> = match &spec.update {
+            Some(m) => m.iter().map(|&v| spec.alpha * f64::from(v)).collect(),
+            None => vec![spec.alpha; t * b],
+        };
+        Ok(Self {
+            spec: spec.clone(),
+            drive,
+            coef,
+            dims,
+            saved: Mutex::new(None),
+        })
+    }
 }
 
 fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
@@ -217,17 +287,48 @@ impl<T: Real> Phi<T> {
 }
 
 impl Fused {
-    fn forward<T: Real>(&self, u: &[T], w: &[T], bias: &[T]) -> (Vec<T>, Vec<T>) {
+    /// The drive `u_t + bias` of every step, `[T, B, N]`: from the first
+    /// operand `first` and the third `third` (see [`Drive`]).
+    fn drive<T: Real + candle_core::WithDType>(
+        &self,
+        first: &[T],
+        third: &[T],
+    ) -> candle_core::Result<Vec<T>> {
+        let (nt, nb, n) = self.dims;
+        Ok(match &self.drive {
+            Drive::Given => {
+                let mut a = first.to_vec();
+                for row in a.chunks_exact_mut(n) {
+                    for (x, &bi) in row.iter_mut().zip(third) {
+                        *x += bi;
+                    }
+                }
+                a
+            }
+            Drive::Projected { n_in, extra } => {
+                let (w_in, bias) = third.split_at(n_in * n);
+                let mut a = match extra {
+                    Some(e) => with_slice::<T, _>(e, |e| Ok(e.to_vec()))?,
+                    None => vec![T::ZERO; nt * nb * n],
+                };
+                for row in a.chunks_exact_mut(n) {
+                    for (x, &bi) in row.iter_mut().zip(bias) {
+                        *x += bi;
+                    }
+                }
+                matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true);
+                a
+            }
+        })
+    }
+
+    /// Run the loop from the drive `a` (overwritten with the slopes φ′(a_t));
+    /// returns the rates.
+    fn forward<T: Real>(&self, a: &mut [T], w: &[T]) -> Vec<T> {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
         let mut h = vec![T::ZERO; nt * step];
-        let mut a = u.to_vec();
-        for row in a.chunks_exact_mut(n) {
-            for (x, &bi) in row.iter_mut().zip(bias) {
-                *x += bi;
-            }
-        }
         for t in 0..nt {
             let (done, rest) = h.split_at_mut(t * step);
             let h_t = &mut rest[..step];
@@ -263,7 +364,7 @@ impl Fused {
                 }
             }
         }
-        (h, a)
+        h
     }
 
     /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`; `slope` holds φ′(a_t) from the
@@ -355,26 +456,53 @@ fn with_slice<T: Real + candle_core::WithDType, R>(
 }
 
 impl Fused {
+    /// Gradients of the three operands: `(∂L/∂u, ∂L/∂W, ∂L/∂bias)` for a
+    /// given drive; `(None, ∂L/∂W, ∂L/∂[w_in; bias])` for a projected one.
     fn bwd_typed<T: Real + candle_core::WithDType>(
         &self,
-        a: &[T],
+        slope: &[T],
+        first: &Tensor,
         w: &Tensor,
         res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    ) -> candle_core::Result<(Option<Tensor>, Tensor, Tensor)> {
         let (nt, nb, n) = self.dims;
         let dev = w.device();
         let grad_res = grad_res.contiguous()?;
         let (du, dw, db) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(res, |h| {
-                with_slice::<T, _>(&grad_res, |dh| Ok(self.backward(w, h, a, dh)))
+                with_slice::<T, _>(&grad_res, |dh| Ok(self.backward(w, h, slope, dh)))
             })
         })?;
-        Ok((
-            Tensor::from_vec(du, (nt, nb, n), dev)?,
-            Tensor::from_vec(dw, (n, n), dev)?,
-            Tensor::from_vec(db, n, dev)?,
-        ))
+        let dw = Tensor::from_vec(dw, (n, n), dev)?;
+        match &self.drive {
+            Drive::Given => Ok((
+                Some(Tensor::from_vec(du, (nt, nb, n), dev)?),
+                dw,
+                Tensor::from_vec(db, n, dev)?,
+            )),
+            Drive::Projected { n_in, .. } => {
+                // ∂L/∂w_in = xᵀ ∂L/∂a over all steps and trials: one gemm.
+                let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
+                with_slice::<T, _>(first, |x| {
+                    let rows = nt * nb;
+                    matmul(
+                        &mut d_aug[..n_in * n],
+                        x,
+                        Op::T,
+                        &du,
+                        Op::N,
+                        *n_in,
+                        n,
+                        rows,
+                        false,
+                    );
+                    Ok(())
+                })?;
+                d_aug[n_in * n..].copy_from_slice(&db);
+                Ok((None, dw, Tensor::from_vec(d_aug, (n_in + 1, n), dev)?))
+            }
+        }
     }
 }
 
@@ -399,27 +527,27 @@ impl CustomOp3 for Fused {
             .lock()
             .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
         match (s1, s2, s3) {
-            (CpuStorage::F32(u), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let (h, a) =
-                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(b, l3)?);
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
+                let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let h = self.forward(&mut a, contiguous(w, l2)?);
                 *saved = Some(Saved::F32(a));
                 Ok((CpuStorage::F32(h), shape))
             }
-            (CpuStorage::F64(u), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                let (h, a) =
-                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(b, l3)?);
+            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
+                let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let h = self.forward(&mut a, contiguous(w, l2)?);
                 *saved = Some(Saved::F64(a));
                 Ok((CpuStorage::F64(h), shape))
             }
-            _ => candle_core::bail!("recurrence: u, w and bias must all be f32 or all f64"),
+            _ => candle_core::bail!("recurrence: the three operands must all be f32 or all f64"),
         }
     }
 
     fn bwd(
         &self,
-        _u: &Tensor,
+        first: &Tensor,
         w: &Tensor,
-        _bias: &Tensor,
+        _third: &Tensor,
         res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
@@ -427,12 +555,12 @@ impl CustomOp3 for Fused {
             .saved
             .lock()
             .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
-        let (du, dw, db) = match saved.as_ref() {
-            Some(Saved::F32(a)) => self.bwd_typed::<f32>(a, w, res, grad_res)?,
-            Some(Saved::F64(a)) => self.bwd_typed::<f64>(a, w, res, grad_res)?,
+        let (du, dw, d3) = match saved.as_ref() {
+            Some(Saved::F32(s)) => self.bwd_typed::<f32>(s, first, w, res, grad_res)?,
+            Some(Saved::F64(s)) => self.bwd_typed::<f64>(s, first, w, res, grad_res)?,
             None => candle_core::bail!("recurrence: backward before forward"),
         };
-        Ok((Some(du), Some(dw), Some(db)))
+        Ok((du, Some(dw), Some(d3)))
     }
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, readout, recurrence_with_bias};
+use crate::recurrence::{RecurrenceSpec, grad_clip, readout, recurrence_from_input};
 
 /// Configuration of a [`Vanilla`] network. Defaults are Orhan & Ma's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,29 +287,31 @@ impl RateModel for Vanilla {
         input: &Tensor,
         update: Option<Arc<Vec<f32>>>,
     ) -> candle_core::Result<Forward> {
-        let (nt, nb, ni) = input.dims3()?;
+        let (_, _, ni) = input.dims3()?;
         if ni != self.cfg.n_inputs {
             candle_core::bail!(
                 "vanilla: input has {ni} channels, the network expects {}",
                 self.cfg.n_inputs
             );
         }
-        let n = self.cfg.n_units;
         let rates = if self.cfg.fast_weights.is_some() || self.path == Path::Reference {
             self.per_step(input, update.as_deref().map(Vec::as_slice))?
         } else {
             let bias = (self.b_in.as_tensor() + self.b_hh.as_tensor())?;
-            let u = input
-                .reshape((nt * nb, ni))?
-                .matmul(self.w_in.as_tensor())?
-                .reshape((nt, nb, n))?;
             let spec = RecurrenceSpec {
                 phi: self.cfg.nonlinearity,
                 alpha: 1.0,
                 grad_clip: self.cfg.grad_clip,
                 update,
             };
-            recurrence_with_bias(&u, self.w_hh.as_tensor(), &bias, &spec)?
+            recurrence_from_input(
+                input,
+                self.w_in.as_tensor(),
+                &bias,
+                self.w_hh.as_tensor(),
+                None,
+                &spec,
+            )?
         };
         let readout = readout(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
         Ok(Forward { rates, readout })
