@@ -81,7 +81,7 @@ fn setup(n: usize, t: usize, b: usize, seed: u64) -> Setup {
 fn step(s: &mut Setup, obj: &Objective) {
     let fwd = s.model.forward(&s.input, None).unwrap();
     let task = task_loss(&fwd.readout, &s.target, &s.mask, LossKind::Squared).unwrap();
-    let act = activity_penalty(&fwd.rates, obj.penalty_steps, obj.activity_penalty).unwrap();
+    let act = activity_penalty(&fwd, obj.penalty_steps, obj.activity_penalty).unwrap();
     let wd = weight_decay(&s.model.named_vars(), obj.rho).unwrap();
     let loss = ((task + act).unwrap() + wd).unwrap();
     let grads = loss.backward().unwrap();

@@ -444,7 +444,11 @@ impl DaleLeaky {
             .matmul(&self.w_out.as_tensor().t()?)?
             .broadcast_add(self.b_out.as_tensor())?
             .reshape((nt, nb, o))?;
-        Ok(Forward { rates, readout })
+        Ok(Forward {
+            rates,
+            readout,
+            rate_power: None,
+        })
     }
 
     fn draw_noise(

@@ -350,7 +350,11 @@ impl Leaky {
             .matmul(&self.param(&self.w_out)?)?
             .broadcast_add(&self.param(&self.b_out)?)?
             .reshape((nt, nb, o))?;
-        Ok(Forward { rates, readout })
+        Ok(Forward {
+            rates,
+            readout,
+            rate_power: None,
+        })
     }
 }
 

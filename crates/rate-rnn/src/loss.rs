@@ -12,6 +12,8 @@ use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 use wm_tasks::{LossKind, OutputKind};
 
+use crate::model::Forward;
+
 /// Coefficients of the objective besides the task loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -90,15 +92,19 @@ pub fn task_loss(
     (elementwise * mask)?.sum_all()?.broadcast_div(&weight)
 }
 
-/// κ · mean of h² over the last `steps` steps of `rates` `[T, B, N]`.
+/// κ · mean of r² over the last `steps` steps of the rates `[T, B, N]`,
+/// from the forward pass's `rate_power` when the model provides it.
 pub fn activity_penalty(
-    rates: &Tensor,
+    fwd: &Forward,
     steps: usize,
     coefficient: f64,
 ) -> candle_core::Result<Tensor> {
-    let nt = rates.dim(0)?;
+    let (nt, nb, n) = fwd.rates.dims3()?;
     let k = steps.min(nt);
-    rates.narrow(0, nt - k, k)?.sqr()?.mean_all()? * coefficient
+    match &fwd.rate_power {
+        Some(p) => p.narrow(0, nt - k, k)?.sum_all()? * (coefficient / (k * nb * n) as f64),
+        None => fwd.rates.narrow(0, nt - k, k)?.sqr()?.mean_all()? * coefficient,
+    }
 }
 
 /// ρ · Σ_θ Σ θ² over `vars`.

@@ -12,6 +12,10 @@ pub struct Forward {
     pub rates: Tensor,
     /// Read-out before the task's output nonlinearity, `[T, B, O]`.
     pub readout: Tensor,
+    /// Σₙ r² per step and trial, `[T, B]`, where the model computes it with
+    /// the read-out (one gradient path into `rates` instead of two); the
+    /// activity penalty uses it when present.
+    pub rate_power: Option<Tensor>,
 }
 
 /// A trainable rate RNN: a named set of parameters and a forward pass.

@@ -168,11 +168,8 @@ pub fn objective(
     };
     let out = loss::output(&fwd.readout, task.output_kind())?;
     let task_loss = loss::task_loss(&out, &target, &mask, task.loss_kind())?;
-    let activity = loss::activity_penalty(
-        &fwd.rates,
-        objective.penalty_steps,
-        objective.activity_penalty,
-    )?;
+    let activity =
+        loss::activity_penalty(&fwd, objective.penalty_steps, objective.activity_penalty)?;
     let weight = loss::weight_decay(&model.named_vars(), objective.rho)?;
     let total = ((&task_loss + &activity)? + &weight)?;
     let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };

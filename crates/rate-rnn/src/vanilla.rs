@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, readout, recurrence_from_input};
+use crate::recurrence::{RecurrenceSpec, grad_clip, readout_with_power, recurrence_from_input};
 
 /// Configuration of a [`Vanilla`] network. Defaults are Orhan & Ma's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,7 +313,12 @@ impl RateModel for Vanilla {
                 &spec,
             )?
         };
-        let readout = readout(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
-        Ok(Forward { rates, readout })
+        let (readout, rate_power) =
+            readout_with_power(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
+        Ok(Forward {
+            rates,
+            readout,
+            rate_power: Some(rate_power),
+        })
     }
 }
