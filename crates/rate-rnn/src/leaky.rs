@@ -38,7 +38,7 @@ use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence_from_input};
+use crate::recurrence::{RecurrenceSpec, grad_clip, readout_with_power, recurrence_from_input};
 use crate::train::batch_tensors;
 
 /// Configuration of a [`Leaky`] network. Defaults are Xie et al.'s.
@@ -344,16 +344,12 @@ impl Leaky {
             xi.as_ref(),
             &spec,
         )?;
-        let o = self.cfg.n_outputs;
-        let readout = rates
-            .reshape((nt * nb, n))?
-            .matmul(&self.param(&self.w_out)?)?
-            .broadcast_add(&self.param(&self.b_out)?)?
-            .reshape((nt, nb, o))?;
+        let (readout, rate_power) =
+            readout_with_power(&rates, &self.param(&self.w_out)?, &self.param(&self.b_out)?)?;
         Ok(Forward {
             rates,
             readout,
-            rate_power: None,
+            rate_power: Some(rate_power),
         })
     }
 }

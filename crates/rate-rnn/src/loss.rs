@@ -93,13 +93,17 @@ pub fn task_loss(
 }
 
 /// κ · mean of r² over the last `steps` steps of the rates `[T, B, N]`,
-/// from the forward pass's `rate_power` when the model provides it.
+/// from the forward pass's `rate_power` when the model provides it. With
+/// κ = 0 (Xie et al.) a constant 0 that adds nothing to the backward pass.
 pub fn activity_penalty(
     fwd: &Forward,
     steps: usize,
     coefficient: f64,
 ) -> candle_core::Result<Tensor> {
     let (nt, nb, n) = fwd.rates.dims3()?;
+    if coefficient == 0.0 || steps == 0 {
+        return Tensor::zeros((), fwd.rates.dtype(), fwd.rates.device());
+    }
     let k = steps.min(nt);
     match &fwd.rate_power {
         Some(p) => p.narrow(0, nt - k, k)?.sum_all()? * (coefficient / (k * nb * n) as f64),
