@@ -602,24 +602,7 @@ impl CustomOp1 for GradClip {
 /// few outputs (O = 1 or 2), where general gemm kernels are slow in both
 /// directions; here each pass is one sweep over `h`.
 pub fn readout(h: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
-    let (nt, nb, n) = h.dims3()?;
-    let (n1, o) = w.dims2()?;
-    if n1 != n || b.dims() != [o] {
-        candle_core::bail!(
-            "readout: w is {:?} and b {:?}, expected [{n}, O] and [O] for rates of shape {:?}",
-            w.dims(),
-            b.dims(),
-            h.dims()
-        );
-    }
-    let op = Readout {
-        rows: nt * nb,
-        n,
-        o,
-        power: false,
-    };
-    h.contiguous()?
-        .apply_op3(&w.contiguous()?, &b.contiguous()?, op)
+    Ok(apply_readout(h, w, b, false)?.0)
 }
 
 /// [`readout`] plus the rate power `Σₙ h²` of every step and trial `[T, B]`
@@ -634,6 +617,17 @@ pub fn readout_with_power(
     w: &Tensor,
     b: &Tensor,
 ) -> candle_core::Result<(Tensor, Tensor)> {
+    let (y, o) = apply_readout(h, w, b, true)?;
+    Ok((y.narrow(2, 0, o)?, y.narrow(2, o, 1)?.squeeze(2)?))
+}
+
+/// Check the shapes and run the [`Readout`] op; returns its output and O.
+fn apply_readout(
+    h: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    power: bool,
+) -> candle_core::Result<(Tensor, usize)> {
     let (nt, nb, n) = h.dims3()?;
     let (n1, o) = w.dims2()?;
     if n1 != n || b.dims() != [o] {
@@ -648,12 +642,12 @@ pub fn readout_with_power(
         rows: nt * nb,
         n,
         o,
-        power: true,
+        power,
     };
     let y = h
         .contiguous()?
         .apply_op3(&w.contiguous()?, &b.contiguous()?, op)?;
-    Ok((y.narrow(2, 0, o)?, y.narrow(2, o, 1)?.squeeze(2)?))
+    Ok((y, o))
 }
 
 struct Readout {
@@ -695,14 +689,14 @@ impl Readout {
     fn backward<T: Real>(&self, h: &[T], w: &[T], g_all: &[T]) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (n, o) = (self.n, self.o);
         let width = self.width();
-        let g: Vec<T> = if self.power {
+        let g: std::borrow::Cow<[T]> = if self.power {
             let mut g = Vec::with_capacity(self.rows * o);
             for r in g_all.chunks_exact(width) {
                 g.extend_from_slice(&r[..o]);
             }
-            g
+            g.into()
         } else {
-            g_all.to_vec()
+            g_all.into()
         };
         let mut dh = vec![T::ZERO; self.rows * n];
         matmul(&mut dh, &g, Op::N, w, Op::T, self.rows, n, o, false);
