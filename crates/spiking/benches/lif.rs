@@ -3,11 +3,16 @@
 //! A Kim-style network (200 units, 20 % inhibitory, 20 % connectivity,
 //! weights N(0, 1.5²/(N p)) divided by a scaling factor of 40, τ^s drawn in
 //! 20–125 ms) runs 50 zero-input trials of 1 s (20,000 steps of 0.05 ms
-//! each) in `f32` and in `f64`, rayon-parallel over trials: the fixation
-//! block of the Kim & Sejnowski reproduction. Prints wall time, simulated
-//! neuron-steps per second and the mean firing rate (Hz), so runs on
-//! different machines compare.
+//! each): the fixation block of the Kim & Sejnowski reproduction. Prints,
+//! in `f32` and `f64`, on one core and on every core (rayon over trials),
+//! the simulated neuron-steps per second and the mean firing rate (Hz), so
+//! runs on different machines compare; then the noise generator alone
+//! (standard normals per second); then runs `xtask/bench/lif_numpy.py` (when
+//! `python3` with numpy is available, one BLAS thread) and prints the
+//! speed-ups over it. Target: ≥ 20×.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -40,7 +45,8 @@ fn network<T: Real>(seed: u64) -> LifNetwork<T> {
     LifNetwork::new(&w, &w_in, &w_out, &tau, 1, LifParams::default()).expect("valid network")
 }
 
-fn run<T: Real>(label: &str) {
+/// Neuron-steps per second of one simulation of the fixation block.
+fn run<T: Real>(label: &str) -> f64 {
     let net = network::<T>(1);
     let opts = SimOptions {
         seed: 7,
@@ -62,9 +68,66 @@ fn run<T: Real>(label: &str) {
         "lif {label}: {TRIALS} trials × {DURATION_MS} ms × {N} units in {secs:.2} s; {:.2e} neuron-steps/s; mean rate {rate_hz:.1} Hz",
         neuron_steps / secs
     );
+    neuron_steps / secs
+}
+
+/// The noise generator alone: standard normals per second, one core.
+fn normals() {
+    let mut rng = wm_spiking::NoiseRng::new(3, 0);
+    let mut buf = vec![0f32; N];
+    let calls = 1_000_000;
+    let t0 = Instant::now();
+    let mut acc = 0.0f32;
+    for _ in 0..calls {
+        rng.fill_standard_normal(&mut buf);
+        acc += buf[7];
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let n = (calls * N) as f64;
+    println!(
+        "noise: {n:.1e} standard normals (blocks of {N}) in {secs:.2} s; {:.2} ns each (checksum {acc:.1})",
+        secs / n * 1e9
+    );
+}
+
+/// Neuron-steps per second of the numpy loop, if it runs here.
+fn numpy_reference() -> Option<f64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../xtask/bench/lif_numpy.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("OMP_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate = text.lines().find_map(|line| {
+        let mut it = line.split_whitespace();
+        (it.next()? == "neuron_steps_per_s").then_some(())?;
+        it.next()?.parse().ok()
+    });
+    if !out.status.success() || rate.is_none() {
+        println!("numpy reference: skipped (python3 with numpy not available here)");
+    }
+    rate
 }
 
 fn main() {
-    run::<f32>("f32");
-    run::<f64>("f64");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    let cores = rayon::current_num_threads();
+    let single = one.install(|| run::<f32>("f32, 1 core"));
+    one.install(|| run::<f64>("f64, 1 core"));
+    let all = run::<f32>(&format!("f32, {cores} cores"));
+    run::<f64>(&format!("f64, {cores} cores"));
+    normals();
+    if let Some(numpy) = numpy_reference() {
+        println!(
+            "lif numpy (one BLAS thread): {numpy:.2e} neuron-steps/s; speed-up {:.1}x on 1 core, {:.1}x on {cores} cores (target >= 20x)",
+            single / numpy,
+            all / numpy
+        );
+    }
 }

@@ -37,5 +37,6 @@ pub use convert::{RateArrays, ScaleResult, ScaleSearch, lif_accuracy, search_sca
 pub use error::{Result, SpikingError};
 pub use lif::{DoubleExp, LifParams, LifPopulation};
 pub use network::{LifNetwork, SimOptions, Simulation};
+pub use noise::NoiseRng;
 pub use real::Real;
 pub use spikes::SpikeTrains;

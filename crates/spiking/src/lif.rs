@@ -16,10 +16,10 @@
 //! the original code (so it depends on dt). Times in ms, voltages in mV.
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, param};
+use crate::noise::NoiseRng;
 use crate::real::Real;
 
 /// LIF constants (Kim et al., Table S1). Defaults are the paper's.
@@ -110,12 +110,44 @@ pub struct LifPopulation<T: Real> {
     /// Membrane voltages, mV.
     pub v: Vec<T>,
     /// Step index of each unit's last spike (0 at the start, as the code).
-    pub last_spike: Vec<i64>,
+    /// `i32`: a run is limited to 2³¹ steps (29 h at 0.05 ms).
+    pub last_spike: Vec<i32>,
+    membrane: Membrane<T>,
+    /// This step's standard normals (stay zero without noise).
+    z: Vec<f32>,
+    /// This step's spike flags (0/1; `u32`, the lane width of the update).
+    fired: Vec<u32>,
+}
+
+/// The constants of one unit's voltage update, in the types of the loop.
+#[derive(Debug, Clone, Copy)]
+struct Membrane<T: Real> {
     leak: T,
     threshold: T,
     reset: T,
     noise: T,
-    refractory: i64,
+    refractory: i32,
+}
+
+impl<T: Real> Membrane<T> {
+    /// One unit at step `i`: integrate unless refractory, add noise `σ_v z`,
+    /// spike and reset at threshold. Branch-free, so a loop over units
+    /// runs on SIMD lanes.
+    #[inline(always)]
+    fn update(&self, i: i32, v: &mut T, last: &mut i32, current: T, z: f32) -> u32 {
+        let x0 = *v;
+        let integrated = x0 + self.leak * (current - x0);
+        let x = if i - *last > self.refractory {
+            integrated
+        } else {
+            x0
+        };
+        let x = x + self.noise * T::of_f32(z);
+        let fire = x >= self.threshold;
+        *v = if fire { self.reset } else { x };
+        *last = if fire { i } else { *last };
+        u32::from(fire)
+    }
 }
 
 impl<T: Real> LifPopulation<T> {
@@ -124,11 +156,15 @@ impl<T: Real> LifPopulation<T> {
         Self {
             v: vec![T::of(p.v_reset_mv); n],
             last_spike: vec![0; n],
-            leak: T::of(p.dt_ms / p.tau_m_ms),
-            threshold: T::of(p.v_threshold_mv),
-            reset: T::of(p.v_reset_mv),
-            noise: T::of(p.noise_mv),
-            refractory: p.refractory_steps(),
+            membrane: Membrane {
+                leak: T::of(p.dt_ms / p.tau_m_ms),
+                threshold: T::of(p.v_threshold_mv),
+                reset: T::of(p.v_reset_mv),
+                noise: T::of(p.noise_mv),
+                refractory: p.refractory_steps() as i32,
+            },
+            z: vec![0.0; n],
+            fired: vec![0; n],
         }
     }
 
@@ -151,28 +187,43 @@ impl<T: Real> LifPopulation<T> {
 
     /// Advance to step `i` (1-based, `t_i = i·dt`) with total input current
     /// `current` (mV; bias, synaptic and external summed by the caller).
-    /// Appends the indices of the units that spiked to `spikes` (which is
-    /// cleared first) and resets them. Noise comes from `rng` (one standard
-    /// normal per unit, drawn even while refractory, as the code).
+    /// Writes the indices of the units that spiked to `spikes` (cleared
+    /// first) and resets them. Noise: one standard normal per unit from
+    /// `rng`, drawn even while refractory, as the code; none is drawn when
+    /// `noise_mv` is 0.
     #[inline]
-    pub fn step<R: Rng>(&mut self, i: i64, current: &[T], rng: &mut R, spikes: &mut Vec<u32>) {
-        spikes.clear();
-        let noisy = self.noise.to_f64() != 0.0;
-        for (k, (v, &c)) in self.v.iter_mut().zip(current).enumerate() {
-            let mut x = *v;
-            if i - self.last_spike[k] > self.refractory {
-                x += self.leak * (c - x);
+    pub fn step(&mut self, i: i32, current: &[T], rng: &mut NoiseRng, spikes: &mut Vec<u32>) {
+        let n = self.v.len();
+        assert_eq!(current.len(), n, "one current per unit");
+        if self.membrane.noise.to_f64() != 0.0 {
+            rng.fill_standard_normal(&mut self.z);
+        }
+        let m = self.membrane;
+        for ((((v, last), &c), &z), f) in self
+            .v
+            .iter_mut()
+            .zip(&mut self.last_spike)
+            .zip(current)
+            .zip(&self.z)
+            .zip(&mut self.fired)
+        {
+            *f = m.update(i, v, last, c, z);
+        }
+        collect_spikes(&self.fired, spikes);
+    }
+}
+
+/// The indices of the set flags, in order; blocks of 16 flags with none set
+/// are skipped by one OR.
+fn collect_spikes(fired: &[u32], spikes: &mut Vec<u32>) {
+    spikes.clear();
+    for (b, block) in fired.chunks(16).enumerate() {
+        if block.iter().fold(0, |a, &f| a | f) != 0 {
+            for (k, &f) in block.iter().enumerate() {
+                if f != 0 {
+                    spikes.push((b * 16 + k) as u32);
+                }
             }
-            if noisy {
-                let z: f64 = StandardNormal.sample(rng);
-                x += self.noise * T::of(z);
-            }
-            if x >= self.threshold {
-                spikes.push(k as u32);
-                self.last_spike[k] = i;
-                x = self.reset;
-            }
-            *v = x;
         }
     }
 }
@@ -224,11 +275,7 @@ impl<T: Real> DoubleExp<T> {
     /// One step with summed input `j` per unit (`None`: no spike arrived).
     #[inline]
     pub fn step(&mut self, j: Option<&[T]>) {
-        let (dt, rise) = (self.dt_s, self.rise);
-        for k in 0..self.s.len() {
-            self.s[k] = self.s[k] * self.decay[k] + self.h[k] * dt;
-            self.h[k] = self.h[k] * rise;
-        }
+        self.decay_step();
         if let Some(j) = j {
             for ((h, &jk), &g) in self.h.iter_mut().zip(j).zip(&self.gain) {
                 *h += jk * g;
@@ -236,17 +283,38 @@ impl<T: Real> DoubleExp<T> {
         }
     }
 
+    /// One step whose input is the sum of the weight columns of the units in
+    /// `spiked`: `w_cols[j·N .. (j+1)·N]` is presynaptic unit j's column
+    /// (postsynaptic units along it). Only the spiking columns are touched.
+    #[inline]
+    pub fn step_columns(&mut self, w_cols: &[T], spiked: &[u32]) {
+        self.decay_step();
+        let n = self.h.len();
+        for &u in spiked {
+            let col = &w_cols[u as usize * n..(u as usize + 1) * n];
+            for ((h, &w), &g) in self.h.iter_mut().zip(col).zip(&self.gain) {
+                *h += w * g;
+            }
+        }
+    }
+
     /// One step where the input is 1 for the units in `spiked` and 0 elsewhere.
     #[inline]
     pub fn step_spikes(&mut self, spiked: &[u32]) {
-        let (dt, rise) = (self.dt_s, self.rise);
-        for k in 0..self.s.len() {
-            self.s[k] = self.s[k] * self.decay[k] + self.h[k] * dt;
-            self.h[k] = self.h[k] * rise;
-        }
+        self.decay_step();
         for &u in spiked {
             let u = u as usize;
             self.h[u] += self.gain[u];
+        }
+    }
+
+    /// The input-free part of a step: `s ← s·e^{−dt/τ_d} + h·dt`, `h ← h·e^{−dt/τ_r}`.
+    #[inline]
+    fn decay_step(&mut self) {
+        let (dt, rise) = (self.dt_s, self.rise);
+        for ((s, h), &d) in self.s.iter_mut().zip(&mut self.h).zip(&self.decay) {
+            *s = *s * d + *h * dt;
+            *h = *h * rise;
         }
     }
 }

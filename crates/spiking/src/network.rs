@@ -184,6 +184,14 @@ impl<T: Real> LifNetwork<T> {
         if opts.steps_per_input == 0 || n_input_steps == 0 {
             return param("steps_per_input / n_input_steps", 0, "≥ 1");
         }
+        let total = n_input_steps.saturating_mul(opts.steps_per_input);
+        if total > i32::MAX as usize {
+            return param(
+                "n_input_steps · steps_per_input",
+                total,
+                "≤ 2³¹ − 1 LIF steps",
+            );
+        }
         let per: Vec<TrialRun> = (0..n_trials)
             .into_par_iter()
             .map(|b| self.trial(input, n_input_steps, n_trials, b, opts))
@@ -251,7 +259,6 @@ impl<T: Real> LifNetwork<T> {
         let n_steps = t_in * spi;
         let mut ext = vec![T::default(); n];
         let mut current = vec![T::default(); n];
-        let mut j_sum = vec![T::default(); n];
         let mut spiked: Vec<u32> = Vec::with_capacity(n);
         let mut spikes = Vec::new();
         let mut out = if opts.readout {
@@ -278,21 +285,10 @@ impl<T: Real> LifNetwork<T> {
             for k in 0..n {
                 current[k] = syn.s[k] + bias + ext[k];
             }
-            pop.step(i as i64, &current, &mut rng, &mut spiked);
-            if spiked.is_empty() {
-                syn.step(None);
-            } else {
-                j_sum.iter_mut().for_each(|x| *x = T::default());
-                for &u in &spiked {
-                    let colw = &self.w_cols[u as usize * n..(u as usize + 1) * n];
-                    for (a, &w) in j_sum.iter_mut().zip(colw) {
-                        *a += w;
-                    }
-                }
-                syn.step(Some(&j_sum));
-                if opts.record_spikes {
-                    spikes.extend(spiked.iter().map(|&u| (u, i as u32)));
-                }
+            pop.step(i as i32, &current, &mut rng, &mut spiked);
+            syn.step_columns(&self.w_cols, &spiked);
+            if opts.record_spikes {
+                spikes.extend(spiked.iter().map(|&u| (u, i as u32)));
             }
             if opts.readout {
                 own.step_spikes(&spiked);

@@ -20,6 +20,8 @@ pub trait Real:
 {
     /// Conversion from `f64`.
     fn of(x: f64) -> Self;
+    /// Conversion from `f32` (exact for both).
+    fn of_f32(x: f32) -> Self;
     /// Conversion to `f64`.
     fn to_f64(self) -> f64;
 }
@@ -27,6 +29,10 @@ pub trait Real:
 impl Real for f32 {
     fn of(x: f64) -> Self {
         x as f32
+    }
+    #[inline(always)]
+    fn of_f32(x: f32) -> Self {
+        x
     }
     fn to_f64(self) -> f64 {
         f64::from(self)
@@ -36,6 +42,10 @@ impl Real for f32 {
 impl Real for f64 {
     fn of(x: f64) -> Self {
         x
+    }
+    #[inline(always)]
+    fn of_f32(x: f32) -> Self {
+        f64::from(x)
     }
     fn to_f64(self) -> f64 {
         self

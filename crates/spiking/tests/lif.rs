@@ -4,7 +4,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use wm_spiking::{
-    DoubleExp, LifNetwork, LifParams, LifPopulation, RateArrays, SimOptions, SpikeTrains,
+    DoubleExp, LifNetwork, LifParams, LifPopulation, NoiseRng, RateArrays, SimOptions, SpikeTrains,
 };
 
 fn quiet() -> LifParams {
@@ -20,13 +20,13 @@ fn a_constant_current_fires_at_the_closed_form_interspike_interval() {
     let p = quiet();
     let c = -30.0; // mV, above the −40-mV threshold
     let mut pop = LifPopulation::<f64>::new(1, &p);
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut rng = NoiseRng::new(0, 0);
     let mut spikes = Vec::new();
     let mut times = Vec::new();
-    for i in 1..=20_000i64 {
+    for i in 1..=20_000i32 {
         pop.step(i, &[c], &mut rng, &mut spikes);
         if !spikes.is_empty() {
-            times.push(i);
+            times.push(i64::from(i));
         }
     }
     // Discrete update x ← x + a(c − x): x_k = c − (c − v_reset)(1 − a)^k first
@@ -86,8 +86,9 @@ fn the_double_exponential_synapse_has_unit_area_and_the_closed_form_shape() {
     );
 }
 
-/// A dense, plain-loop simulation of one noise-free trial in the order the
-/// network documents (input, voltage, spikes, synapses, read-out).
+/// A dense, plain-loop simulation of one trial in the order the network
+/// documents (input, voltage, spikes, synapses, read-out), drawing the
+/// initial voltages and the noise from `rng` as the network documents.
 /// A network's arrays: `w_rec` `[N, N]` post × pre, `w_in` `[N, 1]`, `w_out` `[1, N]`, τ^s in ms.
 struct Weights {
     w_rec: Vec<f64>,
@@ -102,7 +103,9 @@ fn dense_reference(
     t_in: usize,
     spi: usize,
     p: &LifParams,
+    rng: &mut NoiseRng,
 ) -> (Vec<(u32, u32)>, Vec<f64>) {
+    use rand::Rng;
     let Weights {
         w_rec,
         w_in,
@@ -118,7 +121,11 @@ fn dense_reference(
     let rise = (-p.dt_ms / p.tau_rise_ms).exp();
     let decay: Vec<f64> = tau.iter().map(|t| (-p.dt_ms / t).exp()).collect();
     let gain: Vec<f64> = tau.iter().map(|t| 1.0 / (tr * t / 1000.0)).collect();
-    let mut v = vec![p.v_init_mv.0; n];
+    let (lo, hi) = p.v_init_mv;
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| lo + (hi - lo) * rng.random::<f64>())
+        .collect();
+    let mut z = vec![0f32; n];
     let mut last = vec![0i64; n];
     let (mut s, mut h) = (vec![0.0; n], vec![0.0; n]);
     let (mut rs, mut rh) = (vec![0.0; n], vec![0.0; n]);
@@ -126,6 +133,9 @@ fn dense_reference(
     let mut out = vec![0.0; t_in * o];
     for i in 1..=t_in * spi {
         let c = ((2 * i + spi) / (2 * spi)).min(t_in - 1);
+        if p.noise_mv > 0.0 {
+            rng.fill_standard_normal(&mut z);
+        }
         let fired: Vec<usize> = (0..n)
             .filter(|&k| {
                 let ext: f64 = (0..ni)
@@ -135,6 +145,7 @@ fn dense_reference(
                 if i as i64 - last[k] > r {
                     v[k] += a * (cur - v[k]);
                 }
+                v[k] += p.noise_mv * f64::from(z[k]);
                 if v[k] >= p.v_threshold_mv {
                     v[k] = p.v_reset_mv;
                     last[k] = i as i64;
@@ -206,7 +217,8 @@ fn sparse_batched_simulation_matches_a_dense_reference() {
         .unwrap();
     for b in 0..2 {
         let trial_input: Vec<f32> = (0..t_in).map(|k| input[k * 2 + b]).collect();
-        let (spikes, out) = dense_reference(&weights, &trial_input, t_in, spi, &p);
+        let mut rng = NoiseRng::new(1, b as u64);
+        let (spikes, out) = dense_reference(&weights, &trial_input, t_in, spi, &p, &mut rng);
         assert!(
             spikes.len() > 10,
             "the test needs spikes ({})",
@@ -241,6 +253,57 @@ fn sparse_batched_simulation_matches_a_dense_reference() {
         sim32.spikes.trials[0].len() as f64,
     );
     assert!((a - b).abs() <= 0.05 * a, "{a} vs {b} spikes");
+}
+
+#[test]
+fn noisy_simulation_matches_the_dense_reference_draw_for_draw() {
+    // Default constants: random initial voltages in (−65, 30) mV and 0.1-mV
+    // noise per step; trial b draws both from stream b of the seed.
+    let n = 16;
+    let (w_rec, w_in, w_out, tau) = random_network(n, 8);
+    let weights = Weights {
+        w_rec: w_rec.clone(),
+        w_in: w_in.clone(),
+        w_out: w_out.clone(),
+        tau: tau.clone(),
+    };
+    let p = LifParams::default();
+    let net = LifNetwork::<f64>::new(&w_rec, &w_in, &w_out, &tau, 1, p.clone()).unwrap();
+    let (t_in, spi, nb) = (20, 50, 3);
+    let input: Vec<f32> = (0..t_in * nb).map(|k| (k % 7) as f32 / 7.0).collect();
+    let opts = SimOptions {
+        seed: 21,
+        steps_per_input: spi,
+        record_spikes: true,
+        readout: true,
+    };
+    let sim = net.simulate(&input, t_in, nb, &opts).unwrap();
+    let quiet_sim = LifNetwork::<f64>::new(&w_rec, &w_in, &w_out, &tau, 1, quiet())
+        .unwrap()
+        .simulate(&input, t_in, nb, &opts)
+        .unwrap();
+    for b in 0..nb {
+        let trial_input: Vec<f32> = (0..t_in).map(|k| input[k * nb + b]).collect();
+        let mut rng = NoiseRng::new(opts.seed, b as u64);
+        let (spikes, out) = dense_reference(&weights, &trial_input, t_in, spi, &p, &mut rng);
+        assert!(
+            spikes.len() > 10,
+            "the test needs spikes ({})",
+            spikes.len()
+        );
+        assert_eq!(sim.spikes.trials[b], spikes, "trial {b}");
+        assert_ne!(
+            quiet_sim.spikes.trials[b], spikes,
+            "the noise and the initial voltages change the spikes"
+        );
+        for (k, want) in out.iter().enumerate() {
+            let got = f64::from(sim.output[k * nb + b]);
+            assert!(
+                (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+                "t {k}: {got} vs {want}"
+            );
+        }
+    }
 }
 
 #[test]
