@@ -19,9 +19,10 @@
 //! are trained. Noise and the initial state x₀ ~ N(0, 0.01²) are drawn from
 //! the caller's seeded RNG ([`RateModel::forward_noisy`]).
 //!
-//! The recurrent loop runs on per-step candle ops (the fused recurrence has
-//! a scalar α and no noise term). Only untracked tensors (the input
-//! projection, the noise) are sliced per step, so backward stays O(T).
+//! The recurrent loop is one fused op with a hand-written backward
+//! ([`crate::dale_recurrence`]); the signed weights and α are built from the
+//! trained variables by candle around it, so their gradients flow back
+//! through the relu mask, the signs and τ(θ).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,9 +35,11 @@ use serde::{Deserialize, Serialize};
 use wm_tasks::{Task, TaskRng, TrialBatch};
 
 use crate::checkpoint::{load_tensors, save_tensors};
+use crate::dale_recurrence::dale_recurrence;
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::optim::{Adam, AdamConfig};
+use crate::recurrence::readout;
 use crate::train::batch_tensors;
 
 /// How units are made inhibitory.
@@ -420,30 +423,13 @@ impl DaleLeaky {
             .matmul(&self.w_in.t()?)?
             .reshape((nt, nb, n))?;
         let w_t = self.w_rec_tensor()?.t()?; // [pre, post]
-        let alpha = self.alpha_tensor()?.reshape((1, n))?;
-        let keep = (alpha.ones_like()? - &alpha)?;
-        let (mut x, xi) = match noise {
-            Some((x0, xi)) => (x0, Some(xi)),
-            None => (Tensor::zeros((nb, n), dtype, &Device::Cpu)?, None),
+        let alpha = self.alpha_tensor()?;
+        let (x0, xi) = match &noise {
+            Some((x0, xi)) => (Some(x0), Some(xi)),
+            None => (None, None),
         };
-        let mut r = candle_nn::ops::sigmoid(&x)?;
-        let mut rs = Vec::with_capacity(nt);
-        for t in 0..nt {
-            let drive = (r.matmul(&w_t)? + drive_in.get(t)?)?;
-            x = (x.broadcast_mul(&keep)? + drive.broadcast_mul(&alpha)?)?;
-            if let Some(xi) = &xi {
-                x = (x + xi.get(t)?)?;
-            }
-            r = candle_nn::ops::sigmoid(&x)?;
-            rs.push(r.clone());
-        }
-        let rates = Tensor::stack(&rs, 0)?;
-        let o = c.n_outputs;
-        let readout = rates
-            .reshape((nt * nb, n))?
-            .matmul(&self.w_out.as_tensor().t()?)?
-            .broadcast_add(self.b_out.as_tensor())?
-            .reshape((nt, nb, o))?;
+        let rates = dale_recurrence(&drive_in, &w_t, &alpha, x0, xi)?;
+        let readout = readout(&rates, &self.w_out.as_tensor().t()?, self.b_out.as_tensor())?;
         Ok(Forward {
             rates,
             readout,

@@ -27,6 +27,7 @@
 
 pub mod checkpoint;
 pub mod dale;
+pub mod dale_recurrence;
 pub mod error;
 pub mod fastmath;
 pub mod leaky;

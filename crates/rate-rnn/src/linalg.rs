@@ -16,6 +16,7 @@ pub trait Real:
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
     + std::ops::AddAssign
+    + std::ops::SubAssign
 {
     /// 0.
     const ZERO: Self;

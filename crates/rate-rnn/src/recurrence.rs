@@ -207,7 +207,7 @@ impl Fused {
     }
 }
 
-fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
+pub(crate) fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => candle_core::bail!("recurrence: operand is not contiguous"),
@@ -444,7 +444,7 @@ impl Fused {
 }
 
 /// Borrow a contiguous CPU tensor's elements as `&[T]`.
-fn with_slice<T: Real + candle_core::WithDType, R>(
+pub(crate) fn with_slice<T: Real + candle_core::WithDType, R>(
     t: &Tensor,
     f: impl FnOnce(&[T]) -> candle_core::Result<R>,
 ) -> candle_core::Result<R> {

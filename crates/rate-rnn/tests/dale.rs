@@ -88,6 +88,47 @@ fn gradients_match_finite_differences_including_tau() {
 }
 
 #[test]
+fn f32_loss_and_gradients_track_the_f64_ones() {
+    let task = short_go_nogo();
+    let batch = task.batch(&mut TaskRng::seed_from_u64(4), 3);
+    let cfg = DaleConfig {
+        n_units: 30,
+        ..DaleConfig::default()
+    };
+    let run = |dtype: DType| {
+        let m = DaleLeaky::new(cfg.clone(), dtype, &mut TaskRng::seed_from_u64(6)).unwrap();
+        let (loss, value, _) = kim_objective(&m, &batch, &mut TaskRng::seed_from_u64(8)).unwrap();
+        let grads = loss.backward().unwrap();
+        let g: Vec<Vec<f64>> = m
+            .named_vars()
+            .iter()
+            .map(|(_, v)| {
+                grads
+                    .get(v.as_tensor())
+                    .unwrap()
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap()
+            })
+            .collect();
+        (value, g)
+    };
+    let (l32, g32) = run(DType::F32);
+    let (l64, g64) = run(DType::F64);
+    assert!((l32 - l64).abs() < 1e-5 * l64.abs(), "loss {l32} vs {l64}");
+    for (a, b) in g32.iter().zip(&g64) {
+        let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(scale > 0.0);
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-4 * scale, "{x} vs {y} (scale {scale})");
+        }
+    }
+}
+
+#[test]
 fn forward_matches_an_independent_f64_loop() {
     let task = short_go_nogo();
     let model = small(TauMode::Trained, 11);
