@@ -211,6 +211,49 @@ impl<T: Real> LifPopulation<T> {
         }
         collect_spikes(&self.fired, spikes);
     }
+
+    /// [`LifPopulation::step`] driven by the synaptic filter `syn` plus a
+    /// fixed `drive` (mV; bias and external input): the current is
+    /// `syn.s + drive`, and `syn` decays by one step in the same pass
+    /// (`syn.s ← syn.s·e^{−dt/τ_d} + syn.h·dt`, `syn.h ← syn.h·e^{−dt/τ_r}`).
+    /// The caller then adds the spikes' input to `syn` (e.g.
+    /// [`DoubleExp::add_columns`]). Same values as computing the current,
+    /// calling `step` and [`DoubleExp::step`], in one sweep over the units.
+    #[inline]
+    pub fn step_with_synapse(
+        &mut self,
+        i: i32,
+        syn: &mut DoubleExp<T>,
+        drive: &[T],
+        rng: &mut NoiseRng,
+        spikes: &mut Vec<u32>,
+    ) {
+        let n = self.v.len();
+        assert!(
+            drive.len() == n && syn.s.len() == n,
+            "one drive and one synapse per unit"
+        );
+        if self.membrane.noise.to_f64() != 0.0 {
+            rng.fill_standard_normal(&mut self.z);
+        }
+        let m = self.membrane;
+        let (dt, rise) = (syn.dt_s, syn.rise);
+        for ((((((v, last), &u), &z), f), (s, h)), &d) in self
+            .v
+            .iter_mut()
+            .zip(&mut self.last_spike)
+            .zip(drive)
+            .zip(&self.z)
+            .zip(&mut self.fired)
+            .zip(syn.s.iter_mut().zip(syn.h.iter_mut()))
+            .zip(&syn.decay)
+        {
+            *f = m.update(i, v, last, *s + u, z);
+            *s = *s * d + *h * dt;
+            *h = *h * rise;
+        }
+        collect_spikes(&self.fired, spikes);
+    }
 }
 
 /// The indices of the set flags, in order; blocks of 16 flags with none set
@@ -289,6 +332,13 @@ impl<T: Real> DoubleExp<T> {
     #[inline]
     pub fn step_columns(&mut self, w_cols: &[T], spiked: &[u32]) {
         self.decay_step();
+        self.add_columns(w_cols, spiked);
+    }
+
+    /// The input part of [`DoubleExp::step_columns`] alone: `h += J/(τ_r τ_d)`
+    /// with J the sum of the spiking units' weight columns.
+    #[inline]
+    pub fn add_columns(&mut self, w_cols: &[T], spiked: &[u32]) {
         let n = self.h.len();
         for &u in spiked {
             let col = &w_cols[u as usize * n..(u as usize + 1) * n];

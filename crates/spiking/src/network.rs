@@ -3,14 +3,16 @@
 //!
 //! Per 0.05-ms step `i = 1..n_t`, in the original code's order (spec §3.2):
 //!
-//! 1. `I = s_syn + bias + W_in u[:, c(i)]`, with the input column
+//! 1. `I = s_syn + (bias + W_in u[:, c(i)])`, with the input column
 //!    `c(i) = round(i / k)` (round half up, k = LIF steps per rate step = 100),
 //!    i.e. sample-and-hold with a half-step offset;
-//! 2. voltage update and spikes ([`crate::lif::LifPopulation::step`]);
-//! 3. `J = Σ_{j spiked} W[:, j]`: **sparse propagation**, only the columns of
-//!    units that spiked are added (weights are stored column by column);
-//! 4. synaptic filter ([`crate::lif::DoubleExp`]) with the postsynaptic unit's τ_d;
-//! 5. read-out: each unit's own spikes through the same filter, giving `r`
+//! 2. voltage update and spikes, and the synaptic filter's decay
+//!    ([`crate::lif::DoubleExp`], the postsynaptic unit's τ_d), in one sweep
+//!    over the units ([`crate::lif::LifPopulation::step_with_synapse`]);
+//! 3. the filter's input `J = Σ_{j spiked} W[:, j]`: **sparse propagation**,
+//!    only the columns of units that spiked are added (weights are stored
+//!    column by column; [`crate::lif::DoubleExp::add_columns`]);
+//! 4. read-out: each unit's own spikes through the same filter, giving `r`
 //!    (≈ rate in Hz), and `o = W_out r` sampled at the end of every rate step
 //!    (no output bias, as the code).
 
@@ -257,8 +259,8 @@ impl<T: Real> LifNetwork<T> {
         let bias = T::of(p.bias_mv);
         let spi = opts.steps_per_input;
         let n_steps = t_in * spi;
-        let mut ext = vec![T::default(); n];
-        let mut current = vec![T::default(); n];
+        // bias + W_in u for the held input column, mV.
+        let mut drive = vec![T::default(); n];
         let mut spiked: Vec<u32> = Vec::with_capacity(n);
         let mut spikes = Vec::new();
         let mut out = if opts.readout {
@@ -274,19 +276,16 @@ impl<T: Real> LifNetwork<T> {
             if c != col {
                 col = c;
                 let u = &input[(c * nb + b) * ni..(c * nb + b + 1) * ni];
-                for (k, e) in ext.iter_mut().enumerate() {
+                for (k, e) in drive.iter_mut().enumerate() {
                     let mut acc = 0.0f64;
                     for (ch, &x) in u.iter().enumerate() {
                         acc += self.w_in[k * ni + ch].to_f64() * f64::from(x);
                     }
-                    *e = T::of(acc);
+                    *e = bias + T::of(acc);
                 }
             }
-            for k in 0..n {
-                current[k] = syn.s[k] + bias + ext[k];
-            }
-            pop.step(i as i32, &current, &mut rng, &mut spiked);
-            syn.step_columns(&self.w_cols, &spiked);
+            pop.step_with_synapse(i as i32, &mut syn, &drive, &mut rng, &mut spiked);
+            syn.add_columns(&self.w_cols, &spiked);
             if opts.record_spikes {
                 spikes.extend(spiked.iter().map(|&u| (u, i as u32)));
             }

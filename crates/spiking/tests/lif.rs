@@ -141,7 +141,7 @@ fn dense_reference(
                 let ext: f64 = (0..ni)
                     .map(|q| w_in[k * ni + q] * f64::from(input[c * ni + q]))
                     .sum();
-                let cur = s[k] + p.bias_mv + ext;
+                let cur = s[k] + (p.bias_mv + ext);
                 if i as i64 - last[k] > r {
                     v[k] += a * (cur - v[k]);
                 }
