@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use wm_analysis::stats::TestResult;
+use wm_tasks::kim::GoNoGoVariant;
 
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, TauRegime};
 use crate::kim_sejnowski::discrim::DiscrimResult;
@@ -61,7 +62,7 @@ pub fn report_markdown(
     let _ = writeln!(
         s,
         "Rate RNNs with Dale's law ({} units, τ^s optimized in [{}, {}] ms or fixed at {} ms) were \
-         trained on DMS and Go-NoGo, converted to LIF networks (scaling factor searched over {:?}, \
+         trained on DMS and Go-NoGo ({}), converted to LIF networks (scaling factor searched over {:?}, \
          {} trials each), and kept when their LIF accuracy at the best factor reached {:.2}{}. \
          Each kept network ran {} trials of {} ms of spontaneous activity; each unit's spike-count \
          autocorrelation (bins of {} ms, lags to {} ms) was fitted with A(exp(−Δ/τ) + B).\n",
@@ -69,6 +70,14 @@ pub fn report_markdown(
         cfg.tau_min_ms,
         cfg.tau_max_ms,
         cfg.tau_fixed_ms,
+        match cfg.go_nogo.variant {
+            GoNoGoVariant::Signed => {
+                "Go-NoGo as the NeurIPS text states it: a ±1 cue and a ±1 answer held to the trial's end"
+            }
+            GoNoGoVariant::CodeZeroOne => {
+                "Go-NoGo as the original code: a cue on Go trials only, answer 1 after it, 0 on NoGo trials"
+            }
+        },
         cfg.scale_search.scales,
         cfg.scale_search.trials,
         cfg.lif_accuracy_threshold,
