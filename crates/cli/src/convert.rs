@@ -56,7 +56,7 @@ pub fn run(a: ConvertArgs) -> Result<()> {
     let arrays = RateArrays::from_safetensors(&a.arrays)?;
     let task: Box<dyn Task> = match a.task {
         ConvertTask::Dms => Box::new(KimDms::new(DmsOptions::default())?),
-        ConvertTask::GoNogo => Box::new(KimGoNoGo::new(GoNoGoOptions::default())?),
+        ConvertTask::GoNogo => Box::new(KimGoNoGo::new(GoNoGoOptions::default())?.lif_scoring()),
     };
     if task.n_inputs() != arrays.n_inputs || task.n_outputs() != arrays.n_outputs {
         bail!(

@@ -121,6 +121,29 @@ fn go_nogo_signed_and_code_variants() {
     assert_eq!(code.score(&b, &out).accuracy, Some(0.5));
     out[b.output_index(120, 1, 0)] = -0.25;
     assert_eq!(code.score(&b, &out).accuracy, Some(1.0));
+
+    // The code's LIF rule (spec §3.3): window from sample 10,000 of 0.05 ms
+    // = 500 ms = rate step 100, and NoGo correct if max o < 0.3 (no |·|).
+    let lif = code.lif_scoring();
+    let mut out = b.target.clone();
+    out[b.output_index(120, 1, 0)] = -0.9; // NoGo: rate wrong, LIF right
+    assert_eq!(code.score(&b, &out).accuracy, Some(0.5));
+    assert_eq!(lif.score(&b, &out).accuracy, Some(1.0));
+    let mut out = b.target.clone();
+    out[b.output_index(90, 1, 0)] = 0.5; // NoGo excursion before 500 ms: only the rate rule sees it
+    assert_eq!(code.score(&b, &out).accuracy, Some(0.5));
+    assert_eq!(lif.score(&b, &out).accuracy, Some(1.0));
+    out[b.output_index(100, 1, 0)] = 0.5; // … and at 500 ms both do
+    assert_eq!(lif.score(&b, &out).accuracy, Some(0.5));
+    // A Go answer that is over 0.7 only before 500 ms passes the rate rule alone.
+    let mut out = vec![0.0f32; b.target.len()];
+    for step in 75..100 {
+        out[b.output_index(step, 0, 0)] = 1.0;
+    }
+    assert_eq!(code.score(&b, &out).accuracy, Some(1.0));
+    assert_eq!(lif.score(&b, &out).accuracy, Some(0.5));
+    // Same trials either way.
+    assert_eq!(lif.batch_with(&[true, false]).input, b.input);
 }
 
 #[test]

@@ -91,6 +91,15 @@ pub fn task_object(cfg: &KimSejnowskiConfig, task: KimTask) -> Result<Box<dyn Ta
     })
 }
 
+/// The task object that scores converted LIF networks: Go-NoGo by the
+/// original code's LIF rule ([`KimGoNoGo::lif_scoring`]), DMS as the rate model.
+pub fn lif_task_object(cfg: &KimSejnowskiConfig, task: KimTask) -> Result<Box<dyn Task>> {
+    Ok(match task {
+        KimTask::Dms => Box::new(KimDms::new(cfg.dms.clone())?),
+        KimTask::GoNogo => Box::new(KimGoNoGo::new(cfg.go_nogo.clone())?.lif_scoring()),
+    })
+}
+
 /// RNG stream `k` of `seed` (see the module docs).
 pub fn stream(seed: u64, k: u64) -> TaskRng {
     let mut rng = TaskRng::seed_from_u64(seed);
@@ -400,17 +409,18 @@ pub fn run_network(
         &mut stream(spec.seed, 2),
     )?;
     let arrays = rate_arrays(&model)?;
+    let lif_task = lif_task_object(cfg, spec.task)?;
     let search = search_scale::<f64>(
         &arrays,
         &cfg.lif,
-        task.as_ref(),
+        lif_task.as_ref(),
         &cfg.scale_search,
         sub_seed(spec.seed, 3),
     )?;
     let net = arrays.to_lif::<f64>(search.best_scale, &cfg.lif)?;
     let lif_acc = lif_accuracy(
         &net,
-        task.as_ref(),
+        lif_task.as_ref(),
         cfg.lif_eval_trials,
         &mut stream(spec.seed, 4),
         sub_seed(spec.seed, 4),

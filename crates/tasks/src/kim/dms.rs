@@ -3,7 +3,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::threshold_score;
+use super::{NegativeRule, threshold_score};
 use crate::{
     LossKind, OutputKind, Score, Task, TaskError, TaskRng, Timeline, TrialBatch, TrialInfo,
 };
@@ -224,7 +224,7 @@ impl Task for KimDms {
             self.score_window(),
             &positive,
             self.opts.threshold,
-            None,
+            NegativeRule::Signed,
         )
     }
 }

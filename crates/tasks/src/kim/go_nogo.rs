@@ -3,7 +3,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::threshold_score;
+use super::{NegativeRule, threshold_score};
 use crate::{
     LossKind, OutputKind, Score, Task, TaskError, TaskRng, Timeline, TrialBatch, TrialInfo,
 };
@@ -17,6 +17,21 @@ pub enum GoNoGoVariant {
     Signed,
     /// The original code: cue 1 (Go) or nothing (NoGo), target 1 or 0.
     CodeZeroOne,
+}
+
+/// Which scoring rule [`KimGoNoGo`]'s `score` applies (spec §2.1, §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GoNoGoScoring {
+    /// The rate model's rule: the whole response period; a 0/1 NoGo trial is
+    /// correct if max |o| < `nogo_threshold`.
+    #[default]
+    Rate,
+    /// The original code's LIF rule: the window starts `lif_window_offset_ms`
+    /// into the response period (500 ms into the trial at the defaults), and
+    /// a 0/1 NoGo trial is correct if max o < `nogo_threshold` (no absolute
+    /// value). Go and signed trials are scored as in `Rate`, on this window.
+    Lif,
 }
 
 /// Timing and variant of Go-NoGo (ms). Defaults: 250 ms fixation, 125-ms
@@ -38,6 +53,13 @@ pub struct GoNoGoOptions {
     pub threshold: f64,
     /// NoGo threshold of the 0/1 variant (0.3).
     pub nogo_threshold: f64,
+    /// Rate or LIF scoring rule (default rate; conversion scores LIF
+    /// networks with [`KimGoNoGo::lif_scoring`]).
+    pub scoring: GoNoGoScoring,
+    /// Where the LIF scoring window starts after the response onset, ms
+    /// (the code: sample 10,000 of 0.05 ms = 500 ms into the trial, 125 ms
+    /// after the response onset at 375 ms).
+    pub lif_window_offset_ms: f64,
 }
 
 impl Default for GoNoGoOptions {
@@ -50,6 +72,8 @@ impl Default for GoNoGoOptions {
             dt_ms: 5.0,
             threshold: 0.7,
             nogo_threshold: 0.3,
+            scoring: GoNoGoScoring::Rate,
+            lif_window_offset_ms: 125.0,
         }
     }
 }
@@ -71,6 +95,7 @@ impl KimGoNoGo {
             ("dt_ms", opts.dt_ms, false),
             ("threshold", opts.threshold, false),
             ("nogo_threshold", opts.nogo_threshold, false),
+            ("lif_window_offset_ms", opts.lif_window_offset_ms, true),
         ] {
             let ok = v.is_finite() && (v > 0.0 || (min_ok && v == 0.0));
             if !ok {
@@ -94,6 +119,18 @@ impl KimGoNoGo {
     /// The options.
     pub fn options(&self) -> &GoNoGoOptions {
         &self.opts
+    }
+
+    /// The same task (same trials) scored by the original code's LIF rule
+    /// ([`GoNoGoScoring::Lif`]), for converted spiking networks.
+    pub fn lif_scoring(&self) -> Self {
+        Self {
+            opts: GoNoGoOptions {
+                scoring: GoNoGoScoring::Lif,
+                ..self.opts.clone()
+            },
+            timeline: self.timeline.clone(),
+        }
     }
 
     /// Steps `[start, end)` of `"fixation"`, `"cue"` or `"response"`.
@@ -160,15 +197,21 @@ impl Task for KimGoNoGo {
             .iter()
             .map(|t| t.condition == Some(1))
             .collect();
-        let zero =
-            (self.opts.variant == GoNoGoVariant::CodeZeroOne).then_some(self.opts.nogo_threshold);
-        threshold_score(
-            batch,
-            output,
-            self.epoch("response"),
-            &positive,
-            self.opts.threshold,
-            zero,
-        )
+        let zero_one = self.opts.variant == GoNoGoVariant::CodeZeroOne;
+        let response = self.epoch("response");
+        let (window, nogo) = match self.opts.scoring {
+            GoNoGoScoring::Rate => (
+                response,
+                NegativeRule::below_abs(zero_one, self.opts.nogo_threshold),
+            ),
+            GoNoGoScoring::Lif => {
+                let offset = (self.opts.lif_window_offset_ms / self.opts.dt_ms).round() as usize;
+                (
+                    (response.start + offset).min(response.end)..response.end,
+                    NegativeRule::below_max(zero_one, self.opts.nogo_threshold),
+                )
+            }
+        };
+        threshold_score(batch, output, window, &positive, self.opts.threshold, nogo)
     }
 }

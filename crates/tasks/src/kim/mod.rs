@@ -11,29 +11,60 @@
 //! Scoring follows the code's ±0.7 rules over the response window: a "+1"
 //! trial is correct if `max o > 0.7`, a "−1" trial if `min o < −0.7`; in the
 //! code's 0/1 Go-NoGo variant a NoGo trial is correct if `max |o| < 0.3`.
-//! The same scoring is used for LIF networks whose filtered-spike output is
-//! sampled at the rate model's steps.
+//! LIF networks (filtered-spike output sampled at the rate model's steps)
+//! are scored the same way, except Go-NoGo, where the code's LIF rule is
+//! [`KimGoNoGo::lif_scoring`]: a window starting 500 ms into the trial and
+//! NoGo correct if `max o < 0.3`, without the absolute value (spec §3.3).
 
 mod dms;
 mod go_nogo;
 
 pub use dms::{DmsOptions, KimDms};
-pub use go_nogo::{GoNoGoOptions, GoNoGoVariant, KimGoNoGo};
+pub use go_nogo::{GoNoGoOptions, GoNoGoScoring, GoNoGoVariant, KimGoNoGo};
 
 use crate::{Score, TrialBatch};
 
+/// How a trial that is not "+1" is judged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NegativeRule {
+    /// A "−1" trial: correct if the minimum is below `−threshold`.
+    Signed,
+    /// A 0-target trial: correct if `max |o|` is below the value (rate rule).
+    BelowAbs(f64),
+    /// A 0-target trial: correct if `max o` is below the value (the code's LIF rule).
+    BelowMax(f64),
+}
+
+impl NegativeRule {
+    /// `BelowAbs(z)` for a 0/1 task, else `Signed`.
+    pub(crate) fn below_abs(zero_one: bool, z: f64) -> Self {
+        if zero_one {
+            Self::BelowAbs(z)
+        } else {
+            Self::Signed
+        }
+    }
+
+    /// `BelowMax(z)` for a 0/1 task, else `Signed`.
+    pub(crate) fn below_max(zero_one: bool, z: f64) -> Self {
+        if zero_one {
+            Self::BelowMax(z)
+        } else {
+            Self::Signed
+        }
+    }
+}
+
 /// Accuracy of a scalar output `[T, B, 1]` on trials whose condition is
-/// "+1" (`positive[b]`) or "−1", judged over steps `window`: "+1" is correct
-/// if the maximum exceeds `threshold`, "−1" if the minimum is below
-/// `−threshold`. With `zero_negative`, a "−1" trial is instead a 0-target
-/// trial, correct if `max |o| < zero_threshold`.
+/// "+1" (`positive[b]`) or not, judged over steps `window`: "+1" is correct
+/// if the maximum exceeds `threshold`; the others by `negative`.
 pub(crate) fn threshold_score(
     batch: &TrialBatch,
     output: &[f32],
     window: std::ops::Range<usize>,
     positive: &[bool],
     threshold: f64,
-    zero_negative: Option<f64>,
+    negative: NegativeRule,
 ) -> Score {
     let (nt, nb) = (batch.n_steps, batch.batch_size);
     assert_eq!(output.len(), nt * nb, "output must be [T, B, 1]");
@@ -51,10 +82,12 @@ pub(crate) fn threshold_score(
         }
         let ok = if pos {
             hi > threshold
-        } else if let Some(z) = zero_negative {
-            abs < z
         } else {
-            lo < -threshold
+            match negative {
+                NegativeRule::Signed => lo < -threshold,
+                NegativeRule::BelowAbs(z) => abs < z,
+                NegativeRule::BelowMax(z) => hi < z,
+            }
         };
         correct += usize::from(ok);
     }
