@@ -1,6 +1,7 @@
 //! Every experiment file shipped under `experiments/` parses with its
-//! study's config type, passes validation, and every `expected.toml` is a
-//! well-formed set of checks for the smoke scale — so a typo in a TOML that
+//! study's config type, passes validation, and every `expected.toml`
+//! (`expected-<scale>.toml`) is a well-formed set of checks for the smoke
+//! (that) scale — so a typo in a TOML that
 //! no test runs end to end (paper scale, supplementary variants) fails here.
 
 use std::path::Path;
@@ -40,10 +41,16 @@ fn every_experiment_file_parses_and_validates() {
             if path.extension().is_none_or(|e| e != "toml") {
                 continue;
             }
-            if path.file_name().is_some_and(|n| n == "expected.toml") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if let Some(scale) = name
+                .strip_prefix("expected")
+                .and_then(|r| r.strip_suffix(".toml"))
+            {
+                // expected.toml is for smoke, expected-<scale>.toml for <scale>.
                 let e: Expected = read_toml(&path).unwrap();
                 assert_eq!(e.study, study, "{}", path.display());
-                assert_eq!(e.scale, "smoke", "{}", path.display());
+                let want = scale.strip_prefix('-').unwrap_or("smoke");
+                assert_eq!(e.scale, want, "{}", path.display());
                 for c in &e.checks {
                     c.validate()
                         .unwrap_or_else(|err| panic!("{}: {err:#}", path.display()));

@@ -1,7 +1,9 @@
-//! Kim & Sejnowski at smoke scale, end to end: the same call `cargo xtask
+//! Kim & Sejnowski end to end. At smoke scale: the same call `cargo xtask
 //! reproduce kim-sejnowski --scale smoke` makes, then the regression check
 //! against `experiments/kim-sejnowski/expected.toml`, the files the run must
-//! write, and a rerun over the finished folder that must not retrain.
+//! write, and a rerun over the finished folder that must not retrain. At
+//! quick scale (the default): the published DMS > Go-NoGo ordering of
+//! timescales against `expected-quick.toml`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -208,5 +210,23 @@ fn out_of_range_values_are_refused_naming_the_field_and_range() {
             read_toml(&experiment_file("kim-sejnowski", &format!("{scale}.toml"))).unwrap();
         cfg.validate().unwrap();
         assert!(cfg.tau_regimes.contains(&TauRegime::Optimized));
+    }
+}
+
+/// The quick reproduction (the default scale, ~3.5 min on 2 cores) against
+/// `experiments/kim-sejnowski/expected-quick.toml`: DMS networks have longer
+/// network-mean timescales than Go-NoGo networks under both τ^s regimes, and
+/// every kept network performs the task as a LIF network.
+#[test]
+fn quick_reproduction_has_longer_timescales_for_dms_than_go_nogo() {
+    let config = experiment_file("kim-sejnowski", "quick.toml");
+    let cfg: KimSejnowskiConfig = read_toml(&config).unwrap();
+    let expected: Expected =
+        read_toml(&experiment_file("kim-sejnowski", "expected-quick.toml")).unwrap();
+    assert_eq!(expected.scale, "quick");
+    let out = tempfile::tempdir().unwrap();
+    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    if let Err(table) = summary.check(&expected) {
+        panic!("kim-sejnowski quick statistics outside their expected ranges:\n{table}");
     }
 }

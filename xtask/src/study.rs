@@ -101,12 +101,20 @@ pub fn reproduce(
         return Ok(());
     }
     let out = out.unwrap_or_else(|| default_results_dir(study));
+    // A config file of its own labels the run by its name (REPORT.md's
+    // title, summary.toml's `scale`), e.g. "paper-networks", not "quick".
+    let label = config
+        .as_ref()
+        .and_then(|c| c.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| scale.name().to_string());
     let config = config.unwrap_or_else(|| {
         workspace_root()
             .join("experiments")
             .join(study.name())
             .join(format!("{}.toml", scale.name()))
     });
+    let scale_label = label.as_str();
     match study {
         Study::OrhanMa => {
             let cfg: OrhanMaConfig = read_toml(&config)?;
@@ -116,7 +124,7 @@ pub fn reproduce(
                 |p| {
                     wm_studies::orhan_ma::run::run_with_progress(
                         &cfg,
-                        scale.name(),
+                        scale_label,
                         &config,
                         &out,
                         p,
@@ -132,7 +140,7 @@ pub fn reproduce(
                 |p| {
                     wm_studies::kim_sejnowski::run::run_with_progress(
                         &cfg,
-                        scale.name(),
+                        scale_label,
                         &config,
                         &out,
                         p,
@@ -142,7 +150,7 @@ pub fn reproduce(
         }
         Study::Xie => {
             let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;
-            wm_studies::xie::run::run(&cfg, scale.name(), &config, &out)?;
+            wm_studies::xie::run::run(&cfg, scale_label, &config, &out)?;
         }
         Study::FedererZylberberg => {
             let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
@@ -153,7 +161,7 @@ pub fn reproduce(
                 |p| {
                     wm_studies::federer_zylberberg::run::run_with_progress(
                         &cfg,
-                        scale.name(),
+                        scale_label,
                         &config,
                         &out,
                         p,

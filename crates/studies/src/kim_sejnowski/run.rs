@@ -117,6 +117,13 @@ pub fn run_with_progress(
     };
     stats.insert("mean_rate_accuracy".into(), mean_of(&|r| r.rate_accuracy));
     stats.insert("mean_lif_accuracy".into(), mean_of(&|r| r.lif_accuracy));
+    stats.insert(
+        "min_lif_accuracy_kept".into(),
+        kept.iter()
+            .map(|o| o.row.lif_accuracy)
+            .reduce(f64::min)
+            .unwrap_or(f64::NAN),
+    );
     stats.insert("mean_best_scale".into(), mean_of(&|r| r.best_scale));
     stats.insert("mean_firing_rate_hz".into(), mean_of(&|r| r.mean_rate_hz));
     stats.insert("mean_iterations".into(), mean_of(&|r| r.iterations as f64));
