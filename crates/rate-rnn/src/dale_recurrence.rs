@@ -102,7 +102,8 @@ fn values_or_zero<T: Real + candle_core::WithDType>(
 }
 
 impl DaleLoop {
-    /// Rates `r`, plus σ′(x_t) and d_t for the backward pass.
+    /// Rates `r`, plus σ′(x_t) and d_t for the backward pass. The noise is
+    /// read in place (no copy of the `[T, B, N]` tensor).
     #[allow(clippy::type_complexity)]
     fn forward<T: Real + candle_core::WithDType>(
         &self,
@@ -110,10 +111,25 @@ impl DaleLoop {
         w: &[T],
         alpha: &[T],
     ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
+        match &self.xi {
+            Some(t) => with_slice::<T, _>(t, |xi| self.run(u, w, alpha, Some(xi))),
+            None => self.run(u, w, alpha, None),
+        }
+    }
+
+    /// [`DaleLoop::forward`] with the noise `xi` `[T, B, N]` (or none).
+    #[allow(clippy::type_complexity)]
+    fn run<T: Real + candle_core::WithDType>(
+        &self,
+        u: &[T],
+        w: &[T],
+        alpha: &[T],
+        xi: Option<&[T]>,
+    ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let mut x = values_or_zero::<T>(&self.x0, step)?;
-        let xi = values_or_zero::<T>(&self.xi, nt * step)?;
+        let no_noise = vec![T::ZERO; step];
         let mut r_prev = vec![T::ZERO; step];
         for (r, &v) in r_prev.iter_mut().zip(&x) {
             *r = v.sigmoid_and_slope().0;
@@ -134,12 +150,13 @@ impl DaleLoop {
             matmul(d_t, prev, Op::N, w, Op::N, nb, n, n, true);
             let r_t = &mut rest[..step];
             let s_t = &mut slope[span.clone()];
+            let xi_t = xi.map_or(no_noise.as_slice(), |v| &v[span.clone()]);
             for b in 0..nb {
                 let row = b * n..(b + 1) * n;
                 for (((((di, xv), &ni), &a), ri), si) in d_t[row.clone()]
                     .iter_mut()
                     .zip(&mut x[row.clone()])
-                    .zip(&xi[t * step + b * n..t * step + (b + 1) * n])
+                    .zip(&xi_t[row.clone()])
                     .zip(alpha)
                     .zip(&mut r_t[row.clone()])
                     .zip(&mut s_t[row])

@@ -173,28 +173,34 @@ fn dense_reference(
     (spikes, out)
 }
 
-fn random_network(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn random_network(n: usize, seed: u64) -> Weights {
     use rand::Rng;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w_rec = (0..n * n).map(|_| rng.random_range(-0.4..0.6)).collect();
     let w_in = (0..n).map(|_| rng.random_range(5.0..30.0)).collect();
     let w_out = (0..n).map(|_| rng.random_range(-0.01..0.01)).collect();
     let tau = (0..n).map(|_| rng.random_range(20.0..125.0)).collect();
-    (w_rec, w_in, w_out, tau)
+    Weights {
+        w_rec,
+        w_in,
+        w_out,
+        tau,
+    }
+}
+
+impl Weights {
+    /// The LIF network of these arrays (one input channel).
+    fn network<T: wm_spiking::Real>(&self, p: LifParams) -> LifNetwork<T> {
+        LifNetwork::new(&self.w_rec, &self.w_in, &self.w_out, &self.tau, 1, p).unwrap()
+    }
 }
 
 #[test]
 fn sparse_batched_simulation_matches_a_dense_reference() {
     let n = 12;
-    let (w_rec, w_in, w_out, tau) = random_network(n, 3);
-    let weights = Weights {
-        w_rec: w_rec.clone(),
-        w_in: w_in.clone(),
-        w_out: w_out.clone(),
-        tau: tau.clone(),
-    };
+    let weights = random_network(n, 3);
     let p = quiet();
-    let net = LifNetwork::<f64>::new(&w_rec, &w_in, &w_out, &tau, 1, p.clone()).unwrap();
+    let net = weights.network::<f64>(p.clone());
     let (t_in, spi) = (30, 20);
     // One input channel, two trials: a step of 1 then 0, and constant 0.5.
     let mut input = vec![0.0f32; t_in * 2];
@@ -234,7 +240,7 @@ fn sparse_batched_simulation_matches_a_dense_reference() {
         }
     }
     // f32 gives the same spikes on this short run.
-    let net32 = LifNetwork::<f32>::new(&w_rec, &w_in, &w_out, &tau, 1, p).unwrap();
+    let net32 = weights.network::<f32>(p);
     let sim32 = net32
         .simulate(
             &input,
@@ -260,15 +266,9 @@ fn noisy_simulation_matches_the_dense_reference_draw_for_draw() {
     // Default constants: random initial voltages in (−65, 30) mV and 0.1-mV
     // noise per step; trial b draws both from stream b of the seed.
     let n = 16;
-    let (w_rec, w_in, w_out, tau) = random_network(n, 8);
-    let weights = Weights {
-        w_rec: w_rec.clone(),
-        w_in: w_in.clone(),
-        w_out: w_out.clone(),
-        tau: tau.clone(),
-    };
+    let weights = random_network(n, 8);
     let p = LifParams::default();
-    let net = LifNetwork::<f64>::new(&w_rec, &w_in, &w_out, &tau, 1, p.clone()).unwrap();
+    let net = weights.network::<f64>(p.clone());
     let (t_in, spi, nb) = (20, 50, 3);
     let input: Vec<f32> = (0..t_in * nb).map(|k| (k % 7) as f32 / 7.0).collect();
     let opts = SimOptions {
@@ -278,8 +278,8 @@ fn noisy_simulation_matches_the_dense_reference_draw_for_draw() {
         readout: true,
     };
     let sim = net.simulate(&input, t_in, nb, &opts).unwrap();
-    let quiet_sim = LifNetwork::<f64>::new(&w_rec, &w_in, &w_out, &tau, 1, quiet())
-        .unwrap()
+    let quiet_sim = weights
+        .network::<f64>(quiet())
         .simulate(&input, t_in, nb, &opts)
         .unwrap();
     for b in 0..nb {
@@ -308,8 +308,7 @@ fn noisy_simulation_matches_the_dense_reference_draw_for_draw() {
 
 #[test]
 fn noisy_trials_are_reproducible_and_independent_of_the_thread_count() {
-    let (w_rec, w_in, w_out, tau) = random_network(20, 5);
-    let net = LifNetwork::<f32>::new(&w_rec, &w_in, &w_out, &tau, 1, LifParams::default()).unwrap();
+    let net = random_network(20, 5).network::<f32>(LifParams::default());
     let opts = SimOptions {
         seed: 9,
         steps_per_input: 100,
@@ -332,7 +331,12 @@ fn noisy_trials_are_reproducible_and_independent_of_the_thread_count() {
 #[test]
 fn conversion_divides_recurrent_and_output_weights_by_the_scale() {
     let n = 12;
-    let (w_rec, w_in, w_out, tau) = random_network(n, 7);
+    let Weights {
+        w_rec,
+        w_in,
+        w_out,
+        tau,
+    } = random_network(n, 7);
     let arrays = RateArrays {
         w_rec: w_rec.iter().map(|w| w * 40.0).collect(),
         w_in: w_in.clone(),
