@@ -196,7 +196,7 @@ impl<T: Real> LifPopulation<T> {
         let n = self.v.len();
         assert_eq!(current.len(), n, "one current per unit");
         if self.membrane.noise.to_f64() != 0.0 {
-            rng.fill_standard_normal(&mut self.z);
+            rng.fill_standard_normal_inline(&mut self.z);
         }
         let m = self.membrane;
         for ((((v, last), &c), &z), f) in self
@@ -219,7 +219,7 @@ impl<T: Real> LifPopulation<T> {
     /// The caller then adds the spikes' input to `syn` (e.g.
     /// [`DoubleExp::add_columns`]). Same values as computing the current,
     /// calling `step` and [`DoubleExp::step`], in one sweep over the units.
-    #[inline]
+    #[inline(always)]
     pub fn step_with_synapse(
         &mut self,
         i: i32,
@@ -234,7 +234,7 @@ impl<T: Real> LifPopulation<T> {
             "one drive and one synapse per unit"
         );
         if self.membrane.noise.to_f64() != 0.0 {
-            rng.fill_standard_normal(&mut self.z);
+            rng.fill_standard_normal_inline(&mut self.z);
         }
         let m = self.membrane;
         let (dt, rise) = (syn.dt_s, syn.rise);
@@ -337,7 +337,7 @@ impl<T: Real> DoubleExp<T> {
 
     /// The input part of [`DoubleExp::step_columns`] alone: `h += J/(τ_r τ_d)`
     /// with J the sum of the spiking units' weight columns.
-    #[inline]
+    #[inline(always)]
     pub fn add_columns(&mut self, w_cols: &[T], spiked: &[u32]) {
         let n = self.h.len();
         for &u in spiked {
@@ -349,7 +349,7 @@ impl<T: Real> DoubleExp<T> {
     }
 
     /// One step where the input is 1 for the units in `spiked` and 0 elsewhere.
-    #[inline]
+    #[inline(always)]
     pub fn step_spikes(&mut self, spiked: &[u32]) {
         self.decay_step();
         for &u in spiked {
@@ -359,7 +359,7 @@ impl<T: Real> DoubleExp<T> {
     }
 
     /// The input-free part of a step: `s ← s·e^{−dt/τ_d} + h·dt`, `h ← h·e^{−dt/τ_r}`.
-    #[inline]
+    #[inline(always)]
     fn decay_step(&mut self) {
         let (dt, rise) = (self.dt_s, self.rise);
         for ((s, h), &d) in self.s.iter_mut().zip(&mut self.h).zip(&self.decay) {

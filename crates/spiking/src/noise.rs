@@ -1,20 +1,23 @@
-//! The noise generator of the LIF simulations: four interleaved xoshiro256++
-//! generators seeded from the project's ChaCha8 (by seed and stream), and a
-//! vectorisable Box–Muller transform to standard normals in `f32`.
+//! The noise generator of the LIF simulations: eight interleaved
+//! xoshiro128++ generators seeded from the project's ChaCha8 (by seed and
+//! stream), and a vectorisable Box–Muller transform to standard normals in
+//! `f32`.
 //!
 //! A LIF run draws one normal per unit per 0.05-ms step (210 million for one
-//! network's fixation set), so the generator is the hot path. xoshiro256++
-//! is several times cheaper per word than ChaCha8 and passes BigCrush; one
-//! 64-bit word makes **two** normals, and the transform has no branches, so
-//! the compiler runs it on SIMD lanes (a ziggurat's rejection branch keeps it
-//! scalar). Same seed and stream, same draws, on any thread count.
+//! network's fixation set), so the generator is the hot path. xoshiro128++
+//! is several times cheaper per word than ChaCha8, passes BigCrush, and works
+//! on 32-bit words, so eight lanes fill one AVX2 register (four with SSE2)
+//! with no 64-bit shifts or lane shuffles. Two 32-bit words make **two**
+//! normals, and the transform has no branches, so the compiler runs it on
+//! SIMD lanes (a ziggurat's rejection branch keeps it scalar). Same seed and
+//! stream, same draws, on any thread count and with or without AVX2.
 //!
-//! Transform of one word `w` (bits 40–63 → u₁, bits 8–31 → a, bits 0–2 →
-//! the symmetries):
+//! Transform of one word pair `(h, l)` (bits 8–31 of `h` → u₁, bits 8–31 of
+//! `l` → a, bits 0–2 of `l` → the symmetries):
 //!
 //! ```text
-//! u₁ = (w[40..64] + ½)·2⁻²⁴ ∈ (0, 1),   r = √(−2 ln u₁)
-//! a  = (π/4)(w[8..32] + ½)·2⁻²⁴ ∈ (0, π/4)
+//! u₁ = (h[8..32] + ½)·2⁻²⁴ ∈ (0, 1),   r = √(−2 ln u₁)
+//! a  = (π/4)(l[8..32] + ½)·2⁻²⁴ ∈ (0, π/4)
 //! (x, y) = r (cos a, sin a), swapped if bit 0, x negated if bit 1, y if bit 2
 //! ```
 //!
@@ -27,34 +30,35 @@
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Four interleaved xoshiro256++ generators (Blackman & Vigna 2019), lane
-/// `l` seeded from words `4l..4l+4` of a ChaCha8 stream. Four lanes give the
-/// compiler independent dependency chains (and SIMD lanes) to work with; as
-/// an `RngCore`, the words come lane 0, 1, 2, 3, 0, 1, ….
+/// Eight interleaved xoshiro128++ generators (Blackman & Vigna 2021), lane
+/// `l` seeded from words `4l..4l+4` (`next_u32`) of a ChaCha8 stream. The
+/// lanes give the compiler independent dependency chains and SIMD lanes to
+/// work with; as an `RngCore`, the words come lane 0, 1, …, 7, 0, 1, ….
 #[derive(Debug, Clone)]
 pub struct NoiseRng {
     /// `s[j][l]`: state word j of lane l.
-    s: [[u64; LANES]; 4],
-    /// Words of the last `next_u64` block not handed out yet.
-    pending: [u64; LANES],
+    s: [[u32; LANES]; 4],
+    /// Words of the last block not handed out yet by `next_u32`.
+    pending: [u32; LANES],
     next: usize,
 }
 
 /// Independent generators stepped together.
-const LANES: usize = 4;
+const LANES: usize = 8;
 
-/// Normal pairs made per block of the transform.
-const BLOCK: usize = 64;
+/// Normal pairs made per block of the transform (a multiple of `LANES`;
+/// 128 pairs cover a 200-unit population in one block).
+const BLOCK: usize = 128;
 
 impl NoiseRng {
     /// A generator for stream `stream` of master seed `seed` (e.g. one per trial).
     pub fn new(seed: u64, stream: u64) -> Self {
         let mut c = ChaCha8Rng::seed_from_u64(seed);
         c.set_stream(stream);
-        let mut s = [[0u64; LANES]; 4];
+        let mut s = [[0u32; LANES]; 4];
         for l in 0..LANES {
             for row in &mut s {
-                row[l] = c.next_u64();
+                row[l] = c.next_u32();
             }
             if s.iter().all(|row| row[l] == 0) {
                 s[0][l] = 1;
@@ -67,30 +71,20 @@ impl NoiseRng {
         }
     }
 
-    /// One output word per lane.
-    #[inline(always)]
-    fn step_lanes(&mut self) -> [u64; LANES] {
-        let [s0, s1, s2, s3] = &mut self.s;
-        let mut out = [0u64; LANES];
-        for l in 0..LANES {
-            out[l] = s0[l]
-                .wrapping_add(s3[l])
-                .rotate_left(23)
-                .wrapping_add(s0[l]);
-            let t = s1[l] << 17;
-            s2[l] ^= s0[l];
-            s3[l] ^= s1[l];
-            s1[l] ^= s2[l];
-            s0[l] ^= s3[l];
-            s2[l] ^= t;
-            s3[l] = s3[l].rotate_left(45);
-        }
-        out
+    /// Fill `out` with independent standard normals (Box–Muller, see the
+    /// module docs), two per pair of words, made in blocks of 256. Runs the
+    /// AVX2 copy of the transform where the CPU has it; the draws are the
+    /// same bits either way.
+    pub fn fill_standard_normal(&mut self, out: &mut [f32]) {
+        fill_standard_normal(self, out);
     }
 
-    /// Fill `out` with independent standard normals (Box–Muller, see the
-    /// module docs), two per 64-bit word, made in blocks of 128.
-    pub fn fill_standard_normal(&mut self, out: &mut [f32]) {
+    /// [`NoiseRng::fill_standard_normal`], inlined into its caller, so that
+    /// a caller compiled for AVX2 (the LIF trial loop) gets the transform
+    /// on 8 lanes. A block of `m` pairs steps the lanes `2⌈m/8⌉` times:
+    /// words for u₁ from the even steps, for the angle from the odd ones.
+    #[inline(always)]
+    pub(crate) fn fill_standard_normal_inline(&mut self, out: &mut [f32]) {
         let mut hi = [0u32; BLOCK];
         let mut lo = [0u32; BLOCK];
         let mut xs = [0f32; BLOCK];
@@ -98,14 +92,19 @@ impl NoiseRng {
         for chunk in out.chunks_mut(2 * BLOCK) {
             let m = chunk.len().div_ceil(2);
             let words = m.div_ceil(LANES) * LANES;
-            for k in (0..words).step_by(LANES) {
-                let w = self.step_lanes();
-                for l in 0..LANES {
-                    hi[k + l] = (w[l] >> 32) as u32;
-                    lo[k + l] = w[l] as u32;
-                }
+            for (h, l) in hi[..words]
+                .chunks_exact_mut(LANES)
+                .zip(lo[..words].chunks_exact_mut(LANES))
+            {
+                h.copy_from_slice(&step_lanes(&mut self.s));
+                l.copy_from_slice(&step_lanes(&mut self.s));
             }
-            box_muller(&hi[..m], &lo[..m], &mut xs[..m], &mut ys[..m]);
+            box_muller(
+                &hi[..words],
+                &lo[..words],
+                &mut xs[..words],
+                &mut ys[..words],
+            );
             let (a, b) = chunk.split_at_mut(m);
             a.copy_from_slice(&xs[..m]);
             b.copy_from_slice(&ys[..b.len()]);
@@ -113,9 +112,35 @@ impl NoiseRng {
     }
 }
 
+/// One step of every lane: one output word per lane.
+#[inline(always)]
+fn step_lanes(s: &mut [[u32; LANES]; 4]) -> [u32; LANES] {
+    let [s0, s1, s2, s3] = s;
+    let mut out = [0u32; LANES];
+    for l in 0..LANES {
+        out[l] = s0[l].wrapping_add(s3[l]).rotate_left(7).wrapping_add(s0[l]);
+        let t = s1[l] << 9;
+        s2[l] ^= s0[l];
+        s3[l] ^= s1[l];
+        s1[l] ^= s2[l];
+        s0[l] ^= s3[l];
+        s2[l] ^= t;
+        s3[l] = s3[l].rotate_left(11);
+    }
+    out
+}
+
+/// The body of [`NoiseRng::fill_standard_normal`], compiled for the
+/// baseline x86-64 instruction set and for AVX2 + FMA.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn fill_standard_normal(rng: &mut NoiseRng, out: &mut [f32]) {
+    rng.fill_standard_normal_inline(out);
+}
+
 /// Two normals per word pair: u₁ from the top 24 bits of `hi`, the angle
 /// from the top 24 bits of `lo`, the symmetries from its bits 0–2.
 /// All four slices have the same length.
+#[inline(always)]
 fn box_muller(hi: &[u32], lo: &[u32], xs: &mut [f32], ys: &mut [f32]) {
     const TWO_NEG_24: f32 = 1.0 / 16_777_216.0;
     const QUARTER_PI: f32 = std::f32::consts::FRAC_PI_4;
@@ -190,21 +215,23 @@ fn cos_small(a: f32) -> f32 {
 
 impl RngCore for NoiseRng {
     #[inline]
-    fn next_u64(&mut self) -> u64 {
+    fn next_u32(&mut self) -> u32 {
         if self.next == LANES {
-            self.pending = self.step_lanes();
+            self.pending = step_lanes(&mut self.s);
             self.next = 0;
         }
         self.next += 1;
         self.pending[self.next - 1]
     }
+    /// Two consecutive words, the first in the low half.
     #[inline]
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
+    fn next_u64(&mut self) -> u64 {
+        let lo = u64::from(self.next_u32());
+        lo | (u64::from(self.next_u32()) << 32)
     }
     fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let w = self.next_u64().to_le_bytes();
+        for chunk in dst.chunks_mut(4) {
+            let w = self.next_u32().to_le_bytes();
             chunk.copy_from_slice(&w[..chunk.len()]);
         }
     }

@@ -1,6 +1,9 @@
 //! The Box–Muller noise generator against the standard normal distribution
 //! (statrs' CDF, closed-form moments and tail masses) and for independence.
 
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_xoshiro::Xoshiro128PlusPlus;
 use statrs::distribution::{ContinuousCDF, Normal};
 use wm_spiking::NoiseRng;
 
@@ -129,4 +132,28 @@ fn streams_are_reproducible_and_distinct() {
     b.fill_standard_normal(&mut y);
     assert_eq!(x[..4], y[..4]);
     assert_eq!(x[4..], y[4..7]);
+}
+
+#[test]
+fn words_are_eight_interleaved_xoshiro128_plus_plus_lanes() {
+    // The documented seeding: lane l takes words 4l..4l+4 of the ChaCha8
+    // stream as its state; then the words come lane 0, 1, …, 7, 0, ….
+    let (seed, stream) = (21, 5);
+    let mut chacha = ChaCha8Rng::seed_from_u64(seed);
+    chacha.set_stream(stream);
+    let mut lanes: Vec<Xoshiro128PlusPlus> = (0..8)
+        .map(|_| {
+            let mut state = [0u8; 16];
+            for word in state.chunks_exact_mut(4) {
+                word.copy_from_slice(&chacha.next_u32().to_le_bytes());
+            }
+            Xoshiro128PlusPlus::from_seed(state)
+        })
+        .collect();
+    let mut rng = NoiseRng::new(seed, stream);
+    for step in 0..100 {
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            assert_eq!(rng.next_u32(), lane.next_u32(), "step {step}, lane {l}");
+        }
+    }
 }
