@@ -10,7 +10,10 @@
 //! g_I (Σ_j L_IE[l←j] m_j^E − Σ_k L_II[l←k] m_k^I); the code's row-sum
 //! factors g_E = N_E, g_I = N_I are explicit gains here. Voltages follow
 //! v ← v + dt/τ_{E,I} ((V_rest − v) + I + |ξ|) with |ξ| half-normal noise,
-//! spike at v ≥ V_thr, reset to V_reset after the step is recorded.
+//! spike at v ≥ V_thr, reset to V_reset after the step is recorded. The
+//! voltage update is `wm_spiking`'s [`LifPopulation`] (one population per
+//! cell type, no refractory period, the noise and V_rest carried in its
+//! current), so both studies' networks share one integrate-and-fire step.
 //!
 //! The read-out ŝ follows ŝ ← ŝ + Δŝ, Δŝ = dt(−ŝ + dᵀS_E), and the rule is
 //! L_EE[i←j] ← max(0, L_EE[i←j] − 2η Δŝ dᵢ r_j) with the smoothed rate
@@ -23,6 +26,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
+
+use wm_spiking::{LifPopulation, NoiseRng};
 
 use crate::ParamError;
 
@@ -190,8 +195,8 @@ pub fn simulate_lif(
     // 1. Voltages: uniform integers in [V_reset, V_thr + 10).
     let lo = p.v_reset_mv as i64;
     let hi = p.v_thr_mv as i64 + 10;
-    let mut ve: Vec<f64> = (0..ne).map(|_| rng.random_range(lo..hi) as f64).collect();
-    let mut vi: Vec<f64> = (0..ni).map(|_| rng.random_range(lo..hi) as f64).collect();
+    let ve: Vec<f64> = (0..ne).map(|_| rng.random_range(lo..hi) as f64).collect();
+    let vi: Vec<f64> = (0..ni).map(|_| rng.random_range(lo..hi) as f64).collect();
     // 2. Read-out.
     let d: Vec<f64> = (0..ne)
         .map(|_| rng.sample::<f64, _>(StandardNormal).abs())
@@ -221,12 +226,25 @@ pub fn simulate_lif(
     let ge = p.input_gain_e.unwrap_or(ne as f64);
     let gi = p.input_gain_i.unwrap_or(ni as f64);
     let thr = p.v_thr_mv;
-    let mut se_spk: Vec<f64> = ve.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
-    let mut si_spk: Vec<f64> = vi.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
+    let se_spk: Vec<f64> = ve.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
+    let si_spk: Vec<f64> = vi.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
+    let (mut pop_e, mut pop_i) = (population(p, p.tau_e, ve), population(p, p.tau_i, vi));
+    // Unused: the populations draw no voltage noise (σ_v = 0); |ξ| enters
+    // their current instead, from `rng`.
+    let mut no_noise = NoiseRng::new(seed, 0);
+    let (mut fired_e, mut fired_i) = (Vec::with_capacity(ne), Vec::with_capacity(ni));
+    let (mut cur_e, mut cur_i) = (vec![0.0; ne], vec![0.0; ni]);
     let dt = p.dt;
     let step_ms = dt * p.tau_ms;
     let steps = (duration_ms / step_ms).round() as usize;
     let raster_steps = (raster_ms / step_ms).round() as usize;
+    if steps > i32::MAX as usize {
+        return Err(ParamError {
+            field: "duration_ms",
+            value: duration_ms,
+            allowed: "at most 2³¹ − 1 steps of dt·tau_ms",
+        });
+    }
     let mut s_hat: f64 = d.iter().zip(&se_spk).map(|(a, b)| a * b).sum();
     let mut r = se_spk.clone();
     let mut trace = LifTrace {
@@ -239,11 +257,17 @@ pub fn simulate_lif(
             trace.spikes_e.push((0.0, i));
         }
     }
-    for (v, s) in ve.iter_mut().zip(&se_spk).chain(vi.iter_mut().zip(&si_spk)) {
+    for (v, s) in pop_e
+        .v
+        .iter_mut()
+        .zip(&se_spk)
+        .chain(pop_i.v.iter_mut().zip(&si_spk))
+    {
         if *s > 0.0 {
             *v = p.v_reset_mv;
         }
     }
+    let (mut se_spk, mut si_spk) = (se_spk, si_spk);
     let (mut xe, mut me) = (vec![0.0; ne], vec![0.0; ne]);
     let (mut xi, mut mi) = (vec![0.0; ni], vec![0.0; ni]);
     for t in 1..steps {
@@ -266,9 +290,8 @@ pub fn simulate_lif(
                 .zip(&mi)
                 .map(|(w, m)| w * m)
                 .sum();
-            let input = ge * (exc - inh);
             let xi_n: f64 = rng.sample::<f64, _>(StandardNormal).abs();
-            ve[i] += dt / p.tau_e * ((p.v_rest_mv - ve[i]) + input + xi_n);
+            cur_e[i] = p.v_rest_mv + ge * (exc - inh) + xi_n;
         }
         for l in 0..ni {
             let exc: f64 = l_ie[l * ne..(l + 1) * ne]
@@ -281,16 +304,16 @@ pub fn simulate_lif(
                 .zip(&mi)
                 .map(|(w, m)| w * m)
                 .sum();
-            let input = gi * (exc - inh);
             let xi_n: f64 = rng.sample::<f64, _>(StandardNormal).abs();
-            vi[l] += dt / p.tau_i * ((p.v_rest_mv - vi[l]) + input + xi_n);
+            cur_i[l] = p.v_rest_mv + gi * (exc - inh) + xi_n;
         }
-        for (s, &v) in se_spk.iter_mut().zip(&ve) {
-            *s = f64::from(u8::from(v >= thr));
-        }
-        for (s, &v) in si_spk.iter_mut().zip(&vi) {
-            *s = f64::from(u8::from(v >= thr));
-        }
+        // Integrate, spike at v ≥ V_thr and reset (the populations reset at
+        // once; nothing below reads v, so this equals resetting at the end).
+        let step = t as i32; // t < steps ≤ i32::MAX, checked above
+        pop_e.step(step, &cur_e, &mut no_noise, &mut fired_e);
+        pop_i.step(step, &cur_i, &mut no_noise, &mut fired_i);
+        flags(&fired_e, &mut se_spk);
+        flags(&fired_i, &mut si_spk);
         for (rj, &s) in r.iter_mut().zip(&se_spk) {
             *rj += dt * (-*rj + s);
         }
@@ -321,11 +344,31 @@ pub fn simulate_lif(
                 }
             }
         }
-        for (v, s) in ve.iter_mut().zip(&se_spk).chain(vi.iter_mut().zip(&si_spk)) {
-            if *s > 0.0 {
-                *v = p.v_reset_mv;
-            }
-        }
     }
     Ok(trace)
+}
+
+/// A population of LIF cells with membrane time constant `tau` (in τ) and
+/// initial voltages `v0` (mV), no refractory period and no own noise.
+fn population(p: &LifParams, tau: f64, v0: Vec<f64>) -> LifPopulation<f64> {
+    let cell = wm_spiking::LifParams {
+        dt_ms: p.dt * p.tau_ms,
+        tau_m_ms: tau * p.tau_ms,
+        v_threshold_mv: p.v_thr_mv,
+        v_reset_mv: p.v_reset_mv,
+        refractory_ms: 0.0,
+        noise_mv: 0.0,
+        ..wm_spiking::LifParams::default()
+    };
+    let mut pop = LifPopulation::new(v0.len(), &cell);
+    pop.v = v0;
+    pop
+}
+
+/// 0/1 spike flags from the indices of the cells that fired.
+fn flags(fired: &[u32], out: &mut [f64]) {
+    out.fill(0.0);
+    for &i in fired {
+        out[i as usize] = 1.0;
+    }
 }

@@ -6,7 +6,8 @@
 //!
 //! * [`lif`]: the building blocks: [`LifPopulation`] (voltage, threshold,
 //!   reset, refractory clock, noise) and [`DoubleExp`] (the
-//!   double-exponential synaptic filter). `plasticity` may reuse them.
+//!   double-exponential synaptic filter). `plasticity`'s LIF network
+//!   (Federer & Zylberberg, Fig. A4) is built on [`LifPopulation`].
 //! * [`network`]: [`LifNetwork`], a recurrent LIF network simulated in
 //!   batches of trials, rayon-parallel over trials, `f32` or `f64`
 //!   ([`Real`]), with sparse spike propagation.
