@@ -1,8 +1,11 @@
-//! Xie et al. 2022 at smoke scale, end to end: the same call `cargo xtask
+//! Xie et al. 2022 end to end: at smoke scale, the same call `cargo xtask
 //! reproduce xie --scale smoke` makes, the regression check against
 //! `experiments/xie/expected.toml`, then a rerun over the finished folder
 //! that must reload every network instead of retraining and give the same
-//! statistics.
+//! statistics; at quick scale, the analyses of two stored quick-trained
+//! networks against `experiments/xie/expected-quick.toml`.
+
+use std::path::Path;
 
 use wm_studies::io::read_toml;
 use wm_studies::regress::Expected;
@@ -42,6 +45,49 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
             v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
             "{k}: {v} then {w}"
         );
+    }
+}
+
+/// Copy the folder tree `from` into `to` (created).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The quick-scale regression: `cargo xtask reproduce xie` with quick.toml
+/// over the two networks a quick run trained (stored in
+/// `experiments/xie/quick-networks/`, see its README). Training them takes
+/// ~16 min on 2 cores, past the CI budget, so the pipeline reloads them as
+/// it does any finished network; every analysis then runs as in a fresh
+/// quick run and the statistics must meet `expected-quick.toml`.
+#[test]
+fn quick_networks_reanalysed_meet_the_expected_quick_statistics() {
+    let config = experiment_file("xie", "quick.toml");
+    let cfg: XieConfig = read_toml(&config).unwrap();
+    let expected: Expected = read_toml(&experiment_file("xie", "expected-quick.toml")).unwrap();
+    assert_eq!(expected.scale, "quick");
+    let stored = experiment_file("xie", "quick-networks");
+    let out = tempfile::tempdir().unwrap();
+    copy_tree(&stored, &out.path().join("networks"));
+    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    for net in ["000-fixed", "001-variable"] {
+        let log = |root: &Path| std::fs::read_to_string(root.join(net).join("evals.csv")).unwrap();
+        assert_eq!(
+            log(&stored),
+            log(&out.path().join("networks")),
+            "{net} was trained further: quick.toml no longer matches the stored networks"
+        );
+    }
+    if let Err(table) = summary.check(&expected) {
+        panic!("xie quick statistics outside their expected ranges:\n{table}");
     }
 }
 

@@ -1,4 +1,6 @@
 //! `cargo xtask regress`: compare a run's `summary.toml` with the study's
+//! expected statistics for the run's scale, `experiments/<study>/expected-<scale>.toml`
+//! where the study has one (Kim & Sejnowski and Xie at `quick`), else
 //! `experiments/<study>/expected.toml` (the comparison itself lives in
 //! `wm_studies::regress`).
 
@@ -19,12 +21,15 @@ pub fn run(study: Study, results: Option<PathBuf>) -> Result<()> {
         return Ok(());
     }
     let results = results.unwrap_or_else(|| default_results_dir(study));
-    let expected_path = workspace_root()
-        .join("experiments")
-        .join(study.name())
-        .join("expected.toml");
-    let expected: Expected = read_toml(&expected_path)?;
     let summary: Summary = read_toml(&results.join("summary.toml"))?;
+    let dir = workspace_root().join("experiments").join(study.name());
+    let for_scale = dir.join(format!("expected-{}.toml", summary.scale));
+    let expected_path = if for_scale.is_file() {
+        for_scale
+    } else {
+        dir.join("expected.toml")
+    };
+    let expected: Expected = read_toml(&expected_path)?;
     let rows = compare(&expected, &summary)?;
     println!(
         "{}: {} against {} (expectations for scale `{}`)",
