@@ -35,6 +35,8 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
         "fano_fixed.png",
         "rate_behaviour_r_fixed.png",
         "w_rec_sorted_fixed.png",
+        "activity_sorted_fixed.png",
+        "activity_sorted_variable.png",
     ] {
         assert!(out.path().join(file).is_file(), "{file} was not written");
     }

@@ -52,6 +52,17 @@ pub enum DelayUnitRule {
     Ttest,
 }
 
+/// How the units of the activity heat map (paper Fig. 4, spec §5.7) are sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeatmapSort {
+    /// The paper's text: by the location where the unit's delay-period rate peaks.
+    #[default]
+    DelayPeak,
+    /// Xie's code: by the unit's preferred cue-period location.
+    CuePreference,
+}
+
 /// The reproduction at one scale. Defaults are the quick scale's;
 /// `experiments/xie/{smoke,quick,paper}.toml` set every field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +120,8 @@ pub struct XieConfig {
     pub faithful_unpaired_noise: bool,
     /// Also compute the other pairing's t and r for the report.
     pub report_both: bool,
+    /// Sorting of the units in the activity heat map.
+    pub heatmap_sort: HeatmapSort,
 }
 
 impl Default for XieConfig {
@@ -137,6 +150,7 @@ impl Default for XieConfig {
             delay_unit_rule: DelayUnitRule::Lax,
             faithful_unpaired_noise: false,
             report_both: true,
+            heatmap_sort: HeatmapSort::DelayPeak,
         }
     }
 }
