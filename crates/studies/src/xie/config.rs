@@ -13,6 +13,9 @@ pub enum Condition {
     Fixed,
     /// The variable 0–3-s delay ODR with the same five other tasks.
     Variable,
+    /// The 1.5-s ODR (`odr`) with the same five other tasks: the paper's
+    /// 360-location networks behind the activity heat map (Fig. 4, spec §5.7).
+    Short,
 }
 
 impl Condition {
@@ -21,6 +24,7 @@ impl Condition {
         match self {
             Condition::Fixed => "fixed",
             Condition::Variable => "variable",
+            Condition::Short => "short",
         }
     }
 
@@ -29,6 +33,7 @@ impl Condition {
         match self {
             Condition::Fixed => XieRule::Odr3000,
             Condition::Variable => XieRule::OdrVariable,
+            Condition::Short => XieRule::Odr,
         }
     }
 
@@ -37,6 +42,19 @@ impl Condition {
         match self {
             Condition::Fixed => XieRule::ruleset_fixed(),
             Condition::Variable => XieRule::ruleset_variable(),
+            Condition::Short => XieRule::ruleset_fixed()
+                .into_iter()
+                .map(|r| if r == XieRule::Odr3000 { XieRule::Odr } else { r })
+                .collect(),
+        }
+    }
+
+    /// A phrase for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Condition::Fixed => "Fixed 3-s",
+            Condition::Variable => "Variable 0–3-s",
+            Condition::Short => "Fixed 1.5-s",
         }
     }
 }
@@ -229,11 +247,11 @@ impl XieConfig {
         if !rules.contains(&condition.odr_rule()) {
             rules.insert(0, condition.odr_rule());
         }
-        if condition == Condition::Variable {
-            rules.retain(|&r| r != XieRule::Odr3000);
-        } else {
-            rules.retain(|&r| r != XieRule::OdrVariable);
-        }
+        // One ODR delay variant per network: the condition's own.
+        let own = condition.odr_rule();
+        rules.retain(|&r| {
+            r == own || !matches!(r, XieRule::Odr | XieRule::Odr3000 | XieRule::OdrVariable)
+        });
         rules
     }
 }

@@ -536,7 +536,7 @@ fn condition_results(
     put(stats, "train_steps_mean", finite_mean(&steps));
     report.push_str(&format!(
         "\n## {} delay ({} networks)\n\nFinal ODR performance (evaluation trials): mean {:.3}; training steps: mean {:.0}.\n\n",
-        if c == Condition::Fixed { "Fixed 3-s" } else { "Variable 0–3-s" },
+        c.describe(),
         nets.len(),
         finite_mean(&finals),
         finite_mean(&steps),
