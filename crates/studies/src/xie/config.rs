@@ -44,7 +44,13 @@ impl Condition {
             Condition::Variable => XieRule::ruleset_variable(),
             Condition::Short => XieRule::ruleset_fixed()
                 .into_iter()
-                .map(|r| if r == XieRule::Odr3000 { XieRule::Odr } else { r })
+                .map(|r| {
+                    if r == XieRule::Odr3000 {
+                        XieRule::Odr
+                    } else {
+                        r
+                    }
+                })
                 .collect(),
         }
     }
@@ -253,5 +259,32 @@ impl XieConfig {
             r == own || !matches!(r, XieRule::Odr | XieRule::Odr3000 | XieRule::OdrVariable)
         });
         rules
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_condition_trains_its_own_odr_variant_and_no_other() {
+        let odr = [XieRule::Odr, XieRule::Odr3000, XieRule::OdrVariable];
+        for c in [Condition::Fixed, Condition::Variable, Condition::Short] {
+            let paper = c.ruleset();
+            assert_eq!(paper.len(), 6, "{c:?}");
+            assert!(paper.contains(&c.odr_rule()), "{c:?}");
+            assert_eq!(paper.iter().filter(|r| odr.contains(r)).count(), 1, "{c:?}");
+            let cfg = XieConfig {
+                rules: vec![
+                    "odr3000".into(),
+                    "odr_variable".into(),
+                    "odr".into(),
+                    "odrd".into(),
+                ],
+                ..XieConfig::default()
+            };
+            let listed = cfg.ruleset(c);
+            assert_eq!(listed, vec![c.odr_rule(), XieRule::Odrd], "{c:?}");
+        }
     }
 }
