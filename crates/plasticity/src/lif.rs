@@ -226,8 +226,8 @@ pub fn simulate_lif(
     let ge = p.input_gain_e.unwrap_or(ne as f64);
     let gi = p.input_gain_i.unwrap_or(ni as f64);
     let thr = p.v_thr_mv;
-    let se_spk: Vec<f64> = ve.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
-    let si_spk: Vec<f64> = vi.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
+    let mut se_spk: Vec<f64> = ve.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
+    let mut si_spk: Vec<f64> = vi.iter().map(|&v| f64::from(u8::from(v >= thr))).collect();
     let (mut pop_e, mut pop_i) = (population(p, p.tau_e, ve), population(p, p.tau_i, vi));
     // Unused: the populations draw no voltage noise (σ_v = 0); |ξ| enters
     // their current instead, from `rng`.
@@ -267,7 +267,6 @@ pub fn simulate_lif(
             *v = p.v_reset_mv;
         }
     }
-    let (mut se_spk, mut si_spk) = (se_spk, si_spk);
     let (mut xe, mut me) = (vec![0.0; ne], vec![0.0; ne]);
     let (mut xi, mut mi) = (vec![0.0; ni], vec![0.0; ni]);
     for t in 1..steps {

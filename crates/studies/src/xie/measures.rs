@@ -90,7 +90,7 @@ fn nanmean(x: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Trials of location `loc` (with `repeats` trials per location) that pass `keep`.
-fn trials_at(
+pub(crate) fn trials_at(
     loc: usize,
     repeats: usize,
     outcomes: &[TrialOutcome],

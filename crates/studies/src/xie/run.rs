@@ -22,7 +22,7 @@ use crate::regress::Summary;
 use crate::xie::config::{Condition, HeatmapSort, XieConfig};
 use crate::xie::measures::{
     BehaviourAnalysis, CheckpointAnalysis, Epochs, Rates, analyse_checkpoint, argmax,
-    behaviour_analysis, endpoints,
+    behaviour_analysis, endpoints, trials_at,
 };
 use crate::xie::train::{
     NetworkSpec, Stage, TrainedNetwork, load_checkpoint, new_model, record, task_options,
@@ -455,12 +455,9 @@ fn activity_map(
     sort: HeatmapSort,
 ) -> ActivityMap {
     let n_loc = rates.n_trials / repeats;
-    let correct_at = |l: usize| -> Vec<usize> {
-        (l * repeats..(l + 1) * repeats)
-            .filter(|&b| outcomes[b].correct)
-            .collect()
-    };
-    let by_location: Vec<Vec<usize>> = (0..n_loc).map(correct_at).collect();
+    let by_location: Vec<Vec<usize>> = (0..n_loc)
+        .map(|l| trials_at(l, repeats, outcomes, |o| o.correct))
+        .collect();
     let window = match sort {
         HeatmapSort::DelayPeak => &ep.delay,
         HeatmapSort::CuePreference => &ep.cue,
