@@ -2,7 +2,8 @@
 vanilla ReLU RNN of Orhan & Ma (forward over T steps, BPTT backward, Adam),
 single-threaded, at the sizes wm's own benchmark uses.
 
-Prints one JSON object per size: {"n": N, "t": T, "b": B, "ms_per_step": ...}.
+Prints one JSON object per size: {"n": N, "t": T, "b": B, "ms_per_step": ...},
+the median over the repetitions.
 Run: python3 xtask/bench/torch_step.py [--reps 10]
 """
 import argparse
@@ -54,10 +55,13 @@ def main():
         step = step_fn(n, t, b)
         for _ in range(2):
             step()
-        t0 = time.perf_counter()
+        # The median step, as wm's benchmark reports (robust to a neighbour's burst).
+        times = []
         for _ in range(args.reps):
+            t0 = time.perf_counter()
             step()
-        ms = (time.perf_counter() - t0) / args.reps * 1e3
+            times.append((time.perf_counter() - t0) * 1e3)
+        ms = sorted(times)[len(times) // 2]
         print(json.dumps({"n": n, "t": t, "b": b, "ms_per_step": ms}), flush=True)
 
 

@@ -32,7 +32,7 @@ use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
-use crate::linalg::{Op, Real, matmul};
+use crate::linalg::{Op, PackedRhs, Real, matmul};
 use crate::recurrence::{contiguous, with_slice};
 
 /// Run the loop on the drive `u` `[T, B, N]` with recurrent weights `w`
@@ -137,6 +137,7 @@ impl DaleLoop {
         let mut rates = vec![T::ZERO; nt * step];
         let mut slope = vec![T::ZERO; nt * step];
         let mut d = u.to_vec();
+        let mut w = PackedRhs::new(w, Op::N, n, n);
         for t in 0..nt {
             let span = t * step..(t + 1) * step;
             let (done, rest) = rates.split_at_mut(t * step);
@@ -147,7 +148,7 @@ impl DaleLoop {
             };
             // d_t ← u_t + r_{t−1} W − x_{t−1}
             let d_t = &mut d[span.clone()];
-            matmul(d_t, prev, Op::N, w, Op::N, nb, n, n, true);
+            w.matmul_acc(d_t, prev, nb);
             let r_t = &mut rest[..step];
             let s_t = &mut slope[span.clone()];
             let xi_t = xi.map_or(no_noise.as_slice(), |v| &v[span.clone()]);
@@ -186,6 +187,7 @@ impl DaleLoop {
         let mut dalpha = vec![T::ZERO; n];
         let mut gx = vec![T::ZERO; step]; // ∂L/∂x_{t+1}, then ∂L/∂x_t
         let mut g: Vec<T> = dr[(nt - 1) * step..].to_vec(); // ∂L/∂r_t
+        let mut w_t = PackedRhs::new(w, Op::T, n, n);
         for t in (0..nt).rev() {
             let span = t * step..(t + 1) * step;
             let dz_t = &mut dz[span.clone()];
@@ -209,7 +211,7 @@ impl DaleLoop {
                 break;
             }
             g.copy_from_slice(&dr[(t - 1) * step..t * step]);
-            matmul(&mut g, dz_t, Op::N, w, Op::T, nb, n, n, true);
+            w_t.matmul_acc(&mut g, dz_t, nb);
         }
         // ∂L/∂W = σ(x₀)ᵀ ∂L/∂z_0 + Σ_{t≥1} r_{t−1}ᵀ ∂L/∂z_t.
         let x0 = values_or_zero::<T>(&self.x0, step)?;

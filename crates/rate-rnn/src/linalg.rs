@@ -15,6 +15,7 @@ pub trait Real:
     + std::ops::Add<Output = Self>
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
     + std::ops::AddAssign
     + std::ops::SubAssign
 {
@@ -26,6 +27,10 @@ pub trait Real:
     fn from_f64(v: f64) -> Self;
     /// Conversion to `f64` (exact).
     fn to_f64(self) -> f64;
+    /// `self · a + b` with one rounding (a fused multiply–add).
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// √self.
+    fn sqrt(self) -> Self;
     /// (softplus(x), softplus′(x)) = (ln(1 + eˣ), σ(x)).
     fn softplus_and_slope(self) -> (Self, Self);
     /// (σ(x), σ′(x)) for the logistic σ(x) = 1/(1 + e⁻ˣ).
@@ -35,6 +40,14 @@ pub trait Real:
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
     #[inline]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -56,6 +69,14 @@ impl Real for f32 {
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
     #[inline]
     fn from_f64(v: f64) -> Self {
         v
@@ -74,6 +95,10 @@ impl Real for f64 {
         (f.apply(self), f.derivative(self))
     }
 }
+
+mod packed;
+
+pub use packed::PackedRhs;
 
 /// How an operand of [`matmul`] is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 
-use crate::linalg::{Op, Real, matmul};
+use crate::linalg::{Op, PackedRhs, Real, matmul};
 use crate::nonlinearity::Nonlinearity;
 
 /// Parameters of the fused loop that are not tensors.
@@ -328,6 +328,7 @@ impl Fused {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
+        let mut w = PackedRhs::new(w, Op::N, n, n);
         let mut h = vec![T::ZERO; nt * step];
         for t in 0..nt {
             let (done, rest) = h.split_at_mut(t * step);
@@ -339,7 +340,7 @@ impl Fused {
                 None
             };
             if let Some(hp) = h_prev {
-                matmul(a_t, hp, Op::N, w, Op::N, nb, n, n, true);
+                w.matmul_acc(a_t, hp, nb);
             }
             for b in 0..nb {
                 let c = self.coef[t * nb + b];
@@ -368,36 +369,36 @@ impl Fused {
     }
 
     /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`; `slope` holds φ′(a_t) from the
-    /// forward pass.
+    /// forward pass and becomes ∂L/∂u (each step's slopes are read once,
+    /// just before that step's gradient takes their place).
     fn backward<T: Real>(
         &self,
         w: &[T],
         h: &[T],
-        slope: &[T],
+        slope: Vec<T>,
         dh: &[T],
     ) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let clip = T::from_f64(self.spec.grad_clip.unwrap_or(f64::MAX));
         let neg_clip = T::ZERO - clip;
-        let mut da = vec![T::ZERO; nt * step];
+        let mut da = slope;
         // g holds ∂L/∂h_t: the direct gradient plus what step t+1 carried back.
         let mut g: Vec<T> = dh[(nt - 1) * step..].to_vec();
         let mut carry = vec![T::ZERO; step];
+        let mut w_t = PackedRhs::new(w, Op::T, n, n);
         for t in (0..nt).rev() {
             let da_t = &mut da[t * step..(t + 1) * step];
-            let s_t = &slope[t * step..(t + 1) * step];
             for b in 0..nb {
                 let c = self.coef[t * nb + b];
                 let ct = T::from_f64(c);
                 let keep = T::from_f64(1.0 - c);
                 let r = b * n..(b + 1) * n;
-                for ((d, &si), (&gi, ci)) in da_t[r.clone()]
+                for (d, (&gi, ci)) in da_t[r.clone()]
                     .iter_mut()
-                    .zip(&s_t[r.clone()])
                     .zip(g[r.clone()].iter().zip(&mut carry[r]))
                 {
-                    let v = gi * ct * si;
+                    let v = gi * ct * *d;
                     *d = if v > clip {
                         clip
                     } else if v < neg_clip {
@@ -411,7 +412,7 @@ impl Fused {
             if t == 0 {
                 break;
             }
-            matmul(&mut carry, da_t, Op::N, w, Op::T, nb, n, n, true);
+            w_t.matmul_acc(&mut carry, da_t, nb);
             for (ci, &di) in carry.iter_mut().zip(&dh[(t - 1) * step..t * step]) {
                 *ci += di;
             }
@@ -460,7 +461,7 @@ impl Fused {
     /// given drive; `(None, ∂L/∂W, ∂L/∂[w_in; bias])` for a projected one.
     fn bwd_typed<T: Real + candle_core::WithDType>(
         &self,
-        slope: &[T],
+        slope: Vec<T>,
         first: &Tensor,
         w: &Tensor,
         res: &Tensor,
@@ -551,14 +552,18 @@ impl CustomOp3 for Fused {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // The slopes are taken, not copied: their buffer becomes ∂L/∂u.
         let saved = self
             .saved
             .lock()
-            .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
-        let (du, dw, d3) = match saved.as_ref() {
+            .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?
+            .take();
+        let (du, dw, d3) = match saved {
             Some(Saved::F32(s)) => self.bwd_typed::<f32>(s, first, w, res, grad_res)?,
             Some(Saved::F64(s)) => self.bwd_typed::<f64>(s, first, w, res, grad_res)?,
-            None => candle_core::bail!("recurrence: backward before forward"),
+            None => candle_core::bail!(
+                "recurrence: backward without a forward pass (each forward pass supports one backward pass)"
+            ),
         };
         Ok((du, Some(dw), Some(d3)))
     }

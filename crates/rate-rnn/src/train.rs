@@ -353,7 +353,7 @@ fn save(
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
         .collect();
-    tensors.extend(adam.moments());
+    tensors.extend(adam.moments()?);
     let seed: String = rng.get_seed().iter().map(|b| format!("{b:02x}")).collect();
     let metadata = HashMap::from([
         ("family".to_string(), model.family().to_string()),
