@@ -5,7 +5,8 @@
 //! `python3 -c "import torch"` works, beside PyTorch running the same model
 //! (`xtask/bench/torch_step.py`).
 //!
-//! Run: `cargo bench -p wm-rate-rnn --bench step` (set `WM_BENCH_REPS` to change repetitions).
+//! Run: `cargo bench -p wm-rate-rnn --bench step` (set `WM_BENCH_REPS` to change
+//! repetitions, `WM_BENCH_N=500,100` to run only those network sizes).
 
 use std::path::Path;
 use std::process::Command;
@@ -175,7 +176,13 @@ fn main() {
         "{:>16} {:>10} {:>9} {:>10} {:>14} {:>12}",
         "(N, T, B)", "ms/step", "roofline", "×roofline", "steps/s (all)", "PyTorch ms"
     );
+    let only: Option<Vec<usize>> = std::env::var("WM_BENCH_N")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     for (n, t, b) in SIZES {
+        if only.as_ref().is_some_and(|o| !o.contains(&n)) {
+            continue;
+        }
         let single = time_steps(n, t, b, reps, 1);
         let roof = step_flops(n, t, b) / rate * 1e3;
         let wall = Instant::now();

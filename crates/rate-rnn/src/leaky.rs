@@ -38,7 +38,7 @@ use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, readout_with_power, recurrence_from_input};
+use crate::recurrence::{RecurrenceSpec, RecurrentReadout, grad_clip, recurrence_with_readout};
 use crate::train::batch_tensors;
 
 /// Configuration of a [`Leaky`] network. Defaults are Xie et al.'s.
@@ -336,16 +336,20 @@ impl Leaky {
             grad_clip: None,
             update,
         };
-        let rates = recurrence_from_input(
+        let RecurrentReadout {
+            rates,
+            readout,
+            rate_power,
+        } = recurrence_with_readout(
             &x,
             &self.param(&self.w_in)?,
             &self.param(&self.b_rec)?,
             &self.param(&self.w_rec)?,
             xi.as_ref(),
+            &self.param(&self.w_out)?,
+            &self.param(&self.b_out)?,
             &spec,
         )?;
-        let (readout, rate_power) =
-            readout_with_power(&rates, &self.param(&self.w_out)?, &self.param(&self.b_out)?)?;
         Ok(Forward {
             rates,
             readout,

@@ -31,6 +31,8 @@ pub trait Real:
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// √self.
     fn sqrt(self) -> Self;
+    /// `self` bounded to `[lo, hi]` (NaN stays NaN).
+    fn clamp(self, lo: Self, hi: Self) -> Self;
     /// (softplus(x), softplus′(x)) = (ln(1 + eˣ), σ(x)).
     fn softplus_and_slope(self) -> (Self, Self);
     /// (σ(x), σ′(x)) for the logistic σ(x) = 1/(1 + e⁻ˣ).
@@ -47,6 +49,10 @@ impl Real for f32 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        f32::clamp(self, lo, hi)
     }
     #[inline]
     fn from_f64(v: f64) -> Self {
@@ -76,6 +82,10 @@ impl Real for f64 {
     #[inline(always)]
     fn sqrt(self) -> Self {
         f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        f64::clamp(self, lo, hi)
     }
     #[inline]
     fn from_f64(v: f64) -> Self {

@@ -8,7 +8,9 @@ use wm_tasks::TaskRng;
 /// The result of running a model on a batch.
 #[derive(Debug, Clone)]
 pub struct Forward {
-    /// Unit rates `[T, B, N]` (the recurrent layer's activity).
+    /// Unit rates `[T, B, N]` (the recurrent layer's activity). Models that
+    /// fuse the read-out into the recurrence return them detached from the
+    /// graph: losses reach the rates through `readout` and `rate_power`.
     pub rates: Tensor,
     /// Read-out before the task's output nonlinearity, `[T, B, O]`.
     pub readout: Tensor,

@@ -36,6 +36,10 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use crate::linalg::{Op, PackedRhs, Real, matmul};
 use crate::nonlinearity::Nonlinearity;
 
+mod with_readout;
+
+pub use with_readout::{RecurrentReadout, recurrence_with_readout};
+
 /// Parameters of the fused loop that are not tensors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecurrenceSpec {
@@ -115,6 +119,20 @@ pub fn recurrence_from_input(
     extra: Option<&Tensor>,
     spec: &RecurrenceSpec,
 ) -> candle_core::Result<Tensor> {
+    let (w_aug, drive, dims) = projected(x, w_in, bias, w, extra)?;
+    x.contiguous()?
+        .apply_op3(&w.contiguous()?, &w_aug, Fused::new(spec, dims, drive)?)
+}
+
+/// Check the operands of a projected drive; returns `[w_in; bias]`
+/// `[I + 1, N]`, the drive and `(T, B, N)`.
+fn projected(
+    x: &Tensor,
+    w_in: &Tensor,
+    bias: &Tensor,
+    w: &Tensor,
+    extra: Option<&Tensor>,
+) -> candle_core::Result<(Tensor, Drive, (usize, usize, usize))> {
     let (t, b, ni) = x.dims3()?;
     let (i1, n) = w_in.dims2()?;
     if i1 != ni {
@@ -144,10 +162,7 @@ pub fn recurrence_from_input(
     };
     // w_in and the bias travel as one [I + 1, N] operand (bias last).
     let w_aug = Tensor::cat(&[w_in, &bias.unsqueeze(0)?], 0)?.contiguous()?;
-    let x = x.contiguous()?;
-    let w = w.contiguous()?;
-    let drive = Drive::Projected { n_in: ni, extra };
-    x.apply_op3(&w, &w_aug, Fused::new(spec, (t, b, n), drive)?)
+    Ok((w_aug, Drive::Projected { n_in: ni, extra }, (t, b, n)))
 }
 
 /// The slopes φ′(a_t) kept from the forward pass.
@@ -192,6 +207,11 @@ impl Fused {
         }
         if !(spec.alpha > 0.0 && spec.alpha <= 1.0) {
             candle_core::bail!("recurrence: alpha = {} must be in (0, 1]", spec.alpha);
+        }
+        if let Some(c) = spec.grad_clip
+            && (c.is_nan() || c <= 0.0)
+        {
+            candle_core::bail!("recurrence: grad_clip = {c} must be > 0");
         }
         let coef: Vec<f64> = match &spec.update {
             Some(m) => m.iter().map(|&v| spec.alpha * f64::from(v)).collect(),
@@ -308,14 +328,23 @@ impl Fused {
             Drive::Projected { n_in, extra } => {
                 let (w_in, bias) = third.split_at(n_in * n);
                 let mut a = match extra {
-                    Some(e) => with_slice::<T, _>(e, |e| Ok(e.to_vec()))?,
-                    None => vec![T::ZERO; nt * nb * n],
-                };
-                for row in a.chunks_exact_mut(n) {
-                    for (x, &bi) in row.iter_mut().zip(bias) {
-                        *x += bi;
+                    Some(e) => with_slice::<T, _>(e, |e| {
+                        let mut a = e.to_vec();
+                        for row in a.chunks_exact_mut(n) {
+                            for (x, &bi) in row.iter_mut().zip(bias) {
+                                *x += bi;
+                            }
+                        }
+                        Ok(a)
+                    })?,
+                    None => {
+                        let mut a = Vec::with_capacity(nt * nb * n);
+                        for _ in 0..nt * nb {
+                            a.extend_from_slice(bias);
+                        }
+                        a
                     }
-                }
+                };
                 matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true);
                 a
             }
@@ -323,14 +352,23 @@ impl Fused {
     }
 
     /// Run the loop from the drive `a` (overwritten with the slopes φ′(a_t));
-    /// returns the rates.
-    fn forward<T: Real>(&self, a: &mut [T], w: &[T]) -> Vec<T> {
+    /// returns the rates. `on_step(t, h_t)` sees each step's final rates
+    /// `[B, N]` while they are still in cache.
+    fn forward<T: Real>(
+        &self,
+        a: &mut [T],
+        w: &[T],
+        mut on_step: impl FnMut(usize, &[T]),
+    ) -> Vec<T> {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
         let mut w = PackedRhs::new(w, Op::N, n, n);
-        let mut h = vec![T::ZERO; nt * step];
+        // Grown one step at a time: each step's rates are zeroed just before
+        // they are written, while in cache, not all at once up front.
+        let mut h = Vec::with_capacity(nt * step);
         for t in 0..nt {
+            h.resize((t + 1) * step, T::ZERO);
             let (done, rest) = h.split_at_mut(t * step);
             let h_t = &mut rest[..step];
             let a_t = &mut a[t * step..(t + 1) * step];
@@ -364,6 +402,7 @@ impl Fused {
                     }
                 }
             }
+            on_step(t, h_t);
         }
         h
     }
@@ -371,12 +410,14 @@ impl Fused {
     /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`; `slope` holds φ′(a_t) from the
     /// forward pass and becomes ∂L/∂u (each step's slopes are read once,
     /// just before that step's gradient takes their place).
+    /// `add_direct(t, g)` adds the loss's direct gradient `∂L/∂h_t` `[B, N]`
+    /// into `g`, from the latest step down.
     fn backward<T: Real>(
         &self,
         w: &[T],
         h: &[T],
         slope: Vec<T>,
-        dh: &[T],
+        mut add_direct: impl FnMut(usize, &mut [T]),
     ) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
@@ -384,7 +425,8 @@ impl Fused {
         let neg_clip = T::ZERO - clip;
         let mut da = slope;
         // g holds ∂L/∂h_t: the direct gradient plus what step t+1 carried back.
-        let mut g: Vec<T> = dh[(nt - 1) * step..].to_vec();
+        let mut g = vec![T::ZERO; step];
+        add_direct(nt - 1, &mut g);
         let mut carry = vec![T::ZERO; step];
         let mut w_t = PackedRhs::new(w, Op::T, n, n);
         for t in (0..nt).rev() {
@@ -398,14 +440,7 @@ impl Fused {
                     .iter_mut()
                     .zip(g[r.clone()].iter().zip(&mut carry[r]))
                 {
-                    let v = gi * ct * *d;
-                    *d = if v > clip {
-                        clip
-                    } else if v < neg_clip {
-                        neg_clip
-                    } else {
-                        v
-                    };
+                    *d = (gi * ct * *d).clamp(neg_clip, clip);
                     *ci = keep * gi;
                 }
             }
@@ -413,9 +448,7 @@ impl Fused {
                 break;
             }
             w_t.matmul_acc(&mut carry, da_t, nb);
-            for (ci, &di) in carry.iter_mut().zip(&dh[(t - 1) * step..t * step]) {
-                *ci += di;
-            }
+            add_direct(t - 1, &mut carry);
             std::mem::swap(&mut g, &mut carry);
         }
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t: one (N × (T−1)B) · ((T−1)B × N) product.
@@ -472,7 +505,14 @@ impl Fused {
         let grad_res = grad_res.contiguous()?;
         let (du, dw, db) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(res, |h| {
-                with_slice::<T, _>(&grad_res, |dh| Ok(self.backward(w, h, slope, dh)))
+                with_slice::<T, _>(&grad_res, |dh| {
+                    Ok(self.backward(w, h, slope, |t, g| {
+                        let step = g.len();
+                        for (gi, &di) in g.iter_mut().zip(&dh[t * step..]) {
+                            *gi += di;
+                        }
+                    }))
+                })
             })
         })?;
         let dw = Tensor::from_vec(dw, (n, n), dev)?;
@@ -483,28 +523,33 @@ impl Fused {
                 Tensor::from_vec(db, n, dev)?,
             )),
             Drive::Projected { n_in, .. } => {
-                // ∂L/∂w_in = xᵀ ∂L/∂a over all steps and trials: one gemm.
-                let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
-                with_slice::<T, _>(first, |x| {
-                    let rows = nt * nb;
-                    matmul(
-                        &mut d_aug[..n_in * n],
-                        x,
-                        Op::T,
-                        &du,
-                        Op::N,
-                        *n_in,
-                        n,
-                        rows,
-                        false,
-                    );
-                    Ok(())
-                })?;
-                d_aug[n_in * n..].copy_from_slice(&db);
+                let d_aug = with_slice::<T, _>(first, |x| Ok(input_gradient(x, &du, &db, *n_in)))?;
                 Ok((None, dw, Tensor::from_vec(d_aug, (n_in + 1, n), dev)?))
             }
         }
     }
+}
+
+/// `∂L/∂[w_in; bias]` `[I + 1, N]` from the inputs `x` `[T·B, I]`, the
+/// drive's gradient `du` `[T·B, N]` and the bias gradient: `xᵀ du` over all
+/// steps and trials (one gemm), then the bias row.
+fn input_gradient<T: Real>(x: &[T], du: &[T], dbias: &[T], n_in: usize) -> Vec<T> {
+    let n = dbias.len();
+    let rows = du.len() / n;
+    let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
+    matmul(
+        &mut d_aug[..n_in * n],
+        x,
+        Op::T,
+        du,
+        Op::N,
+        n_in,
+        n,
+        rows,
+        false,
+    );
+    d_aug[n_in * n..].copy_from_slice(dbias);
+    d_aug
 }
 
 impl CustomOp3 for Fused {
@@ -530,13 +575,13 @@ impl CustomOp3 for Fused {
         match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
                 let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut a, contiguous(w, l2)?);
+                let h = self.forward(&mut a, contiguous(w, l2)?, |_, _| {});
                 *saved = Some(Saved::F32(a));
                 Ok((CpuStorage::F32(h), shape))
             }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
                 let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut a, contiguous(w, l2)?);
+                let h = self.forward(&mut a, contiguous(w, l2)?, |_, _| {});
                 *saved = Some(Saved::F64(a));
                 Ok((CpuStorage::F64(h), shape))
             }

@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{RateRnnError, Result};
 use crate::model::{Forward, RateModel};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, grad_clip, readout_with_power, recurrence_from_input};
+use crate::recurrence::{
+    RecurrenceSpec, RecurrentReadout, grad_clip, readout_with_power, recurrence_with_readout,
+};
 
 /// Configuration of a [`Vanilla`] network. Defaults are Orhan & Ma's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -294,27 +296,37 @@ impl RateModel for Vanilla {
                 self.cfg.n_inputs
             );
         }
-        let rates = if self.cfg.fast_weights.is_some() || self.path == Path::Reference {
-            self.per_step(input, update.as_deref().map(Vec::as_slice))?
-        } else {
-            let bias = (self.b_in.as_tensor() + self.b_hh.as_tensor())?;
-            let spec = RecurrenceSpec {
-                phi: self.cfg.nonlinearity,
-                alpha: 1.0,
-                grad_clip: self.cfg.grad_clip,
-                update,
-            };
-            recurrence_from_input(
-                input,
-                self.w_in.as_tensor(),
-                &bias,
-                self.w_hh.as_tensor(),
-                None,
-                &spec,
-            )?
+        if self.cfg.fast_weights.is_some() || self.path == Path::Reference {
+            let rates = self.per_step(input, update.as_deref().map(Vec::as_slice))?;
+            let (readout, rate_power) =
+                readout_with_power(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
+            return Ok(Forward {
+                rates,
+                readout,
+                rate_power: Some(rate_power),
+            });
+        }
+        let bias = (self.b_in.as_tensor() + self.b_hh.as_tensor())?;
+        let spec = RecurrenceSpec {
+            phi: self.cfg.nonlinearity,
+            alpha: 1.0,
+            grad_clip: self.cfg.grad_clip,
+            update,
         };
-        let (readout, rate_power) =
-            readout_with_power(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;
+        let RecurrentReadout {
+            rates,
+            readout,
+            rate_power,
+        } = recurrence_with_readout(
+            input,
+            self.w_in.as_tensor(),
+            &bias,
+            self.w_hh.as_tensor(),
+            None,
+            self.w_out.as_tensor(),
+            self.b_out.as_tensor(),
+            &spec,
+        )?;
         Ok(Forward {
             rates,
             readout,

@@ -1,0 +1,298 @@
+//! The recurrence and its linear read-out as one op: the loss's gradient
+//! reaches the rates only inside the backward loop, one step at a time.
+//!
+//! Why: as two candle ops the rates' gradient is a `[T, B, N]` tensor, and
+//! candle's backward accumulates it into a fresh zero tensor with one more
+//! full-size add (three 10-MB buffers per step at N = 500, B = 50, T = 100).
+//! Here `∂L/∂h_t = ∂L/∂y_t W_outᵀ + 2 (∂L/∂p_t) h_t` is formed for one step
+//! at a time where the recurrence's backward needs it, and the read-out
+//! `y_t = h_t W_out + b_out` and the rate power `p_t = Σₙ h_t²` are taken
+//! while `h_t` is in cache.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
+
+use super::{Drive, Fused, RecurrenceSpec, Saved, contiguous, input_gradient, with_slice};
+use crate::linalg::{Op, Real, matmul};
+
+/// What [`recurrence_with_readout`] returns.
+#[derive(Debug, Clone)]
+pub struct RecurrentReadout {
+    /// Rates `[T, B, N]`. Not differentiable: the gradient reaches the
+    /// weights through `readout` and `rate_power`.
+    pub rates: Tensor,
+    /// `h W_out + b_out`, `[T, B, O]`, differentiable.
+    pub readout: Tensor,
+    /// `Σₙ h²` per step and trial, `[T, B]`, differentiable.
+    pub rate_power: Tensor,
+}
+
+/// [`super::recurrence_from_input`] followed by [`super::readout_with_power`]
+/// as one op (same values): `w_out` `[N, O]`, `b_out` `[O]`. Differentiable
+/// in `w_in`, `bias`, `w`, `w_out` and `b_out`.
+#[allow(clippy::too_many_arguments)]
+pub fn recurrence_with_readout(
+    x: &Tensor,
+    w_in: &Tensor,
+    bias: &Tensor,
+    w: &Tensor,
+    extra: Option<&Tensor>,
+    w_out: &Tensor,
+    b_out: &Tensor,
+    spec: &RecurrenceSpec,
+) -> candle_core::Result<RecurrentReadout> {
+    let (w_aug, drive, dims) = super::projected(x, w_in, bias, w, extra)?;
+    let (n1, o) = w_out.dims2()?;
+    if n1 != dims.2 || b_out.dims() != [o] {
+        candle_core::bail!(
+            "readout: w_out is {:?} and b_out {:?}, expected [{}, O] and [O]",
+            w_out.dims(),
+            b_out.dims(),
+            dims.2
+        );
+    }
+    // w_out and b_out travel as one [N + 1, O] operand (bias last).
+    let out_aug = Tensor::cat(&[w_out, &b_out.unsqueeze(0)?], 0)?.contiguous()?;
+    let rates = Arc::new(Mutex::new(None));
+    let op = WithReadout {
+        core: Fused::new(spec, dims, drive)?,
+        x: x.contiguous()?,
+        o,
+        rates: Arc::clone(&rates),
+    };
+    let y = w.contiguous()?.apply_op3(&w_aug, &out_aug, op)?;
+    let rates = rates
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?
+        .clone()
+        .ok_or_else(|| candle_core::Error::Msg("recurrence: forward pass did not run".into()))?;
+    Ok(RecurrentReadout {
+        rates,
+        readout: y.narrow(2, 0, o)?,
+        rate_power: y.narrow(2, o, 1)?.squeeze(2)?,
+    })
+}
+
+/// Operands `(W, [w_in; bias], [w_out; b_out])`; output `[T, B, O + 1]`
+/// (read-out, then the rate power).
+struct WithReadout {
+    core: Fused,
+    /// Inputs `[T, B, I]` (not differentiated).
+    x: Tensor,
+    o: usize,
+    /// The rates, shared with the caller and kept for the backward pass.
+    rates: Arc<Mutex<Option<Tensor>>>,
+}
+
+/// `Σᵢ aᵢ bᵢ` over eight interleaved partial sums (so it vectorises).
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let (ca, ra) = a.as_chunks::<8>();
+    let (cb, rb) = b.as_chunks::<8>();
+    let mut acc = [T::ZERO; 8];
+    for (x, y) in ca.iter().zip(cb) {
+        for ((s, &u), &v) in acc.iter_mut().zip(x).zip(y) {
+            *s += u * v;
+        }
+    }
+    let mut total = acc.iter().fold(T::ZERO, |s, &v| s + v);
+    for (&u, &v) in ra.iter().zip(rb) {
+        total += u * v;
+    }
+    total
+}
+
+impl WithReadout {
+    /// The rates `[T, B, N]` and the output `[T, B, O + 1]`; `a` (the drive)
+    /// becomes the slopes.
+    fn forward<T: Real>(&self, a: &mut [T], w: &[T], out_aug: &[T]) -> (Vec<T>, Vec<T>) {
+        let (nt, nb, n) = self.core.dims;
+        let o = self.o;
+        let (w_out, b_out) = out_aug.split_at(n * o);
+        // Columns of w_out as rows, so each output is a contiguous dot product.
+        let cols: Vec<Vec<T>> = (0..o)
+            .map(|k| (0..n).map(|j| w_out[j * o + k]).collect())
+            .collect();
+        let mut y = vec![T::ZERO; nt * nb * (o + 1)];
+        let h = self.core.forward(a, w, |t, h_t| {
+            let y_t = &mut y[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
+            for (hr, yr) in h_t.chunks_exact(n).zip(y_t.chunks_exact_mut(o + 1)) {
+                for ((yk, col), &bk) in yr.iter_mut().zip(&cols).zip(b_out) {
+                    *yk = bk + dot(hr, col);
+                }
+                yr[o] = dot(hr, hr);
+            }
+        });
+        (h, y)
+    }
+
+    /// `(∂L/∂W, ∂L/∂[w_in; bias], ∂L/∂[w_out; b_out])` from `dy` `[T, B, O + 1]`.
+    fn backward<T: Real + candle_core::WithDType>(
+        &self,
+        slope: Vec<T>,
+        w: &[T],
+        out_aug: &[T],
+        h: &[T],
+        dy: &[T],
+    ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
+        let (nt, nb, n) = self.core.dims;
+        let o = self.o;
+        let w_out = &out_aug[..n * o];
+        // Columns of w_out as rows, so each term below is a contiguous axpy.
+        let cols: Vec<Vec<T>> = (0..o)
+            .map(|k| (0..n).map(|j| w_out[j * o + k]).collect())
+            .collect();
+        let two = <T as Real>::from_f64(2.0);
+        // ∂L/∂h_t = dy_t w_outᵀ + 2 dp_t h_t, trial by trial.
+        let add_direct = |t: usize, g: &mut [T]| {
+            let dy_t = &dy[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
+            let h_t = &h[t * nb * n..(t + 1) * nb * n];
+            for ((gr, hr), dr) in g
+                .chunks_exact_mut(n)
+                .zip(h_t.chunks_exact(n))
+                .zip(dy_t.chunks_exact(o + 1))
+            {
+                let dp = two * dr[o];
+                for (gi, &hi) in gr.iter_mut().zip(hr) {
+                    *gi += dp * hi;
+                }
+                for (&dk, col) in dr[..o].iter().zip(&cols) {
+                    for (gi, &wi) in gr.iter_mut().zip(col) {
+                        *gi += dk * wi;
+                    }
+                }
+            }
+        };
+        let (du, dw, dbias) = self.core.backward(w, h, slope, add_direct);
+        let Drive::Projected { n_in, .. } = self.core.drive else {
+            candle_core::bail!("recurrence: the read-out op always projects its input");
+        };
+        let d_in = with_slice::<T, _>(&self.x, |x| Ok(input_gradient(x, &du, &dbias, n_in)))?;
+        // ∂L/∂w_out = hᵀ dy (one product over all steps and trials); ∂L/∂b_out = Σ dy.
+        let rows = nt * nb;
+        let mut g = Vec::with_capacity(rows * o);
+        for r in dy.chunks_exact(o + 1) {
+            g.extend_from_slice(&r[..o]);
+        }
+        let mut d_out = vec![T::ZERO; (n + 1) * o];
+        matmul(&mut d_out[..n * o], h, Op::T, &g, Op::N, n, o, rows, false);
+        for gr in g.chunks_exact(o) {
+            for (d, &v) in d_out[n * o..].iter_mut().zip(gr) {
+                *d += v;
+            }
+        }
+        Ok((dw, d_in, d_out))
+    }
+
+    fn fwd_typed<T: Real + candle_core::WithDType>(
+        &self,
+        w: &[T],
+        w_aug: &[T],
+        out_aug: &[T],
+        wrap: fn(Vec<T>) -> Saved,
+    ) -> candle_core::Result<Vec<T>> {
+        let (nt, nb, n) = self.core.dims;
+        let mut a = with_slice::<T, _>(&self.x, |x| self.core.drive(x, w_aug))?;
+        let (h, y) = self.forward(&mut a, w, out_aug);
+        *self.core.saved.lock().map_err(poisoned)? = Some(wrap(a));
+        *self.rates.lock().map_err(poisoned)? =
+            Some(Tensor::from_vec(h, (nt, nb, n), &Device::Cpu)?);
+        Ok(y)
+    }
+
+    fn bwd_typed<T: Real + candle_core::WithDType>(
+        &self,
+        slope: Vec<T>,
+        w: &Tensor,
+        out_aug: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let (_, _, n) = self.core.dims;
+        let Drive::Projected { n_in, .. } = self.core.drive else {
+            candle_core::bail!("recurrence: the read-out op always projects its input");
+        };
+        let rates = self
+            .rates
+            .lock()
+            .map_err(poisoned)?
+            .clone()
+            .ok_or_else(|| candle_core::Error::Msg("recurrence: no saved rates".into()))?;
+        let dy = grad_res.contiguous()?;
+        let (dw, d_in, d_out) = with_slice::<T, _>(w, |w| {
+            with_slice::<T, _>(out_aug, |oa| {
+                with_slice::<T, _>(&rates, |h| {
+                    with_slice::<T, _>(&dy, |dy| self.backward(slope, w, oa, h, dy))
+                })
+            })
+        })?;
+        let dev = w.device();
+        Ok((
+            Tensor::from_vec(dw, (n, n), dev)?,
+            Tensor::from_vec(d_in, (n_in + 1, n), dev)?,
+            Tensor::from_vec(d_out, (n + 1, self.o), dev)?,
+        ))
+    }
+}
+
+fn poisoned<E>(_: E) -> candle_core::Error {
+    candle_core::Error::Msg("recurrence: poisoned state".into())
+}
+
+impl CustomOp3 for WithReadout {
+    fn name(&self) -> &'static str {
+        "wm-recurrence-readout"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (nt, nb, _) = self.core.dims;
+        let shape = Shape::from((nt, nb, self.o + 1));
+        let out = match (s1, s2, s3) {
+            (CpuStorage::F32(w), CpuStorage::F32(wa), CpuStorage::F32(oa)) => {
+                CpuStorage::F32(self.fwd_typed(
+                    contiguous(w, l1)?,
+                    contiguous(wa, l2)?,
+                    contiguous(oa, l3)?,
+                    Saved::F32,
+                )?)
+            }
+            (CpuStorage::F64(w), CpuStorage::F64(wa), CpuStorage::F64(oa)) => {
+                CpuStorage::F64(self.fwd_typed(
+                    contiguous(w, l1)?,
+                    contiguous(wa, l2)?,
+                    contiguous(oa, l3)?,
+                    Saved::F64,
+                )?)
+            }
+            _ => candle_core::bail!("recurrence: the operands must all be f32 or all f64"),
+        };
+        Ok((out, shape))
+    }
+
+    fn bwd(
+        &self,
+        w: &Tensor,
+        _w_aug: &Tensor,
+        out_aug: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // The slopes are taken, not copied: their buffer becomes ∂L/∂u.
+        let saved = self.core.saved.lock().map_err(poisoned)?.take();
+        let (dw, d_in, d_out) = match saved {
+            Some(Saved::F32(s)) => self.bwd_typed::<f32>(s, w, out_aug, grad_res)?,
+            Some(Saved::F64(s)) => self.bwd_typed::<f64>(s, w, out_aug, grad_res)?,
+            None => candle_core::bail!(
+                "recurrence: backward without a forward pass (each forward pass supports one backward pass)"
+            ),
+        };
+        Ok((Some(dw), Some(d_in), Some(d_out)))
+    }
+}
