@@ -54,10 +54,6 @@ impl<T: Real> PackedRhs<T> {
             _ => NR,
         };
         let mut panels = vec![T::ZERO; (full * NR + tail) * k];
-        let at = |kk: usize, j: usize| match op {
-            Op::N => b[kk * n + j],
-            Op::T => b[j * k + kk],
-        };
         let mut j0 = 0;
         let mut rest = panels.as_mut_slice();
         while j0 < n {
@@ -65,8 +61,13 @@ impl<T: Real> PackedRhs<T> {
             let (panel, next) = rest.split_at_mut(k * stride);
             let width = stride.min(n - j0);
             for (kk, row) in panel.chunks_exact_mut(stride).enumerate() {
-                for (j, v) in row[..width].iter_mut().enumerate() {
-                    *v = at(kk, j0 + j);
+                match op {
+                    Op::N => row[..width].copy_from_slice(&b[kk * n + j0..][..width]),
+                    Op::T => {
+                        for (j, v) in row[..width].iter_mut().enumerate() {
+                            *v = b[(j0 + j) * k + kk];
+                        }
+                    }
                 }
             }
             j0 += stride;
@@ -148,7 +149,19 @@ struct Dims {
     k: usize,
 }
 
-/// Every `MR × NR` block of `c` (row-major) from the packed panels.
+/// Inner-dimension block: one `KC × NR` slice of a `B` panel (16 KB in f32)
+/// stays in L1 while the `A` blocks of a row chunk meet it.
+const KC: usize = 256;
+
+/// Row blocks per chunk: the chunk's `KC`-slice of packed `A` (at most
+/// `20 · 6 · 256` values, 120 KB in f32) stays in L2 while every panel of
+/// `B` meets it.
+const MC_BLOCKS: usize = 20;
+
+/// Every `MR × NR` block of `c` (row-major) from the packed panels, one
+/// chunk of [`MC_BLOCKS`] row blocks and one [`KC`]-slice of the inner
+/// dimension at a time, so that the chunk's rows of `c` stay in cache
+/// across the slices.
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 fn products<T: Real, const MR: usize>(
     c: &mut [T],
@@ -158,26 +171,49 @@ fn products<T: Real, const MR: usize>(
     tail: usize,
 ) {
     let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
-    let (full, last) = bpack.split_at(bpack.len() - tail * dims.k);
-    for (p, bpanel) in full.chunks_exact(dims.k * NR).enumerate() {
-        if fused {
-            panel::<T, MR, NR, true>(c, dims, apack, bpanel, p * NR);
-        } else {
-            panel::<T, MR, NR, false>(c, dims, apack, bpanel, p * NR);
+    let k = dims.k;
+    let (full, last) = bpack.split_at(bpack.len() - tail * k);
+    let j_tail = full.len() / k;
+    for (chunk, blocks) in apack.chunks(MC_BLOCKS * k).enumerate() {
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            let slice = Slice {
+                k0,
+                kc,
+                i0: chunk * MC_BLOCKS * MR,
+            };
+            for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
+                let b = &bpanel[k0 * NR..(k0 + kc) * NR];
+                if fused {
+                    panel::<T, MR, NR, true>(c, dims, blocks, b, p * NR, slice);
+                } else {
+                    panel::<T, MR, NR, false>(c, dims, blocks, b, p * NR, slice);
+                }
+            }
+            if tail > 0 {
+                let b = &last[k0 * tail..(k0 + kc) * tail];
+                match (tail, fused) {
+                    (NR, true) => panel::<T, MR, NR, true>(c, dims, blocks, b, j_tail, slice),
+                    (NR, false) => panel::<T, MR, NR, false>(c, dims, blocks, b, j_tail, slice),
+                    (_, true) => panel::<T, MR, NR_TAIL, true>(c, dims, blocks, b, j_tail, slice),
+                    (_, false) => panel::<T, MR, NR_TAIL, false>(c, dims, blocks, b, j_tail, slice),
+                }
+            }
         }
-    }
-    let j0 = full.len() / dims.k;
-    match (tail, fused) {
-        (NR, true) => panel::<T, MR, NR, true>(c, dims, apack, last, j0),
-        (NR, false) => panel::<T, MR, NR, false>(c, dims, apack, last, j0),
-        (NR_TAIL, true) => panel::<T, MR, NR_TAIL, true>(c, dims, apack, last, j0),
-        (NR_TAIL, false) => panel::<T, MR, NR_TAIL, false>(c, dims, apack, last, j0),
-        _ => {}
     }
 }
 
-/// Columns `j0..j0 + W` of `c` (fewer at the right edge) from one panel of
-/// `B`, one `MR`-row block at a time.
+/// The rows `k0..k0 + kc` of the inner dimension, for row blocks from row `i0` on.
+#[derive(Clone, Copy)]
+struct Slice {
+    k0: usize,
+    kc: usize,
+    i0: usize,
+}
+
+/// Columns `j0..j0 + W` of `c` (fewer at the right edge) from one panel
+/// slice `bpanel` of `B`, one `MR`-row block of `apack` (the blocks from
+/// row `slice.i0` on) at a time.
 #[inline(always)]
 fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     c: &mut [T],
@@ -185,11 +221,12 @@ fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     apack: &[[T; MR]],
     bpanel: &[T],
     j0: usize,
+    slice: Slice,
 ) {
     let width = W.min(dims.n - j0);
     for (q, apanel) in apack.chunks_exact(dims.k).enumerate() {
-        let acc = tile::<T, MR, W, FUSED>(apanel, bpanel);
-        let i0 = q * MR;
+        let acc = tile::<T, MR, W, FUSED>(&apanel[slice.k0..slice.k0 + slice.kc], bpanel);
+        let i0 = slice.i0 + q * MR;
         for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
             let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
             for (d, &v) in dst.iter_mut().zip(row) {
@@ -263,7 +300,8 @@ mod tests {
 
     #[test]
     fn f32_products_match_an_f64_triple_loop() {
-        let (m, k, n) = (50, 500, 100);
+        // k > KC: the inner dimension is summed in several slices.
+        let (m, k, n) = (50, 700, 100);
         let a = filled(m * k, 4);
         let b = filled(k * n, 5);
         let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
