@@ -94,19 +94,26 @@ impl<T: Real> PackedRhs<T> {
             return;
         }
         let dims = Dims { m, n, k };
-        if rows_per_tile(m) == 5 {
-            let apack = pack_lhs::<T, 5>(a, dims, &mut self.lhs);
-            products::<T, 5>(c, dims, apack, &self.panels, self.tail);
-        } else {
-            let apack = pack_lhs::<T, 6>(a, dims, &mut self.lhs);
-            products::<T, 6>(c, dims, apack, &self.panels, self.tail);
+        match m {
+            1 => self.run::<1>(c, a, dims),
+            2 => self.run::<2>(c, a, dims),
+            3 => self.run::<3>(c, a, dims),
+            4 => self.run::<4>(c, a, dims),
+            _ if rows_per_tile(m) == 5 => self.run::<5>(c, a, dims),
+            _ => self.run::<6>(c, a, dims),
         }
+    }
+
+    fn run<const MR: usize>(&mut self, c: &mut [T], a: &[T], dims: Dims) {
+        let apack = pack_lhs::<T, MR>(a, dims, &mut self.lhs);
+        products::<T, MR>(c, dims, apack, &self.panels, self.tail);
     }
 }
 
-/// Rows per register tile, 6 or 5: the one that pads `m` least (6 on ties).
-/// Fewer rows leave too few independent accumulators to hide the latency
-/// of a multiply–add (measured: 4 rows run at ⅔ the rate).
+/// Rows per register tile for `m ≥ 5`, 6 or 5: the one that pads `m` least
+/// (6 on ties). Fewer rows leave too few independent accumulators to hide
+/// the latency of a multiply–add (measured: 4 rows run at ⅔ the rate), so
+/// only a batch of fewer than 5 rows runs in a tile of its own height.
 fn rows_per_tile(m: usize) -> usize {
     if m.div_ceil(5) * 5 < m.div_ceil(6) * 6 {
         5
@@ -242,6 +249,11 @@ fn tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     apanel: &[[T; MR]],
     bpanel: &[T],
 ) -> [[T; W]; MR] {
+    if MR == 1 {
+        let mut out = [[T::ZERO; W]; MR];
+        out[0] = row_tile::<T, MR, W, FUSED>(apanel, bpanel);
+        return out;
+    }
     let mut acc = [[T::ZERO; W]; MR];
     let (b_rows, _) = bpanel.as_chunks::<W>();
     for (a, b) in apanel.iter().zip(b_rows) {
@@ -252,6 +264,47 @@ fn tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
         }
     }
     acc
+}
+
+/// A one-row block (a vector–matrix product, e.g. a batch of one trial):
+/// four partial sums over interleaved `k` give eight independent
+/// accumulators, as six rows do in [`tile`].
+#[inline(always)]
+fn row_tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
+    apanel: &[[T; MR]],
+    bpanel: &[T],
+) -> [T; W] {
+    let mut acc = [[T::ZERO; W]; 4];
+    let (b_rows, _) = bpanel.as_chunks::<W>();
+    let (a4, a_rest) = apanel.as_chunks::<4>();
+    let (b4, b_rest) = b_rows.as_chunks::<4>();
+    for (a, b) in a4.iter().zip(b4) {
+        for ((row, x), y) in acc.iter_mut().zip(a).zip(b) {
+            for (s, &v) in row.iter_mut().zip(y) {
+                *s = if FUSED {
+                    x[0].mul_add(v, *s)
+                } else {
+                    *s + x[0] * v
+                };
+            }
+        }
+    }
+    for ((row, x), y) in acc.iter_mut().zip(a_rest).zip(b_rest) {
+        for (s, &v) in row.iter_mut().zip(y) {
+            *s = if FUSED {
+                x[0].mul_add(v, *s)
+            } else {
+                *s + x[0] * v
+            };
+        }
+    }
+    let mut out = acc[0];
+    for row in &acc[1..] {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o += v;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -274,6 +327,10 @@ mod tests {
             (64, 20, 33),
             (9, 5, 100),
             (5, 3, 24),
+            (1, 37, 40),
+            (2, 9, 17),
+            (3, 300, 16),
+            (4, 6, 8),
             (11, 13, 8),
             (13, 7, 17),
         ];
