@@ -15,11 +15,13 @@
 //! backward slow (a graph node and small gemms per step), while here the
 //! weight gradient is a single large gemm over all time steps. The per-step
 //! candle path is kept as the independent reference the tests check against.
-//! The input projection ([`recurrence::recurrence_from_input`]) and the
-//! activity penalty's Σₙ r² ([`recurrence::readout_with_power`]) live inside
-//! the fused ops too, so no `[T, B, N]` tensor but the rates enters candle's
-//! graph (each such tensor costs a zero-filled gradient and an accumulating
-//! add per backward pass); f32 softplus and logistic use [`fastmath`].
+//! The input projection, the read-out and the activity penalty's Σₙ r²
+//! live inside the same op ([`recurrence::recurrence_with_readout`]), so no
+//! `[T, B, N]` tensor enters candle's graph at all (each such tensor costs a
+//! zero-filled gradient and an accumulating add per backward pass). The
+//! per-step products run against weights packed once per pass
+//! ([`linalg::PackedRhs`]); Adam updates in place ([`Adam`]); f32 softplus
+//! and logistic use [`fastmath`].
 //!
 //! Every random draw (initialisation, trials) comes from an explicitly passed
 //! seeded ChaCha8 generator; candle's own RNG is never used (it cannot be seeded).

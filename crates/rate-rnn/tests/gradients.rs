@@ -382,3 +382,86 @@ fn f32_recurrence_tracks_the_f64_one_for_every_nonlinearity() {
         }
     }
 }
+
+#[test]
+fn fused_read_out_equals_the_recurrence_then_the_read_out_in_value_and_gradient() {
+    use wm_rate_rnn::recurrence::{
+        readout_with_power, recurrence_from_input, recurrence_with_readout,
+    };
+    let (t, b, ni, n, o) = (6, 3, 2, 7, 2);
+    let dev = Device::Cpu;
+    let vals = |len: usize, s: usize| -> Vec<f64> {
+        (0..len)
+            .map(|k| (((k * 31 + s * 7) % 19) as f64 - 9.0) / 12.0)
+            .collect()
+    };
+    let var = |len: usize, s: usize, shape: &[usize]| {
+        Var::from_tensor(&Tensor::from_vec(vals(len, s), shape, &dev).unwrap()).unwrap()
+    };
+    let x = Tensor::from_vec(vals(t * b * ni, 1), (t, b, ni), &dev).unwrap();
+    let extra = Tensor::from_vec(vals(t * b * n, 2), (t, b, n), &dev).unwrap();
+    let (w_in, bias, w) = (
+        var(ni * n, 3, &[ni, n]),
+        var(n, 4, &[n]),
+        var(n * n, 5, &[n, n]),
+    );
+    let (w_out, b_out) = (var(n * o, 6, &[n, o]), var(o, 7, &[o]));
+    let mut update = vec![1.0f32; t * b];
+    update[2 * b + 1] = 0.0;
+    let spec = RecurrenceSpec {
+        phi: Nonlinearity::Softplus,
+        alpha: 0.4,
+        grad_clip: Some(0.05),
+        update: Some(Arc::new(update)),
+    };
+    let cy = Tensor::from_vec(vals(t * b * o, 8), (t, b, o), &dev).unwrap();
+    let cp = Tensor::from_vec(vals(t * b, 9), (t, b), &dev).unwrap();
+    let loss = |y: &Tensor, p: &Tensor| {
+        ((y * &cy).unwrap().sum_all().unwrap() + (p * &cp).unwrap().sum_all().unwrap()).unwrap()
+    };
+    let fused = recurrence_with_readout(
+        &x,
+        w_in.as_tensor(),
+        bias.as_tensor(),
+        w.as_tensor(),
+        Some(&extra),
+        w_out.as_tensor(),
+        b_out.as_tensor(),
+        &spec,
+    )
+    .unwrap();
+    let rates = recurrence_from_input(
+        &x,
+        w_in.as_tensor(),
+        bias.as_tensor(),
+        w.as_tensor(),
+        Some(&extra),
+        &spec,
+    )
+    .unwrap();
+    let (y, p) = readout_with_power(&rates, w_out.as_tensor(), b_out.as_tensor()).unwrap();
+    let flat = |t: &Tensor| -> Vec<f64> { t.flatten_all().unwrap().to_vec1().unwrap() };
+    for (a, r) in [
+        (&fused.rates, &rates),
+        (&fused.readout, &y),
+        (&fused.rate_power, &p),
+    ] {
+        for (u, v) in flat(a).iter().zip(flat(r)) {
+            assert!((u - v).abs() < 1e-12, "{u} vs {v}");
+        }
+    }
+    let (gf, gr) = (
+        loss(&fused.readout, &fused.rate_power).backward().unwrap(),
+        loss(&y, &p).backward().unwrap(),
+    );
+    for v in [&w_in, &bias, &w, &w_out, &b_out] {
+        let (a, r) = (
+            flat(gf.get(v.as_tensor()).unwrap()),
+            flat(gr.get(v.as_tensor()).unwrap()),
+        );
+        assert!(a.iter().any(|g| *g != 0.0), "a parameter got no gradient");
+        for (u, v) in a.iter().zip(&r) {
+            assert!((u - v).abs() <= 1e-12 * (1.0 + v.abs()), "{u} vs {v}");
+        }
+    }
+}
