@@ -477,6 +477,11 @@ impl Fused {
     }
 }
 
+/// The error of a lock whose holder panicked.
+fn poisoned<E>(_: E) -> candle_core::Error {
+    candle_core::Error::Msg("recurrence: poisoned state".into())
+}
+
 /// Borrow a contiguous CPU tensor's elements as `&[T]`.
 pub(crate) fn with_slice<T: Real + candle_core::WithDType, R>(
     t: &Tensor,
@@ -568,10 +573,7 @@ impl CustomOp3 for Fused {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (nt, nb, n) = self.dims;
         let shape = Shape::from((nt, nb, n));
-        let mut saved = self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?;
+        let mut saved = self.saved.lock().map_err(poisoned)?;
         match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
                 let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
@@ -598,11 +600,7 @@ impl CustomOp3 for Fused {
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         // The slopes are taken, not copied: their buffer becomes ∂L/∂u.
-        let saved = self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?
-            .take();
+        let saved = self.saved.lock().map_err(poisoned)?.take();
         let (du, dw, d3) = match saved {
             Some(Saved::F32(s)) => self.bwd_typed::<f32>(s, first, w, res, grad_res)?,
             Some(Saved::F64(s)) => self.bwd_typed::<f64>(s, first, w, res, grad_res)?,

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 
-use super::{Drive, Fused, RecurrenceSpec, Saved, contiguous, input_gradient, with_slice};
+use super::{
+    Drive, Fused, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice,
+};
 use crate::linalg::{Op, Real, matmul};
 
 /// What [`recurrence_with_readout`] returns.
@@ -62,11 +64,10 @@ pub fn recurrence_with_readout(
         rates: Arc::clone(&rates),
     };
     let y = w.contiguous()?.apply_op3(&w_aug, &out_aug, op)?;
-    let rates = rates
-        .lock()
-        .map_err(|_| candle_core::Error::Msg("recurrence: poisoned state".into()))?
-        .clone()
-        .ok_or_else(|| candle_core::Error::Msg("recurrence: forward pass did not run".into()))?;
+    let rates =
+        rates.lock().map_err(poisoned)?.clone().ok_or_else(|| {
+            candle_core::Error::Msg("recurrence: forward pass did not run".into())
+        })?;
     Ok(RecurrentReadout {
         rates,
         readout: y.narrow(2, 0, o)?,
@@ -232,10 +233,6 @@ impl WithReadout {
             Tensor::from_vec(d_out, (n + 1, self.o), dev)?,
         ))
     }
-}
-
-fn poisoned<E>(_: E) -> candle_core::Error {
-    candle_core::Error::Msg("recurrence: poisoned state".into())
 }
 
 impl CustomOp3 for WithReadout {
