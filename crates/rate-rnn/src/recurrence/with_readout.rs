@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 
-use super::{
-    Drive, Fused, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice,
-};
+use super::{Fused, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice};
 use crate::linalg::{Op, Real, matmul};
 
 /// What [`recurrence_with_readout`] returns.
@@ -60,6 +58,7 @@ pub fn recurrence_with_readout(
     let op = WithReadout {
         core: Fused::new(spec, dims, drive)?,
         x: x.contiguous()?,
+        n_in: x.dim(2)?,
         o,
         rates: Arc::clone(&rates),
     };
@@ -81,6 +80,8 @@ struct WithReadout {
     core: Fused,
     /// Inputs `[T, B, I]` (not differentiated).
     x: Tensor,
+    /// Input channels `I`.
+    n_in: usize,
     o: usize,
     /// The rates, shared with the caller and kept for the backward pass.
     rates: Arc<Mutex<Option<Tensor>>>,
@@ -165,10 +166,7 @@ impl WithReadout {
             }
         };
         let (du, dw, dbias) = self.core.backward(w, h, slope, add_direct);
-        let Drive::Projected { n_in, .. } = self.core.drive else {
-            candle_core::bail!("recurrence: the read-out op always projects its input");
-        };
-        let d_in = with_slice::<T, _>(&self.x, |x| Ok(input_gradient(x, &du, &dbias, n_in)))?;
+        let d_in = with_slice::<T, _>(&self.x, |x| Ok(input_gradient(x, &du, &dbias, self.n_in)))?;
         // ∂L/∂w_out = hᵀ dy (one product over all steps and trials); ∂L/∂b_out = Σ dy.
         let rows = nt * nb;
         let mut g = Vec::with_capacity(rows * o);
@@ -209,9 +207,6 @@ impl WithReadout {
         grad_res: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
         let (_, _, n) = self.core.dims;
-        let Drive::Projected { n_in, .. } = self.core.drive else {
-            candle_core::bail!("recurrence: the read-out op always projects its input");
-        };
         let rates = self
             .rates
             .lock()
@@ -229,7 +224,7 @@ impl WithReadout {
         let dev = w.device();
         Ok((
             Tensor::from_vec(dw, (n, n), dev)?,
-            Tensor::from_vec(d_in, (n_in + 1, n), dev)?,
+            Tensor::from_vec(d_in, (self.n_in + 1, n), dev)?,
             Tensor::from_vec(d_out, (n + 1, self.o), dev)?,
         ))
     }
