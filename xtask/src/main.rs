@@ -17,6 +17,11 @@ use clap::{Parser, Subcommand};
 
 use study::{Scale, Study};
 
+/// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
+/// multi-MB buffers to the kernel and page-faults them in again each step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",

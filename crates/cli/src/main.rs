@@ -22,6 +22,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
+/// multi-MB buffers to the kernel and page-faults them in again each step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// wm: working-memory networks — train, record, simulate, analyze, plot, sweep.
 #[derive(Debug, Parser)]
 #[command(name = "wm", version, about, long_about = None)]

@@ -18,6 +18,11 @@ use wm_rate_rnn::{Adam, AdamConfig, RateModel};
 use wm_tasks::kim::{DmsOptions, KimDms};
 use wm_tasks::{Task, TaskRng};
 
+/// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
+/// multi-MB buffers to the kernel and page-faults them in again each step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let reps: usize = std::env::var("WM_BENCH_REPS")
         .ok()
@@ -59,10 +64,13 @@ fn main() {
         1.0 / per_update
     );
     let eval = task.batch(&mut rng, 100);
-    let t0 = Instant::now();
-    let _ = kim_objective(&model, &eval, &mut rng).expect("objective");
-    println!(
-        "dale evaluation (N=200, B=100, T={steps}): {:.1} ms",
-        t0.elapsed().as_secs_f64() * 1e3
-    );
+    // The fastest of three evaluations: the first also faults in its buffers.
+    let eval_ms = (0..3)
+        .map(|_| {
+            let t0 = Instant::now();
+            kim_objective(&model, &eval, &mut rng).expect("objective");
+            t0.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::INFINITY, f64::min);
+    println!("dale evaluation (N=200, B=100, T={steps}): {eval_ms:.1} ms (fastest of 3)");
 }

@@ -18,6 +18,11 @@ use wm_rate_rnn::loss::task_loss;
 use wm_rate_rnn::{Adam, AdamConfig, Leaky, LeakyConfig, RateModel};
 use wm_tasks::{LossKind, TaskRng};
 
+/// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
+/// multi-MB buffers to the kernel and page-faults them in again each step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: usize = 256;
 const T: usize = 250;
 const B: usize = 64;

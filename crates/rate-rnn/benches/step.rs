@@ -19,6 +19,11 @@ use wm_rate_rnn::loss::{Objective, activity_penalty, task_loss, weight_decay};
 use wm_rate_rnn::{Adam, AdamConfig, RateModel, Vanilla, VanillaConfig};
 use wm_tasks::LossKind;
 
+/// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
+/// multi-MB buffers to the kernel and page-faults them in again each step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIZES: [(usize, usize, usize); 3] = [(500, 100, 50), (256, 150, 64), (100, 100, 50)];
 const N_IN: usize = 50;
 
