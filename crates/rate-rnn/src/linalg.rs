@@ -107,8 +107,10 @@ impl Real for f64 {
 }
 
 mod packed;
+mod sparse;
 
 pub use packed::PackedRhs;
+pub use sparse::{MAX_DENSITY, SparseRows, matmul_sparse_lhs};
 
 /// How an operand of [`matmul`] is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

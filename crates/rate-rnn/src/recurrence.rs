@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 
-use crate::linalg::{Op, PackedRhs, Real, matmul};
+use crate::linalg::{Op, PackedRhs, Real, matmul, matmul_sparse_lhs};
 use crate::nonlinearity::Nonlinearity;
 
 mod with_readout;
@@ -345,7 +345,7 @@ impl Fused {
                         a
                     }
                 };
-                matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true);
+                matmul_sparse_lhs(&mut a, first, Op::N, w_in, nt * nb, n, *n_in, true);
                 a
             }
         })
@@ -542,17 +542,7 @@ fn input_gradient<T: Real>(x: &[T], du: &[T], dbias: &[T], n_in: usize) -> Vec<T
     let n = dbias.len();
     let rows = du.len() / n;
     let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
-    matmul(
-        &mut d_aug[..n_in * n],
-        x,
-        Op::T,
-        du,
-        Op::N,
-        n_in,
-        n,
-        rows,
-        false,
-    );
+    matmul_sparse_lhs(&mut d_aug[..n_in * n], x, Op::T, du, n_in, n, rows, false);
     d_aug[n_in * n..].copy_from_slice(dbias);
     d_aug
 }
