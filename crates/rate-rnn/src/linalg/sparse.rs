@@ -23,50 +23,59 @@ pub struct SparseRows<T> {
     /// Row `r`'s entries are `entries[starts[r]..starts[r + 1]]`.
     starts: Vec<usize>,
     /// `(column, value)`, columns ascending within a row.
-    entries: Vec<(usize, T)>,
+    entries: Vec<(u32, T)>,
 }
 
 impl<T: Real> SparseRows<T> {
-    /// The nonzero entries of `x` (`rows × cols`, row-major), or `None` as
-    /// soon as more than `max_density` of its entries prove nonzero (a dense
-    /// product is then the faster one).
+    /// The nonzero entries of `x` (`rows × cols`, row-major), or `None` when
+    /// more than `max_density` of its entries are nonzero (a dense product
+    /// is then the faster one).
     ///
     /// # Panics
     /// If `x.len()` is not a multiple of `cols` (a programming error inside
     /// this crate).
     pub fn from_dense(x: &[T], cols: usize, max_density: f64) -> Option<Self> {
         assert!(
-            cols > 0 && x.len().is_multiple_of(cols),
+            cols > 0 && x.len().is_multiple_of(cols) && u32::try_from(cols).is_ok(),
             "SparseRows: {} values do not form rows of {cols}",
             x.len()
         );
-        let max_entries = (max_density * x.len() as f64) as usize;
+        // A branch-free count first (it vectorises): dense inputs are
+        // refused before anything is built.
+        let nnz: usize = x
+            .chunks(1 << 20)
+            .map(|c| c.iter().map(|&v| u32::from(v != T::ZERO)).sum::<u32>() as usize)
+            .sum();
+        if nnz as f64 > max_density * x.len() as f64 {
+            return None;
+        }
         let mut starts = Vec::with_capacity(x.len() / cols + 1);
-        let mut entries = Vec::new();
         starts.push(0);
+        // Compaction without data-dependent branches: every value of a group
+        // is written at `len`, which moves on only past a nonzero (so one
+        // slot of slack). Groups of eight zeros, nearly all of them, are
+        // skipped after one vector comparison.
+        let mut entries = vec![(0u32, T::ZERO); nnz + 1];
+        let mut len = 0;
+        let mut keep = |j: usize, v: T, len: &mut usize| {
+            entries[*len] = (j as u32, v);
+            *len += usize::from(v != T::ZERO);
+        };
         for row in x.chunks_exact(cols) {
-            // Eight at a time: an all-zero group (nearly all of them) costs
-            // one vector comparison (no early exit, so that it vectorises).
             let (groups, rest) = row.as_chunks::<8>();
             for (g, group) in groups.iter().enumerate() {
                 if group.iter().fold(false, |any, &v| any | (v != T::ZERO)) {
                     for (j, &v) in group.iter().enumerate() {
-                        if v != T::ZERO {
-                            entries.push((g * 8 + j, v));
-                        }
+                        keep(g * 8 + j, v, &mut len);
                     }
                 }
             }
             for (j, &v) in rest.iter().enumerate() {
-                if v != T::ZERO {
-                    entries.push((groups.len() * 8 + j, v));
-                }
+                keep(groups.len() * 8 + j, v, &mut len);
             }
-            if entries.len() > max_entries {
-                return None;
-            }
-            starts.push(entries.len());
+            starts.push(len);
         }
+        entries.truncate(len);
         Some(Self {
             cols,
             starts,
@@ -121,6 +130,7 @@ fn scatter<T: Real>(x: &SparseRows<T>, c: &mut [T], b: &[T], n: usize, dir: Dire
     let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
     for (r, w) in x.starts.windows(2).enumerate() {
         for &(j, v) in &x.entries[w[0]..w[1]] {
+            let j = j as usize;
             let (dst, src) = match dir {
                 Direction::Gather => (&mut c[r * n..(r + 1) * n], &b[j * n..(j + 1) * n]),
                 Direction::Scatter => (&mut c[j * n..(j + 1) * n], &b[r * n..(r + 1) * n]),
@@ -231,6 +241,13 @@ mod tests {
         assert_eq!(s.nnz(), 3);
         assert_eq!(s.starts, vec![0, 1, 1, 3]);
         assert_eq!(s.entries, vec![(1, 2.0), (0, 1.0), (2, -3.0)]);
+        // Groups of eight and the rest of a row: columns 3 and 9 of 10.
+        let mut y = vec![0.0; 20];
+        y[3] = 1.5;
+        y[19] = -2.0;
+        let s = SparseRows::from_dense(&y, 10, 1.0).expect("sparse enough");
+        assert_eq!(s.starts, vec![0, 1, 2]);
+        assert_eq!(s.entries, vec![(3, 1.5), (9, -2.0)]);
     }
 
     #[test]
