@@ -20,8 +20,12 @@
 //! `[T, B, N]` tensor enters candle's graph at all (each such tensor costs a
 //! zero-filled gradient and an accumulating add per backward pass). The
 //! per-step products run against weights packed once per pass
-//! ([`linalg::PackedRhs`]); Adam updates in place ([`Adam`]); f32 softplus
-//! and logistic use [`fastmath`].
+//! ([`linalg::PackedRhs`]); the input products walk only the nonzero
+//! inputs when at most a quarter are nonzero, as with Poisson spike counts
+//! ([`linalg::SparseRows`]); Adam updates in place ([`Adam`]); f32 softplus
+//! and logistic use [`fastmath`]. The binaries (`wm`, `xtask`, the benches)
+//! use mimalloc, which keeps the step's large buffers instead of returning
+//! them to the kernel after every pass.
 //!
 //! Every random draw (initialisation, trials) comes from an explicitly passed
 //! seeded ChaCha8 generator; candle's own RNG is never used (it cannot be seeded).
