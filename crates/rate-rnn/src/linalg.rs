@@ -110,7 +110,7 @@ mod packed;
 mod sparse;
 
 pub use packed::PackedRhs;
-pub use sparse::{MAX_DENSITY, SparseRows, matmul_sparse_lhs};
+pub use sparse::{MAX_DENSITY, SparseRows};
 
 /// How an operand of [`matmul`] is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 
-use crate::linalg::{Op, PackedRhs, Real, matmul, matmul_sparse_lhs};
+use crate::linalg::{MAX_DENSITY, Op, PackedRhs, Real, SparseRows, matmul};
 use crate::nonlinearity::Nonlinearity;
 
 mod with_readout;
@@ -165,10 +165,19 @@ fn projected(
     Ok((w_aug, Drive::Projected { n_in: ni, extra }, (t, b, n)))
 }
 
-/// The slopes φ′(a_t) kept from the forward pass.
+/// What the forward pass keeps for the backward one.
+struct Kept<T> {
+    /// The slopes φ′(a_t), `[T, B, N]`.
+    slope: Vec<T>,
+    /// The inputs' nonzero entries, when the input products walked them
+    /// (the weight gradient `xᵀ·∂L/∂u` walks the same ones).
+    sparse_x: Option<SparseRows<T>>,
+}
+
+/// [`Kept`] in the operands' float type.
 enum Saved {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+    F32(Kept<f32>),
+    F64(Kept<f64>),
 }
 
 /// Where the drive `u_t` comes from.
@@ -308,12 +317,15 @@ impl<T: Real> Phi<T> {
 
 impl Fused {
     /// The drive `u_t + bias` of every step, `[T, B, N]`: from the first
-    /// operand `first` and the third `third` (see [`Drive`]).
+    /// operand `first` and the third `third` (see [`Drive`]). A projected
+    /// drive walks the inputs' nonzero entries when at most
+    /// [`MAX_DENSITY`] of them are nonzero, and keeps them for the backward
+    /// pass; otherwise the gemm crate projects the dense inputs.
     fn drive<T: Real + candle_core::WithDType>(
         &self,
         first: &[T],
         third: &[T],
-    ) -> candle_core::Result<Vec<T>> {
+    ) -> candle_core::Result<Kept<T>> {
         let (nt, nb, n) = self.dims;
         Ok(match &self.drive {
             Drive::Given => {
@@ -323,7 +335,10 @@ impl Fused {
                         *x += bi;
                     }
                 }
-                a
+                Kept {
+                    slope: a,
+                    sparse_x: None,
+                }
             }
             Drive::Projected { n_in, extra } => {
                 let (w_in, bias) = third.split_at(n_in * n);
@@ -345,8 +360,12 @@ impl Fused {
                         a
                     }
                 };
-                matmul_sparse_lhs(&mut a, first, Op::N, w_in, nt * nb, n, *n_in, true);
-                a
+                let sparse_x = SparseRows::from_dense(first, *n_in, MAX_DENSITY);
+                match &sparse_x {
+                    Some(sx) => sx.matmul_acc(&mut a, w_in, n),
+                    None => matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true),
+                }
+                Kept { slope: a, sparse_x }
             }
         })
     }
@@ -499,7 +518,7 @@ impl Fused {
     /// given drive; `(None, ∂L/∂W, ∂L/∂[w_in; bias])` for a projected one.
     fn bwd_typed<T: Real + candle_core::WithDType>(
         &self,
-        slope: Vec<T>,
+        kept: Kept<T>,
         first: &Tensor,
         w: &Tensor,
         res: &Tensor,
@@ -511,7 +530,7 @@ impl Fused {
         let (du, dw, db) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(res, |h| {
                 with_slice::<T, _>(&grad_res, |dh| {
-                    Ok(self.backward(w, h, slope, |t, g| {
+                    Ok(self.backward(w, h, kept.slope, |t, g| {
                         let step = g.len();
                         for (gi, &di) in g.iter_mut().zip(&dh[t * step..]) {
                             *gi += di;
@@ -528,21 +547,33 @@ impl Fused {
                 Tensor::from_vec(db, n, dev)?,
             )),
             Drive::Projected { n_in, .. } => {
-                let d_aug = with_slice::<T, _>(first, |x| Ok(input_gradient(x, &du, &db, *n_in)))?;
+                let d_aug = with_slice::<T, _>(first, |x| {
+                    Ok(input_gradient(x, kept.sparse_x.as_ref(), &du, &db, *n_in))
+                })?;
                 Ok((None, dw, Tensor::from_vec(d_aug, (n_in + 1, n), dev)?))
             }
         }
     }
 }
 
-/// `∂L/∂[w_in; bias]` `[I + 1, N]` from the inputs `x` `[T·B, I]`, the
-/// drive's gradient `du` `[T·B, N]` and the bias gradient: `xᵀ du` over all
-/// steps and trials (one gemm), then the bias row.
-fn input_gradient<T: Real>(x: &[T], du: &[T], dbias: &[T], n_in: usize) -> Vec<T> {
+/// `∂L/∂[w_in; bias]` `[I + 1, N]` from the inputs `x` `[T·B, I]` (or their
+/// nonzero entries, `sparse_x`), the drive's gradient `du` `[T·B, N]` and
+/// the bias gradient: `xᵀ du` over all steps and trials, then the bias row.
+fn input_gradient<T: Real>(
+    x: &[T],
+    sparse_x: Option<&SparseRows<T>>,
+    du: &[T],
+    dbias: &[T],
+    n_in: usize,
+) -> Vec<T> {
     let n = dbias.len();
     let rows = du.len() / n;
     let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
-    matmul_sparse_lhs(&mut d_aug[..n_in * n], x, Op::T, du, n_in, n, rows, false);
+    let d_in = &mut d_aug[..n_in * n];
+    match sparse_x {
+        Some(sx) => sx.t_matmul_acc(d_in, du, n),
+        None => matmul(d_in, x, Op::T, du, Op::N, n_in, n, rows, false),
+    }
     d_aug[n_in * n..].copy_from_slice(dbias);
     d_aug
 }
@@ -566,15 +597,15 @@ impl CustomOp3 for Fused {
         let mut saved = self.saved.lock().map_err(poisoned)?;
         match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut a, contiguous(w, l2)?, |_, _| {});
-                *saved = Some(Saved::F32(a));
+                let mut kept = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let h = self.forward(&mut kept.slope, contiguous(w, l2)?, |_, _| {});
+                *saved = Some(Saved::F32(kept));
                 Ok((CpuStorage::F32(h), shape))
             }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                let mut a = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut a, contiguous(w, l2)?, |_, _| {});
-                *saved = Some(Saved::F64(a));
+                let mut kept = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let h = self.forward(&mut kept.slope, contiguous(w, l2)?, |_, _| {});
+                *saved = Some(Saved::F64(kept));
                 Ok((CpuStorage::F64(h), shape))
             }
             _ => candle_core::bail!("recurrence: the three operands must all be f32 or all f64"),

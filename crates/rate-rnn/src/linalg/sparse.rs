@@ -6,11 +6,11 @@
 //! yet a dense gemm spends `2·T·B·I·N` FLOPs on each of the two products
 //! (40 % of a training step's arithmetic at N = 100, I = 100). Walking the
 //! nonzero entries instead costs one `N`-long multiply–add per entry. Dense
-//! inputs (Gaussian input noise) fall back to the gemm crate.
+//! inputs (Gaussian input noise) are left to the gemm crate.
 
-use super::{Op, Real, matmul};
+use super::Real;
 
-/// Above this fraction of nonzero entries the gemm crate is used: one
+/// Above this fraction of nonzero entries the gemm crate should be used: one
 /// multiply–add row per entry runs at roughly half the gemm's rate, so the
 /// sparse walk wins up to about 50 % density; 25 % leaves a margin.
 pub const MAX_DENSITY: f64 = 0.25;
@@ -29,14 +29,17 @@ pub struct SparseRows<T> {
 impl<T: Real> SparseRows<T> {
     /// The nonzero entries of `x` (`rows × cols`, row-major), or `None` when
     /// more than `max_density` of its entries are nonzero (a dense product
-    /// is then the faster one).
+    /// is then the faster one) or `cols` is 0.
     ///
     /// # Panics
     /// If `x.len()` is not a multiple of `cols` (a programming error inside
     /// this crate).
     pub fn from_dense(x: &[T], cols: usize, max_density: f64) -> Option<Self> {
+        if cols == 0 {
+            return None;
+        }
         assert!(
-            cols > 0 && x.len().is_multiple_of(cols) && u32::try_from(cols).is_ok(),
+            x.len().is_multiple_of(cols) && u32::try_from(cols).is_ok(),
             "SparseRows: {} values do not form rows of {cols}",
             x.len()
         );
@@ -152,47 +155,10 @@ fn axpy<T: Real, const FUSED: bool>(dst: &mut [T], v: T, src: &[T]) {
     }
 }
 
-/// `c ← (accumulate ? c : 0) + op(x)·b` as [`matmul`] computes it (`op(x)`
-/// `m × k`, `b` `k × n` row-major), through [`SparseRows`] when at most
-/// [`MAX_DENSITY`] of `x` is nonzero and through the gemm crate otherwise.
-///
-/// # Panics
-/// If a slice's length does not match its dimensions (a programming error
-/// inside this crate).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_sparse_lhs<T: Real>(
-    c: &mut [T],
-    x: &[T],
-    op_x: Op,
-    b: &[T],
-    m: usize,
-    n: usize,
-    k: usize,
-    accumulate: bool,
-) {
-    assert_eq!(x.len(), m * k, "matmul_sparse_lhs: x is not {m}×{k}");
-    let stored_cols = match op_x {
-        Op::N => k,
-        Op::T => m,
-    };
-    let sparse = (stored_cols > 0)
-        .then(|| SparseRows::from_dense(x, stored_cols, MAX_DENSITY))
-        .flatten();
-    let Some(sparse) = sparse else {
-        return matmul(c, x, op_x, b, Op::N, m, n, k, accumulate);
-    };
-    if !accumulate {
-        c.fill(T::ZERO);
-    }
-    match op_x {
-        Op::N => sparse.matmul_acc(c, b, n),
-        Op::T => sparse.t_matmul_acc(c, b, n),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linalg::Op;
     use rand::{Rng, SeedableRng};
 
     /// `rows × cols` values, each nonzero (a small count) with probability `p`.
@@ -256,6 +222,29 @@ mod tests {
         assert!(SparseRows::from_dense(&x, 10, MAX_DENSITY).is_none());
         let y = counts(40, 10, 0.05, 2);
         assert!(SparseRows::from_dense(&y, 10, MAX_DENSITY).is_some());
+        assert!(SparseRows::<f64>::from_dense(&[], 0, 1.0).is_none());
+    }
+
+    /// `c + X·b` (`Op::N`) or `c + Xᵀ·b` (`Op::T`) through [`SparseRows`].
+    fn sparse_product(
+        x: &[f64],
+        op_x: Op,
+        b: &[f64],
+        c: &[f64],
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Vec<f64> {
+        let mut c = c.to_vec();
+        match op_x {
+            Op::N => SparseRows::from_dense(x, k, 1.0)
+                .expect("any density")
+                .matmul_acc(&mut c, b, n),
+            Op::T => SparseRows::from_dense(x, m, 1.0)
+                .expect("any density")
+                .t_matmul_acc(&mut c, b, n),
+        }
+        c
     }
 
     #[test]
@@ -276,17 +265,13 @@ mod tests {
                 let b = normals(k * n, seed + 1);
                 let start = normals(m * n, seed + 2);
                 let expect = reference(&x, op_x, &b, m, n, k);
-                for accumulate in [false, true] {
-                    let mut c = start.clone();
-                    matmul_sparse_lhs(&mut c, &x, op_x, &b, m, n, k, accumulate);
-                    for (idx, (&got, &want)) in c.iter().zip(&expect).enumerate() {
-                        let want = if accumulate { want + start[idx] } else { want };
-                        assert!(
-                            (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
-                            "({m}, {n}, {k}, p = {p}) {op_x:?} accumulate = {accumulate}: \
-                             c[{idx}] = {got}, expected {want}"
-                        );
-                    }
+                let c = sparse_product(&x, op_x, &b, &start, m, n, k);
+                for (idx, (&got, &want)) in c.iter().zip(&expect).enumerate() {
+                    let want = want + start[idx];
+                    assert!(
+                        (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                        "({m}, {n}, {k}, p = {p}) {op_x:?}: c[{idx}] = {got}, expected {want}"
+                    );
                 }
             }
         }
@@ -301,7 +286,9 @@ mod tests {
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
         let mut c = vec![0.0f32; m * n];
-        matmul_sparse_lhs(&mut c, &x32, Op::T, &b32, m, n, k, false);
+        SparseRows::from_dense(&x32, m, MAX_DENSITY)
+            .expect("10 % nonzero")
+            .t_matmul_acc(&mut c, &b32, n);
         for (&got, &want) in c.iter().zip(&expect) {
             assert!((f64::from(got) - want).abs() <= 1e-5 * (1.0 + want.abs()));
         }

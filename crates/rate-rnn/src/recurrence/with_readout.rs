@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 
-use super::{Fused, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice};
+use super::{Fused, Kept, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice};
 use crate::linalg::{Op, Real, matmul};
 
 /// What [`recurrence_with_readout`] returns.
@@ -131,7 +131,7 @@ impl WithReadout {
     /// `(∂L/∂W, ∂L/∂[w_in; bias], ∂L/∂[w_out; b_out])` from `dy` `[T, B, O + 1]`.
     fn backward<T: Real + candle_core::WithDType>(
         &self,
-        slope: Vec<T>,
+        kept: Kept<T>,
         w: &[T],
         out_aug: &[T],
         h: &[T],
@@ -165,8 +165,16 @@ impl WithReadout {
                 }
             }
         };
-        let (du, dw, dbias) = self.core.backward(w, h, slope, add_direct);
-        let d_in = with_slice::<T, _>(&self.x, |x| Ok(input_gradient(x, &du, &dbias, self.n_in)))?;
+        let (du, dw, dbias) = self.core.backward(w, h, kept.slope, add_direct);
+        let d_in = with_slice::<T, _>(&self.x, |x| {
+            Ok(input_gradient(
+                x,
+                kept.sparse_x.as_ref(),
+                &du,
+                &dbias,
+                self.n_in,
+            ))
+        })?;
         // ∂L/∂w_out = hᵀ dy (one product over all steps and trials); ∂L/∂b_out = Σ dy.
         let rows = nt * nb;
         let mut g = Vec::with_capacity(rows * o);
@@ -188,12 +196,12 @@ impl WithReadout {
         w: &[T],
         w_aug: &[T],
         out_aug: &[T],
-        wrap: fn(Vec<T>) -> Saved,
+        wrap: fn(Kept<T>) -> Saved,
     ) -> candle_core::Result<Vec<T>> {
         let (nt, nb, n) = self.core.dims;
-        let mut a = with_slice::<T, _>(&self.x, |x| self.core.drive(x, w_aug))?;
-        let (h, y) = self.forward(&mut a, w, out_aug);
-        *self.core.saved.lock().map_err(poisoned)? = Some(wrap(a));
+        let mut kept = with_slice::<T, _>(&self.x, |x| self.core.drive(x, w_aug))?;
+        let (h, y) = self.forward(&mut kept.slope, w, out_aug);
+        *self.core.saved.lock().map_err(poisoned)? = Some(wrap(kept));
         *self.rates.lock().map_err(poisoned)? =
             Some(Tensor::from_vec(h, (nt, nb, n), &Device::Cpu)?);
         Ok(y)
@@ -201,7 +209,7 @@ impl WithReadout {
 
     fn bwd_typed<T: Real + candle_core::WithDType>(
         &self,
-        slope: Vec<T>,
+        kept: Kept<T>,
         w: &Tensor,
         out_aug: &Tensor,
         grad_res: &Tensor,
@@ -217,7 +225,7 @@ impl WithReadout {
         let (dw, d_in, d_out) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(out_aug, |oa| {
                 with_slice::<T, _>(&rates, |h| {
-                    with_slice::<T, _>(&dy, |dy| self.backward(slope, w, oa, h, dy))
+                    with_slice::<T, _>(&dy, |dy| self.backward(kept, w, oa, h, dy))
                 })
             })
         })?;
