@@ -1,7 +1,9 @@
-//! Orhan & Ma at smoke scale, end to end: the same call `cargo xtask
+//! Orhan & Ma end to end: at smoke scale, the same call `cargo xtask
 //! reproduce orhan-ma --scale smoke` makes, then the regression check
 //! against `experiments/orhan-ma/expected.toml`, then a resume from the
-//! finished run that must reproduce the same statistics.
+//! finished run that must reproduce the same statistics; at quick scale (the
+//! default), the published sign of the σ0 effect against
+//! `expected-quick.toml`.
 
 use wm_studies::io::read_toml;
 use wm_studies::orhan_ma::config::OrhanMaConfig;
@@ -39,6 +41,22 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
             v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
             "{k}: {v} then {w}"
         );
+    }
+}
+
+/// The quick reproduction (the default scale, ~5 min on 2 cores) against
+/// `experiments/orhan-ma/expected-quick.toml`: SI increases with σ0.
+#[test]
+fn quick_reproduction_shows_si_increasing_with_sigma0() {
+    let config = experiment_file("orhan-ma", "quick.toml");
+    let cfg: OrhanMaConfig = read_toml(&config).unwrap();
+    let expected: Expected =
+        read_toml(&experiment_file("orhan-ma", "expected-quick.toml")).unwrap();
+    assert_eq!(expected.scale, "quick");
+    let out = tempfile::tempdir().unwrap();
+    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    if let Err(table) = summary.check(&expected) {
+        panic!("orhan-ma quick statistics outside their expected ranges:\n{table}");
     }
 }
 

@@ -1,6 +1,6 @@
 //! `cargo xtask regress`: compare a run's `summary.toml` with the study's
 //! expected statistics for the run's scale, `experiments/<study>/expected-<scale>.toml`
-//! where the study has one (Kim & Sejnowski and Xie at `quick`), else
+//! where the study has one (Orhan & Ma, Kim & Sejnowski and Xie at `quick`), else
 //! `experiments/<study>/expected.toml` (the comparison itself lives in
 //! `wm_studies::regress`).
 
