@@ -25,7 +25,7 @@ fn text(o: &Output) -> String {
 /// A tiny Orhan & Ma experiment: three 20-unit networks.
 const TINY: &str = "seed = 7\nthreads = 1\nn_units = 20\niterations = 200\nbatch_size = 10\n\
 learning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\nrequire_success = false\n\
-tasks = [\"2AFC\"]\nconditions = [\"basic\"]\nlambda0 = [0.9]\nsigma0 = [0.0, 0.2, 0.4]\nrho = [0.0]\n";
+tasks = [\"2AFC\"]\nconditions = [\"basic\"]\nlambda0 = [0.9]\nsigma0 = [0.0, 0.2, 0.4]\nrho = [0.0]\nreplicates = 1\n";
 
 fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
