@@ -44,7 +44,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     }
 }
 
-/// The quick reproduction (the default scale, ~5 min on 2 cores) against
+/// The quick reproduction (the default scale, 5–6 min on 2 cores) against
 /// `experiments/orhan-ma/expected-quick.toml`: SI increases with σ0.
 #[test]
 fn quick_reproduction_shows_si_increasing_with_sigma0() {
