@@ -45,9 +45,10 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
 }
 
 /// The quick reproduction (the default scale, 5–6 min on 2 cores) against
-/// `experiments/orhan-ma/expected-quick.toml`: SI increases with σ0.
+/// `experiments/orhan-ma/expected-quick.toml`: SI increases with σ0 and
+/// decreases with ρ.
 #[test]
-fn quick_reproduction_shows_si_increasing_with_sigma0() {
+fn quick_reproduction_shows_si_rising_with_sigma0_and_falling_with_rho() {
     let config = experiment_file("orhan-ma", "quick.toml");
     let cfg: OrhanMaConfig = read_toml(&config).unwrap();
     let expected: Expected =

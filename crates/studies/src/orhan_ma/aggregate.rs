@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
-use wm_analysis::stats::{mean_sem, ols_with_intercept, simple_linear_regression};
+use wm_analysis::stats::{mean_sem, ols_with_intercept, simple_linear_regression, t_two_sided_p};
 
 use crate::orhan_ma::config::Condition;
 
@@ -187,6 +187,76 @@ pub fn multiple_regression(rows: &[&NetworkResult]) -> Option<(Vec<Coefficient>,
     Some((coefs, fit.r_squared))
 }
 
+/// Groups of networks that share a seed and differ in ρ, each sorted by ρ
+/// (in seed order). Networks alone with their seed, or sharing it only at
+/// one ρ, are left out.
+pub fn rho_groups<'a>(rows: &[&'a NetworkResult]) -> Vec<Vec<&'a NetworkResult>> {
+    let mut by_seed: BTreeMap<u64, Vec<&NetworkResult>> = BTreeMap::new();
+    for r in rows {
+        by_seed.entry(r.seed).or_default().push(r);
+    }
+    by_seed
+        .into_values()
+        .filter(|g| g.iter().any(|r| r.rho != g[0].rho))
+        .map(|mut g| {
+            g.sort_by(|a, b| a.rho.total_cmp(&b.rho));
+            g
+        })
+        .collect()
+}
+
+/// The ρ effect measured within networks that share a seed (`paired_rho`):
+/// the within (fixed-effects) estimator of SI on ρ, one intercept per seed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairedRho {
+    /// Seeds with at least two included networks at different ρ.
+    pub groups: usize,
+    /// Networks in those groups.
+    pub n: usize,
+    /// Slope (SI per unit ρ).
+    pub slope: f64,
+    /// Standard error of the slope, with n − groups − 1 residual df.
+    pub slope_se: f64,
+    /// Two-sided t-test p-value of the slope.
+    pub p_value: f64,
+}
+
+/// Regress SI on ρ within groups of networks that share a seed, so the
+/// spread of initialisations (which dominates SI at quick scale) cancels.
+/// With two ρ values this is the paired t-test of the SI differences. Each
+/// group is centred on its own means of ρ and SI (Frisch–Waugh–Lovell), so
+/// the cost is linear in the number of networks. `None` without two such
+/// groups or without residual degrees of freedom.
+pub fn paired_rho_regression(rows: &[&NetworkResult]) -> Option<PairedRho> {
+    let groups = rho_groups(rows);
+    let mut centred = Vec::new();
+    for g in &groups {
+        let m = g.len() as f64;
+        let mean_rho = g.iter().map(|r| r.rho).sum::<f64>() / m;
+        let mean_si = g.iter().map(|r| r.si).sum::<f64>() / m;
+        centred.extend(g.iter().map(|r| (r.rho - mean_rho, r.si - mean_si)));
+    }
+    let groups = groups.len();
+    let n = centred.len();
+    if groups < 2 || n <= groups + 1 {
+        return None;
+    }
+    let sxx: f64 = centred.iter().map(|(x, _)| x * x).sum();
+    let sxy: f64 = centred.iter().map(|(x, y)| x * y).sum();
+    let slope = sxy / sxx;
+    let rss: f64 = centred.iter().map(|(x, y)| (y - slope * x).powi(2)).sum();
+    let df = (n - groups - 1) as f64;
+    let slope_se = (rss / df / sxx).sqrt();
+    let p_value = t_two_sided_p(slope / slope_se, df).ok()?;
+    Some(PairedRho {
+        groups,
+        n,
+        slope,
+        slope_se,
+        p_value,
+    })
+}
+
 /// Mean ± SEM of SI per task, in the order of decreasing mean SI.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskSi {
@@ -235,6 +305,13 @@ pub fn success_rate(results: &[NetworkResult]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seeded(seed: u64, rho: f64, si: f64) -> NetworkResult {
+        NetworkResult {
+            seed,
+            ..row("2AFC", 0.1, 0.9, rho, si)
+        }
+    }
 
     fn row(task: &str, sigma0: f64, lambda0: f64, rho: f64, si: f64) -> NetworkResult {
         NetworkResult {
@@ -320,5 +397,66 @@ mod tests {
         assert_eq!(t[0].mean, 6.0);
         assert!((t[0].sem - 1.0).abs() < 1e-12, "sd √2 over √2 networks");
         assert_eq!(t[1].n, 1);
+    }
+
+    #[test]
+    fn paired_rho_with_two_levels_is_the_paired_t_test() {
+        use wm_analysis::stats::ttest_paired;
+        let base = [3.1, 4.7, 2.2, 5.0, 3.9];
+        let drop = [0.3, 0.1, 0.45, -0.05, 0.2];
+        let mut rows: Vec<NetworkResult> = Vec::new();
+        for (k, (&b, &d)) in base.iter().zip(&drop).enumerate() {
+            rows.push(seeded(k as u64, 0.0, b));
+            rows.push(seeded(k as u64, 1e-3, b - d));
+        }
+        // An unpaired network and a group whose ρ does not vary add nothing.
+        rows.push(seeded(99, 1e-3, 9.0));
+        rows.push(seeded(50, 0.0, 1.0));
+        rows.push(seeded(50, 0.0, 8.0));
+        let refs: Vec<&NetworkResult> = rows.iter().collect();
+        let p = paired_rho_regression(&refs).unwrap();
+        let hi: Vec<f64> = base.iter().zip(&drop).map(|(b, d)| b - d).collect();
+        let t = ttest_paired(&hi, &base).unwrap();
+        assert_eq!((p.groups, p.n), (5, 10));
+        assert!((p.slope - t.estimate / 1e-3).abs() < 1e-9 * p.slope.abs());
+        assert!((p.slope_se - t.std_error / 1e-3).abs() < 1e-9 * p.slope_se);
+        assert!((p.p_value - t.p_value).abs() < 1e-12);
+    }
+
+    #[test]
+    fn paired_rho_matches_ols_with_one_dummy_per_seed() {
+        use wm_analysis::stats::ols;
+        // Three ρ levels, an unbalanced group, seed intercepts far apart.
+        let rhos = [0.0, 1e-3, 5e-3];
+        let mut rows = Vec::new();
+        for seed in 0..4u64 {
+            for (j, &rho) in rhos.iter().enumerate() {
+                if seed == 3 && j == 1 {
+                    continue;
+                }
+                let noise = ((seed * 7 + j as u64 * 3) % 5) as f64 * 0.01;
+                rows.push(seeded(seed, rho, 2.0 * seed as f64 - 120.0 * rho + noise));
+            }
+        }
+        let refs: Vec<&NetworkResult> = rows.iter().collect();
+        let p = paired_rho_regression(&refs).unwrap();
+        let design = Array2::from_shape_fn((rows.len(), 5), |(i, j)| match j {
+            0 => rows[i].rho,
+            g => f64::from(u8::from(rows[i].seed == g as u64 - 1)),
+        });
+        let y = Array1::from_iter(rows.iter().map(|r| r.si));
+        let fit = ols(design.view(), y.view()).unwrap();
+        assert_eq!(fit.residual_df, rows.len() - 5);
+        assert!((p.slope - fit.coefficients[0]).abs() < 1e-8 * p.slope.abs());
+        assert!((p.slope_se - fit.std_errors[0]).abs() < 1e-8 * p.slope_se);
+        assert!((p.p_value - fit.p_values[0]).abs() < 1e-10);
+        assert!(p.slope < -100.0 && p.slope > -140.0);
+    }
+
+    #[test]
+    fn paired_rho_needs_shared_seeds() {
+        let rows: Vec<NetworkResult> = (0..6).map(|k| seeded(k, k as f64 * 1e-3, 1.0)).collect();
+        let refs: Vec<&NetworkResult> = rows.iter().collect();
+        assert!(paired_rho_regression(&refs).is_none());
     }
 }

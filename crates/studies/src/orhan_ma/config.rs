@@ -95,6 +95,12 @@ pub struct OrhanMaConfig {
     pub rho: Vec<f64>,
     /// Independent networks per grid point.
     pub replicates: usize,
+    /// Networks that differ only in ρ share one seed, hence the same initial
+    /// weights, training batches and test trials (common random numbers), so
+    /// the ρ effect is measured within matched networks instead of against
+    /// the spread of initialisations. `false` gives every network its own
+    /// seed, like the per-job seeds of the original study.
+    pub paired_rho: bool,
     /// Nonlinearity of the trained networks.
     pub activation: Activation,
     /// Input-population gain g (paper: 1; supplement: 0.5, 1, 2.5).
@@ -136,8 +142,9 @@ impl Default for OrhanMaConfig {
             conditions: vec![Condition::Basic],
             lambda0: vec![0.94, 0.98],
             sigma0: vec![0.0, 0.134, 0.268],
-            rho: vec![0.0, 1e-3],
+            rho: vec![0.0, 5e-3],
             replicates: 2,
+            paired_rho: true,
             activation: Activation::Relu,
             input_gain: vec![1.0],
             untrained_grid: UntrainedGrid::default(),

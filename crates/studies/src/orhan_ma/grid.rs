@@ -24,7 +24,8 @@ pub struct NetworkSpec {
     pub input_gain: f64,
     /// Replicate number at this grid point.
     pub replicate: usize,
-    /// The network's own seed, derived from the master seed and `index`.
+    /// The network's seed, derived from the master seed and `index` (or, with
+    /// `paired_rho`, from its position in the grid without the ρ axis).
     pub seed: u64,
 }
 
@@ -38,6 +39,9 @@ impl NetworkSpec {
 /// Expand the config's grid, in a fixed order (task, condition, λ0, σ0, ρ, g, replicate).
 pub fn expand(cfg: &OrhanMaConfig) -> Vec<NetworkSpec> {
     let mut out = Vec::new();
+    // Cells of (task, condition, λ0, σ0) expanded so far: with `paired_rho`,
+    // a network's seed index is its position in the grid without the ρ axis.
+    let mut cell = 0;
     for task in &cfg.tasks {
         for &condition in &cfg.conditions {
             if condition == Condition::Sequential && *task == cfg.sequential_first {
@@ -46,9 +50,14 @@ pub fn expand(cfg: &OrhanMaConfig) -> Vec<NetworkSpec> {
             for &lambda0 in &cfg.lambda0 {
                 for &sigma0 in &cfg.sigma0 {
                     for &rho in &cfg.rho {
-                        for &input_gain in &cfg.input_gain {
+                        for (g, &input_gain) in cfg.input_gain.iter().enumerate() {
                             for replicate in 0..cfg.replicates {
                                 let index = out.len();
+                                let seed_index = if cfg.paired_rho {
+                                    (cell * cfg.input_gain.len() + g) * cfg.replicates + replicate
+                                } else {
+                                    index
+                                };
                                 out.push(NetworkSpec {
                                     index,
                                     task: task.clone(),
@@ -58,11 +67,12 @@ pub fn expand(cfg: &OrhanMaConfig) -> Vec<NetworkSpec> {
                                     rho,
                                     input_gain,
                                     replicate,
-                                    seed: derive_seed(cfg.seed, index as u64),
+                                    seed: derive_seed(cfg.seed, seed_index as u64),
                                 });
                             }
                         }
                     }
+                    cell += 1;
                 }
             }
         }
@@ -84,6 +94,7 @@ mod tests {
             rho: vec![0.0],
             input_gain: vec![1.0],
             replicates: 2,
+            paired_rho: false,
             ..Default::default()
         };
         let g = expand(&cfg);
@@ -94,5 +105,31 @@ mod tests {
         seeds.dedup();
         assert_eq!(seeds.len(), g.len());
         assert_eq!(expand(&cfg), g, "expansion is deterministic");
+    }
+
+    #[test]
+    fn paired_rho_shares_seeds_exactly_across_rho() {
+        let cfg = OrhanMaConfig {
+            tasks: vec!["DE-1".into(), "2AFC".into()],
+            lambda0: vec![0.9, 0.98],
+            sigma0: vec![0.0, 0.2, 0.4],
+            rho: vec![0.0, 1e-3, 1e-2],
+            input_gain: vec![0.5, 1.0],
+            replicates: 2,
+            paired_rho: true,
+            ..Default::default()
+        };
+        let g = expand(&cfg);
+        assert_eq!(g.len(), 2 * 2 * 3 * 3 * 2 * 2);
+        for a in &g {
+            for b in &g {
+                let matched = a.task == b.task
+                    && a.lambda0 == b.lambda0
+                    && a.sigma0 == b.sigma0
+                    && a.input_gain == b.input_gain
+                    && a.replicate == b.replicate;
+                assert_eq!(a.seed == b.seed, matched, "{a:?} vs {b:?}");
+            }
+        }
     }
 }

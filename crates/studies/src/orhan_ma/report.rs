@@ -13,7 +13,9 @@ use wm_plot::{
     line_plot, scatter_with_fit,
 };
 
-use crate::orhan_ma::aggregate::{Factor, FactorRegression, NetworkResult, TaskSi};
+use crate::orhan_ma::aggregate::{
+    Factor, FactorRegression, NetworkResult, PairedRho, TaskSi, rho_groups,
+};
 
 /// Draw SI against one factor with the regression line and its 95 % band.
 pub fn factor_figure(
@@ -56,6 +58,33 @@ pub fn factor_figure(
         &Axes::new(&title, label, "sequentiality index"),
         &groups,
         &[fit],
+    )?;
+    Ok(())
+}
+
+/// SI against ρ with a line through each group of networks that share a
+/// seed (`paired_rho`): the within-pair changes the paired slope averages.
+pub fn paired_rho_figure(path: &Path, rows: &[&NetworkResult], paired: &PairedRho) -> Result<()> {
+    let lines: Vec<Line> = rho_groups(rows)
+        .iter()
+        .map(|g| Line {
+            name: format!(
+                "{} λ0 {} σ0 {:.3} #{}",
+                g[0].task, g[0].lambda0, g[0].sigma0, g[0].replicate
+            ),
+            x: g.iter().map(|r| r.rho).collect(),
+            y: g.iter().map(|r| r.si).collect(),
+            err: None,
+        })
+        .collect();
+    let title = format!(
+        "SI vs ρ within seeds: slope {:.1} ± {:.1}, p = {:.3} ({} seeds)",
+        paired.slope, paired.slope_se, paired.p_value, paired.groups
+    );
+    line_plot(
+        path,
+        &Axes::new(&title, "ρ (weight decay)", "sequentiality index"),
+        &lines,
     )?;
     Ok(())
 }
@@ -216,6 +245,17 @@ pub fn report_markdown(
             s,
             "\nOver every network with a finite SI, successful or not: slopes {}.",
             all.join(", ")
+        );
+    }
+    if let Some(b) = stats.get("si_paired_rho_slope") {
+        let _ = writeln!(
+            s,
+            "\nWithin networks that share a seed (same initial weights and data, different ρ; \
+             {} seeds): ρ slope {b:.1} ± {:.1} (p = {:.2e}).\n\n\
+             ![SI vs rho within seeds](si_vs_rho_paired.png)",
+            g("si_paired_rho_groups"),
+            g("si_paired_rho_se"),
+            g("si_paired_rho_p")
         );
     }
     let _ = writeln!(

@@ -14,14 +14,15 @@ use wm_analysis::stats::simple_linear_regression;
 
 use crate::io::{Provenance, write_atomic, write_csv, write_toml};
 use crate::orhan_ma::aggregate::{
-    Factor, NetworkResult, included, multiple_regression, regress_on, si_by_task, success_rate,
+    Factor, NetworkResult, included, multiple_regression, paired_rho_regression, regress_on,
+    si_by_task, success_rate,
 };
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::figures::{sorted_activity_heatmap, to_array, untrained_si_map};
 use crate::orhan_ma::grid::expand;
 use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
 use crate::orhan_ma::report::{
-    factor_figure, profile_figure, report_markdown, schur_figure, task_figure,
+    factor_figure, paired_rho_figure, profile_figure, report_markdown, schur_figure, task_figure,
 };
 use crate::orhan_ma::train::{TrainedNetwork, train_network};
 use crate::orhan_ma::untrained::untrained_grid;
@@ -158,6 +159,13 @@ pub fn run_with_progress(
             stats.insert(format!("si_multi_p_{}", f.name()), p);
         }
         stats.insert("si_multi_r2".into(), r2);
+    }
+    if let Some(p) = paired_rho_regression(&inc) {
+        stats.insert("si_paired_rho_slope".into(), p.slope);
+        stats.insert("si_paired_rho_se".into(), p.slope_se);
+        stats.insert("si_paired_rho_p".into(), p.p_value);
+        stats.insert("si_paired_rho_groups".into(), p.groups as f64);
+        paired_rho_figure(&out.join("si_vs_rho_paired.png"), &inc, &p)?;
     }
     let by_task = si_by_task(&inc);
     for t in &by_task {
