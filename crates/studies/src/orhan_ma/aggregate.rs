@@ -226,7 +226,8 @@ pub struct PairedRho {
 /// With two ρ values this is the paired t-test of the SI differences. Each
 /// group is centred on its own means of ρ and SI (Frisch–Waugh–Lovell), so
 /// the cost is linear in the number of networks. `None` without two such
-/// groups or without residual degrees of freedom.
+/// groups, without residual degrees of freedom, or when the within-seed fit
+/// is exact (zero residuals leave the t statistic undefined).
 pub fn paired_rho_regression(rows: &[&NetworkResult]) -> Option<PairedRho> {
     let groups = rho_groups(rows);
     let mut centred = Vec::new();

@@ -62,7 +62,8 @@ pub enum Activation {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrhanMaConfig {
-    /// Master seed; network k's seed is `derive_seed(seed, k)`.
+    /// Master seed; network k's seed is `derive_seed(seed, k)`, or with
+    /// `paired_rho` that of its position in the grid without the ρ axis.
     pub seed: u64,
     /// Networks trained at once (one per core; each network single-threaded).
     pub threads: usize,
