@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 
 use super::{Fused, Kept, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice};
-use crate::linalg::{Op, Real, matmul};
+use crate::linalg::Real;
 
 /// What [`recurrence_with_readout`] returns.
 #[derive(Debug, Clone)]
@@ -87,14 +87,22 @@ struct WithReadout {
     rates: Arc<Mutex<Option<Tensor>>>,
 }
 
-/// `Σᵢ aᵢ bᵢ` over eight interleaved partial sums (so it vectorises).
+/// `Σᵢ aᵢ bᵢ` over sixteen interleaved partial sums: with AVX2, two
+/// independent vector chains.
+///
+/// The shape is what LLVM vectorises: taking two sums in one sweep, or
+/// reducing the partial sums pairwise, leaves it scalar code (checked in
+/// the emitted assembly). The final sequential sum's latency overlaps the
+/// next row's sweep.
+#[inline(always)]
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let (ca, ra) = a.as_chunks::<8>();
-    let (cb, rb) = b.as_chunks::<8>();
-    let mut acc = [T::ZERO; 8];
+    const W: usize = 16;
+    let (ca, ra) = a.as_chunks::<W>();
+    let (cb, rb) = b.as_chunks::<W>();
+    let mut acc = [T::ZERO; W];
     for (x, y) in ca.iter().zip(cb) {
-        for ((s, &u), &v) in acc.iter_mut().zip(x).zip(y) {
-            *s += u * v;
+        for i in 0..W {
+            acc[i] += x[i] * y[i];
         }
     }
     let mut total = acc.iter().fold(T::ZERO, |s, &v| s + v);
@@ -102,6 +110,67 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         total += u * v;
     }
     total
+}
+
+/// One step's read-out and rate power: for each trial's rates `h_t[b]`,
+/// `y_t[b] = (h w_out + b_out, Σ h²)` (`O + 1` values). Compiled twice
+/// (baseline x86-64 and AVX2), as the products are.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn readout_step<T: Real>(h_t: &[T], y_t: &mut [T], cols: &[Vec<T>], b_out: &[T], n: usize) {
+    let o = cols.len();
+    for (hr, yr) in h_t.chunks_exact(n).zip(y_t.chunks_exact_mut(o + 1)) {
+        for ((yk, col), &bk) in yr.iter_mut().zip(cols).zip(b_out) {
+            *yk = bk + dot(hr, col);
+        }
+        yr[o] = dot(hr, hr);
+    }
+}
+
+/// One step's direct gradient and read-out weight gradient: for each trial,
+/// `g += 2 dp h + Σ_k dy_k w_out[:, k]` and `d_cols[k] += dy_k h`,
+/// `d_bias[k] += dy_k`, with `dy_t[b] = (∂L/∂y, ∂L/∂p)` (`O + 1` values).
+/// Taken while `h_t` is in cache, it replaces a separate `hᵀ dy` product
+/// over all steps. Compiled twice (baseline x86-64 and AVX2).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn direct_step<T: Real>(
+    g: &mut [T],
+    h_t: &[T],
+    dy_t: &[T],
+    cols: &[Vec<T>],
+    d_cols: &mut [Vec<T>],
+    d_bias: &mut [T],
+    n: usize,
+) {
+    let o = cols.len();
+    let two = T::ONE + T::ONE;
+    for ((gr, hr), dr) in g
+        .chunks_exact_mut(n)
+        .zip(h_t.chunks_exact(n))
+        .zip(dy_t.chunks_exact(o + 1))
+    {
+        let dp = two * dr[o];
+        if let ([col], [d_col], [dk]) = (cols, &mut *d_cols, &dr[..o]) {
+            // One read-out (the common case): a single sweep.
+            let dk = *dk;
+            for (((gi, &hi), &wi), di) in gr.iter_mut().zip(hr).zip(col).zip(d_col.iter_mut()) {
+                *gi += dp * hi + dk * wi;
+                *di += dk * hi;
+            }
+        } else {
+            for (gi, &hi) in gr.iter_mut().zip(hr) {
+                *gi += dp * hi;
+            }
+            for ((&dk, col), d_col) in dr[..o].iter().zip(cols).zip(d_cols.iter_mut()) {
+                for ((gi, &wi), (di, &hi)) in gr.iter_mut().zip(col).zip(d_col.iter_mut().zip(hr)) {
+                    *gi += dk * wi;
+                    *di += dk * hi;
+                }
+            }
+        }
+        for (b, &dk) in d_bias.iter_mut().zip(&dr[..o]) {
+            *b += dk;
+        }
+    }
 }
 
 impl WithReadout {
@@ -118,12 +187,7 @@ impl WithReadout {
         let mut y = vec![T::ZERO; nt * nb * (o + 1)];
         let h = self.core.forward(a, w, |t, h_t| {
             let y_t = &mut y[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
-            for (hr, yr) in h_t.chunks_exact(n).zip(y_t.chunks_exact_mut(o + 1)) {
-                for ((yk, col), &bk) in yr.iter_mut().zip(&cols).zip(b_out) {
-                    *yk = bk + dot(hr, col);
-                }
-                yr[o] = dot(hr, hr);
-            }
+            readout_step(h_t, y_t, &cols, b_out, n);
         });
         (h, y)
     }
@@ -137,33 +201,21 @@ impl WithReadout {
         h: &[T],
         dy: &[T],
     ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
-        let (nt, nb, n) = self.core.dims;
+        let (_, nb, n) = self.core.dims;
         let o = self.o;
         let w_out = &out_aug[..n * o];
         // Columns of w_out as rows, so each term below is a contiguous axpy.
         let cols: Vec<Vec<T>> = (0..o)
             .map(|k| (0..n).map(|j| w_out[j * o + k]).collect())
             .collect();
-        let two = <T as Real>::from_f64(2.0);
-        // ∂L/∂h_t = dy_t w_outᵀ + 2 dp_t h_t, trial by trial.
+        // ∂L/∂h_t = dy_t w_outᵀ + 2 dp_t h_t, and ∂L/∂[w_out; b_out] summed
+        // over the same sweep.
+        let mut d_cols = vec![vec![T::ZERO; n]; o];
+        let mut d_bias = vec![T::ZERO; o];
         let add_direct = |t: usize, g: &mut [T]| {
             let dy_t = &dy[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
             let h_t = &h[t * nb * n..(t + 1) * nb * n];
-            for ((gr, hr), dr) in g
-                .chunks_exact_mut(n)
-                .zip(h_t.chunks_exact(n))
-                .zip(dy_t.chunks_exact(o + 1))
-            {
-                let dp = two * dr[o];
-                for (gi, &hi) in gr.iter_mut().zip(hr) {
-                    *gi += dp * hi;
-                }
-                for (&dk, col) in dr[..o].iter().zip(&cols) {
-                    for (gi, &wi) in gr.iter_mut().zip(col) {
-                        *gi += dk * wi;
-                    }
-                }
-            }
+            direct_step(g, h_t, dy_t, &cols, &mut d_cols, &mut d_bias, n);
         };
         let (du, dw, dbias) = self.core.backward(w, h, kept.slope, add_direct);
         let d_in = with_slice::<T, _>(&self.x, |x| {
@@ -175,19 +227,14 @@ impl WithReadout {
                 self.n_in,
             ))
         })?;
-        // ∂L/∂w_out = hᵀ dy (one product over all steps and trials); ∂L/∂b_out = Σ dy.
-        let rows = nt * nb;
-        let mut g = Vec::with_capacity(rows * o);
-        for r in dy.chunks_exact(o + 1) {
-            g.extend_from_slice(&r[..o]);
-        }
+        // [w_out; b_out] is [N + 1, O] row-major.
         let mut d_out = vec![T::ZERO; (n + 1) * o];
-        matmul(&mut d_out[..n * o], h, Op::T, &g, Op::N, n, o, rows, false);
-        for gr in g.chunks_exact(o) {
-            for (d, &v) in d_out[n * o..].iter_mut().zip(gr) {
-                *d += v;
+        for (k, d_col) in d_cols.iter().enumerate() {
+            for (j, &v) in d_col.iter().enumerate() {
+                d_out[j * o + k] = v;
             }
         }
+        d_out[n * o..].copy_from_slice(&d_bias);
         Ok((dw, d_in, d_out))
     }
 
