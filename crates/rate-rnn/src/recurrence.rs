@@ -441,60 +441,93 @@ impl Fused {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let clip = T::from_f64(self.spec.grad_clip.unwrap_or(f64::MAX));
-        let neg_clip = T::ZERO - clip;
         let mut da = slope;
         // g holds ∂L/∂h_t: the direct gradient plus what step t+1 carried back.
         let mut g = vec![T::ZERO; step];
         add_direct(nt - 1, &mut g);
         let mut carry = vec![T::ZERO; step];
         let mut w_t = PackedRhs::new(w, Op::T, n, n);
+        let mut dw = vec![T::ZERO; n * n];
+        // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t, one product per block of steps
+        // `t..pending` while their rates and gradients are still in cache.
+        let block = DW_BLOCK_ROWS.div_ceil(nb).max(1);
+        let mut pending = nt;
+        let mut add_dw = |lo: usize, hi: usize, da: &[T]| {
+            if lo < hi {
+                matmul(
+                    &mut dw,
+                    &h[(lo - 1) * step..(hi - 1) * step],
+                    Op::T,
+                    &da[lo * step..hi * step],
+                    Op::N,
+                    n,
+                    n,
+                    (hi - lo) * nb,
+                    true,
+                );
+            }
+        };
+        let mut dbias = vec![T::ZERO; n];
         for t in (0..nt).rev() {
             let da_t = &mut da[t * step..(t + 1) * step];
-            for b in 0..nb {
-                let c = self.coef[t * nb + b];
-                let ct = T::from_f64(c);
-                let keep = T::from_f64(1.0 - c);
-                let r = b * n..(b + 1) * n;
-                for (d, (&gi, ci)) in da_t[r.clone()]
-                    .iter_mut()
-                    .zip(g[r.clone()].iter().zip(&mut carry[r]))
-                {
-                    *d = (gi * ct * *d).clamp(neg_clip, clip);
-                    *ci = keep * gi;
-                }
-            }
+            let coef = &self.coef[t * nb..(t + 1) * nb];
+            preactivation_gradient(da_t, &g, &mut carry, coef, &mut dbias, clip);
             if t == 0 {
                 break;
             }
             w_t.matmul_acc(&mut carry, da_t, nb);
             add_direct(t - 1, &mut carry);
             std::mem::swap(&mut g, &mut carry);
-        }
-        // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t: one (N × (T−1)B) · ((T−1)B × N) product.
-        let mut dw = vec![T::ZERO; n * n];
-        if nt > 1 {
-            let rows = (nt - 1) * nb;
-            matmul(
-                &mut dw,
-                &h[..(nt - 1) * step],
-                Op::T,
-                &da[step..],
-                Op::N,
-                n,
-                n,
-                rows,
-                false,
-            );
-        }
-        let mut dbias = vec![T::ZERO; n];
-        for row in da.chunks_exact(n) {
-            for (s, &v) in dbias.iter_mut().zip(row) {
-                *s += v;
+            if pending - t >= block {
+                add_dw(t, pending, &da);
+                pending = t;
             }
         }
+        add_dw(1, pending, &da);
         (da, dw, dbias)
     }
 }
+
+/// One step of the backward pass, elementwise: for each trial `b` (rows of
+/// `n = dbias.len()` units) with `c = coef[b]`,
+/// `∂L/∂a = clip(g · c · φ′(a), ±clip)` in place of the slopes `da_t`,
+/// `carry = (1 − c) g`, and `dbias += ∂L/∂a` (summed here while the step's
+/// gradient is in cache, not in a later pass over all steps). Compiled
+/// twice (baseline x86-64 and AVX2), as the products are.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn preactivation_gradient<T: Real>(
+    da_t: &mut [T],
+    g: &[T],
+    carry: &mut [T],
+    coef: &[f64],
+    dbias: &mut [T],
+    clip: T,
+) {
+    let n = dbias.len();
+    let neg_clip = T::ZERO - clip;
+    for (((d, gr), cr), &c) in da_t
+        .chunks_exact_mut(n)
+        .zip(g.chunks_exact(n))
+        .zip(carry.chunks_exact_mut(n))
+        .zip(coef)
+    {
+        let ct = T::from_f64(c);
+        let keep = T::from_f64(1.0 - c);
+        for (((di, &gi), ci), si) in d.iter_mut().zip(gr).zip(cr).zip(dbias.iter_mut()) {
+            *di = (gi * ct * *di).clamp(neg_clip, clip);
+            *ci = keep * gi;
+            *si += *di;
+        }
+    }
+}
+
+/// Rows (steps × trials) summed per product of the recurrent weight
+/// gradient: long enough for the gemm to run near its peak rate, short
+/// enough that the block's rates and gradients (2 × 512 × N values, 400 KB
+/// at N = 100) are still in L2 when it runs. One product over all steps
+/// reads both 2-MB operands back from memory; at N = 100 its packing took
+/// a third of its time.
+const DW_BLOCK_ROWS: usize = 512;
 
 /// The error of a lock whose holder panicked.
 fn poisoned<E>(_: E) -> candle_core::Error {

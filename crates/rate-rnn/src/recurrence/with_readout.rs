@@ -67,15 +67,25 @@ pub fn recurrence_with_readout(
         rates.lock().map_err(poisoned)?.clone().ok_or_else(|| {
             candle_core::Error::Msg("recurrence: forward pass did not run".into())
         })?;
+    // Channel-major output: both parts are narrowed along the first
+    // dimension, so candle's backward of each narrow is one contiguous copy,
+    // not one small copy per step and trial.
+    let (nt, nb, _) = dims;
+    let readout = y.narrow(0, 0, o)?;
+    let readout = if o == 1 {
+        readout.reshape((nt, nb, 1))?
+    } else {
+        readout.permute((1, 2, 0))?.contiguous()?
+    };
     Ok(RecurrentReadout {
         rates,
-        readout: y.narrow(2, 0, o)?,
-        rate_power: y.narrow(2, o, 1)?.squeeze(2)?,
+        readout,
+        rate_power: y.narrow(0, o, 1)?.squeeze(0)?,
     })
 }
 
-/// Operands `(W, [w_in; bias], [w_out; b_out])`; output `[T, B, O + 1]`
-/// (read-out, then the rate power).
+/// Operands `(W, [w_in; bias], [w_out; b_out])`; output `[O + 1, T, B]`
+/// (the read-outs, then the rate power).
 struct WithReadout {
     core: Fused,
     /// Inputs `[T, B, I]` (not differentiated).
@@ -184,15 +194,21 @@ impl WithReadout {
         let cols: Vec<Vec<T>> = (0..o)
             .map(|k| (0..n).map(|j| w_out[j * o + k]).collect())
             .collect();
-        let mut y = vec![T::ZERO; nt * nb * (o + 1)];
+        let mut y = vec![T::ZERO; (o + 1) * nt * nb];
+        // One step's outputs trial by trial, `[B, O + 1]`.
+        let mut y_t = vec![T::ZERO; nb * (o + 1)];
         let h = self.core.forward(a, w, |t, h_t| {
-            let y_t = &mut y[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
-            readout_step(h_t, y_t, &cols, b_out, n);
+            readout_step(h_t, &mut y_t, &cols, b_out, n);
+            for (b, yb) in y_t.chunks_exact(o + 1).enumerate() {
+                for (k, &v) in yb.iter().enumerate() {
+                    y[(k * nt + t) * nb + b] = v;
+                }
+            }
         });
         (h, y)
     }
 
-    /// `(∂L/∂W, ∂L/∂[w_in; bias], ∂L/∂[w_out; b_out])` from `dy` `[T, B, O + 1]`.
+    /// `(∂L/∂W, ∂L/∂[w_in; bias], ∂L/∂[w_out; b_out])` from `dy` `[O + 1, T, B]`.
     fn backward<T: Real + candle_core::WithDType>(
         &self,
         kept: Kept<T>,
@@ -201,7 +217,7 @@ impl WithReadout {
         h: &[T],
         dy: &[T],
     ) -> candle_core::Result<(Vec<T>, Vec<T>, Vec<T>)> {
-        let (_, nb, n) = self.core.dims;
+        let (nt, nb, n) = self.core.dims;
         let o = self.o;
         let w_out = &out_aug[..n * o];
         // Columns of w_out as rows, so each term below is a contiguous axpy.
@@ -212,10 +228,16 @@ impl WithReadout {
         // over the same sweep.
         let mut d_cols = vec![vec![T::ZERO; n]; o];
         let mut d_bias = vec![T::ZERO; o];
+        // One step's output gradients trial by trial, `[B, O + 1]`.
+        let mut dy_t = vec![T::ZERO; nb * (o + 1)];
         let add_direct = |t: usize, g: &mut [T]| {
-            let dy_t = &dy[t * nb * (o + 1)..(t + 1) * nb * (o + 1)];
+            for (b, db) in dy_t.chunks_exact_mut(o + 1).enumerate() {
+                for (k, v) in db.iter_mut().enumerate() {
+                    *v = dy[(k * nt + t) * nb + b];
+                }
+            }
             let h_t = &h[t * nb * n..(t + 1) * nb * n];
-            direct_step(g, h_t, dy_t, &cols, &mut d_cols, &mut d_bias, n);
+            direct_step(g, h_t, &dy_t, &cols, &mut d_cols, &mut d_bias, n);
         };
         let (du, dw, dbias) = self.core.backward(w, h, kept.slope, add_direct);
         let d_in = with_slice::<T, _>(&self.x, |x| {
@@ -300,7 +322,7 @@ impl CustomOp3 for WithReadout {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (nt, nb, _) = self.core.dims;
-        let shape = Shape::from((nt, nb, self.o + 1));
+        let shape = Shape::from((self.o + 1, nt, nb));
         let out = match (s1, s2, s3) {
             (CpuStorage::F32(w), CpuStorage::F32(wa), CpuStorage::F32(oa)) => {
                 CpuStorage::F32(self.fwd_typed(
