@@ -13,7 +13,7 @@
 //! Key design decision: the recurrent loop is one candle op with a
 //! hand-written BPTT backward ([`recurrence`]): per-step candle ops make
 //! backward slow (a graph node and small gemms per step), while here the
-//! weight gradient is a single large gemm over all time steps. The per-step
+//! weight gradient is one large gemm per block of time steps. The per-step
 //! candle path is kept as the independent reference the tests check against.
 //! The input projection, the read-out and the activity penalty's Σₙ r²
 //! live inside the same op ([`recurrence::recurrence_with_readout`]), so no

@@ -114,16 +114,22 @@ fn fast_weight_gradients_match_finite_differences() {
 #[test]
 fn fused_recurrence_equals_the_per_step_reference_in_value_and_gradient() {
     let task = SignMemory::new(9.0, OutputKind::Sigmoid);
-    for (k, phi) in PHIS.into_iter().enumerate() {
+    // 5 trials: ∂L/∂W in one product. 40 trials × 17 steps: in a block of
+    // 13 steps (≥ 512 rows) and a remainder of 3.
+    for (k, (phi, nb)) in PHIS
+        .into_iter()
+        .flat_map(|phi| [(phi, 5), (phi, 40)])
+        .enumerate()
+    {
         let fused = small(phi, false, 10 + k as u64, Path::Fused);
         let reference = small(phi, false, 10 + k as u64, Path::Reference);
         let mut rng = TaskRng::seed_from_u64(1);
-        let mut batch = task.batch(&mut rng, 5);
+        let mut batch = task.batch(&mut rng, nb);
         // Hold the state on a few steps of some trials, as variable delays do.
-        let mut update = vec![1.0f32; batch.n_steps * 5];
+        let mut update = vec![1.0f32; batch.n_steps * nb];
         for s in [4usize, 5, 6] {
-            update[s * 5 + 2] = 0.0;
-            update[s * 5 + 4] = 0.0;
+            update[s * nb + 2] = 0.0;
+            update[s * nb + 4] = 0.0;
         }
         batch.update = Some(update);
         let obj = Objective {

@@ -184,7 +184,7 @@ fn direct_step<T: Real>(
 }
 
 impl WithReadout {
-    /// The rates `[T, B, N]` and the output `[T, B, O + 1]`; `a` (the drive)
+    /// The rates `[T, B, N]` and the output `[O + 1, T, B]`; `a` (the drive)
     /// becomes the slopes.
     fn forward<T: Real>(&self, a: &mut [T], w: &[T], out_aug: &[T]) -> (Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.core.dims;
