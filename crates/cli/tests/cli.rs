@@ -127,7 +127,7 @@ fn bad_run_configs_exit_non_zero_naming_the_file_and_field() {
 fn a_killed_training_resumes_to_the_uninterrupted_result() {
     let d = tempfile::tempdir().unwrap();
     let body = "task = \"2AFC\"\nlambda0 = 0.9\nsigma0 = 0.2\nseed = 3\n[experiment]\nn_units = 20\n\
-                iterations = 1200\nbatch_size = 10\nlearning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\n";
+                iterations = 4000\nbatch_size = 10\nlearning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\n";
     let cfg = write(d.path(), "run.toml", body);
     let (a, b) = (d.path().join("a"), d.path().join("b"));
     let reference = run(&[
@@ -150,6 +150,8 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The first checkpoint lands at a quarter of the iterations: the kill
+    // comes with three quarters (seconds) still to run.
     wait_for(&b.join("weights.safetensors"), Duration::from_secs(120));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -334,11 +336,15 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("slurm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
-    // Longer networks so a task is still running when it is cancelled.
+    // Longer networks so a task is still running when it is cancelled: a
+    // point checkpoints every quarter of its iterations, and the victim is
+    // cancelled once its first checkpoint is on disk, so three quarters of
+    // its run (seconds) separate the cancel from the point's end whatever
+    // the machine's speed.
     let exp = write(
         &base,
         "tiny.toml",
-        &TINY.replace("iterations = 200", "iterations = 1500"),
+        &TINY.replace("iterations = 200", "iterations = 12000"),
     );
     let s = base.join("sweep");
     assert!(
@@ -385,7 +391,25 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    std::thread::sleep(Duration::from_millis(1500));
+    let k: usize = victim.rsplit('_').next().unwrap().parse().unwrap();
+    let prefix = format!("{k:04}-");
+    let checkpointed = || {
+        std::fs::read_dir(s.join("networks"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name().to_string_lossy().starts_with(&prefix)
+                    && e.path().join("weights.safetensors").exists()
+            })
+    };
+    while !checkpointed() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "array task {victim} wrote no checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         Command::new("scancel")
             .arg(&victim)
