@@ -137,7 +137,7 @@ impl DaleLoop {
         let mut rates = vec![T::ZERO; nt * step];
         let mut slope = vec![T::ZERO; nt * step];
         let mut d = u.to_vec();
-        let mut w = PackedRhs::new(w, Op::N, n, n);
+        let w = PackedRhs::new(w, Op::N, n, n);
         for t in 0..nt {
             let span = t * step..(t + 1) * step;
             let (done, rest) = rates.split_at_mut(t * step);
@@ -187,7 +187,7 @@ impl DaleLoop {
         let mut dalpha = vec![T::ZERO; n];
         let mut gx = vec![T::ZERO; step]; // ∂L/∂x_{t+1}, then ∂L/∂x_t
         let mut g: Vec<T> = dr[(nt - 1) * step..].to_vec(); // ∂L/∂r_t
-        let mut w_t = PackedRhs::new(w, Op::T, n, n);
+        let w_t = PackedRhs::new(w, Op::T, n, n);
         for t in (0..nt).rev() {
             let span = t * step..(t + 1) * step;
             let dz_t = &mut dz[span.clone()];

@@ -111,7 +111,11 @@ pub fn recurrence_with_bias(
 /// Same values as projecting with candle and calling [`recurrence_with_bias`],
 /// but the `[T, B, N]` drive never becomes a candle tensor: its allocation,
 /// its gradient's zero-fill and accumulation, and the input projection's
-/// candle backward are replaced by one gemm each way inside the op.
+/// candle backward are replaced by products inside the op. Sparse inputs
+/// (Poisson counts) are projected one step at a time, just before the
+/// step's recurrent product, and the input weights' gradient summed one
+/// step at a time in the backward pass, each while the step is in cache;
+/// dense inputs take one gemm each way.
 pub fn recurrence_from_input(
     x: &Tensor,
     w_in: &Tensor,
@@ -188,6 +192,74 @@ enum Drive {
     /// Projected from the first operand `x` `[T, B, I]` by the third,
     /// `[I + 1, N]` (`w_in` with the bias as its last row), plus `extra`.
     Projected { n_in: usize, extra: Option<Tensor> },
+}
+
+/// How the loop gets each step's drive `u_t + bias` `[B, N]`.
+enum StepDrive<'a, T> {
+    /// Every step's drive computed up front (dense inputs or an extra
+    /// drive), with the inputs' nonzero entries when they were walked.
+    Ready {
+        a: Vec<T>,
+        sparse_x: Option<SparseRows<T>>,
+    },
+    /// A given drive `u` `[T, B, N]` plus the bias.
+    Given { u: &'a [T], bias: &'a [T] },
+    /// The bias plus `x_t w_in`, walking step t's nonzero inputs just
+    /// before the step's recurrent product, so the drive is written once,
+    /// in cache, instead of in passes over the whole `[T, B, N]` buffer.
+    Sparse {
+        x: SparseRows<T>,
+        w_in: &'a [T],
+        bias: &'a [T],
+    },
+}
+
+impl<T: Real> StepDrive<'_, T> {
+    /// The buffer the loop runs in: the whole drive if it is ready, else
+    /// an empty one with room for `len` values.
+    fn take_ready(&mut self, len: usize) -> Vec<T> {
+        match self {
+            StepDrive::Ready { a, .. } => std::mem::take(a),
+            _ => Vec::with_capacity(len),
+        }
+    }
+
+    /// Append step `t`'s drive (`nb` trials) to `a`, unless it is ready.
+    fn append(&self, t: usize, a: &mut Vec<T>, nb: usize) {
+        let start = a.len();
+        match self {
+            StepDrive::Ready { .. } => {}
+            StepDrive::Given { u, bias } => {
+                let step = nb * bias.len();
+                a.extend_from_slice(&u[t * step..(t + 1) * step]);
+                add_bias(&mut a[start..], bias);
+            }
+            StepDrive::Sparse { x, w_in, bias } => {
+                for _ in 0..nb {
+                    a.extend_from_slice(bias);
+                }
+                x.matmul_acc_rows(t * nb..(t + 1) * nb, &mut a[start..], w_in, bias.len());
+            }
+        }
+    }
+
+    /// The inputs' nonzero entries, if the drive walked them.
+    fn into_sparse(self) -> Option<SparseRows<T>> {
+        match self {
+            StepDrive::Ready { sparse_x, .. } => sparse_x,
+            StepDrive::Given { .. } => None,
+            StepDrive::Sparse { x, .. } => Some(x),
+        }
+    }
+}
+
+/// Add `bias` `[N]` to every row of `a`.
+fn add_bias<T: Real>(a: &mut [T], bias: &[T]) {
+    for row in a.chunks_exact_mut(bias.len()) {
+        for (x, &bi) in row.iter_mut().zip(bias) {
+            *x += bi;
+        }
+    }
 }
 
 struct Fused {
@@ -317,77 +389,67 @@ impl<T: Real> Phi<T> {
 }
 
 impl Fused {
-    /// The drive `u_t + bias` of every step, `[T, B, N]`: from the first
+    /// How the loop gets every step's drive `u_t + bias`, from the first
     /// operand `first` and the third `third` (see [`Drive`]). A projected
-    /// drive walks the inputs' nonzero entries when at most
-    /// [`MAX_DENSITY`] of them are nonzero, and keeps them for the backward
-    /// pass; otherwise the gemm crate projects the dense inputs.
-    fn drive<T: Real + candle_core::WithDType>(
+    /// drive walks the inputs' nonzero entries when at most [`MAX_DENSITY`]
+    /// of them are nonzero (and keeps them for the backward pass); otherwise
+    /// the gemm crate projects the dense inputs up front.
+    fn drive<'a, T: Real + candle_core::WithDType>(
         &self,
-        first: &[T],
-        third: &[T],
-    ) -> candle_core::Result<Kept<T>> {
+        first: &'a [T],
+        third: &'a [T],
+    ) -> candle_core::Result<StepDrive<'a, T>> {
         let (nt, nb, n) = self.dims;
         Ok(match &self.drive {
-            Drive::Given => {
-                let mut a = first.to_vec();
-                for row in a.chunks_exact_mut(n) {
-                    for (x, &bi) in row.iter_mut().zip(third) {
-                        *x += bi;
-                    }
-                }
-                Kept {
-                    slope: a,
-                    sparse_x: None,
-                }
-            }
+            Drive::Given => StepDrive::Given {
+                u: first,
+                bias: third,
+            },
             Drive::Projected { n_in, extra } => {
                 let (w_in, bias) = third.split_at(n_in * n);
-                let mut a = match extra {
-                    Some(e) => with_slice::<T, _>(e, |e| {
-                        let mut a = e.to_vec();
-                        for row in a.chunks_exact_mut(n) {
-                            for (x, &bi) in row.iter_mut().zip(bias) {
-                                *x += bi;
+                let sparse_x = SparseRows::from_dense(first, *n_in, MAX_DENSITY);
+                match (sparse_x, extra) {
+                    (Some(x), None) => StepDrive::Sparse { x, w_in, bias },
+                    (sparse_x, extra) => {
+                        let mut a = match extra {
+                            Some(e) => with_slice::<T, _>(e, |e| Ok(e.to_vec()))?,
+                            None => vec![T::ZERO; nt * nb * n],
+                        };
+                        add_bias(&mut a, bias);
+                        match &sparse_x {
+                            Some(sx) => sx.matmul_acc(&mut a, w_in, n),
+                            None => {
+                                matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true)
                             }
                         }
-                        Ok(a)
-                    })?,
-                    None => {
-                        let mut a = Vec::with_capacity(nt * nb * n);
-                        for _ in 0..nt * nb {
-                            a.extend_from_slice(bias);
-                        }
-                        a
+                        StepDrive::Ready { a, sparse_x }
                     }
-                };
-                let sparse_x = SparseRows::from_dense(first, *n_in, MAX_DENSITY);
-                match &sparse_x {
-                    Some(sx) => sx.matmul_acc(&mut a, w_in, n),
-                    None => matmul(&mut a, first, Op::N, w_in, Op::N, nt * nb, n, *n_in, true),
                 }
-                Kept { slope: a, sparse_x }
             }
         })
     }
 
-    /// Run the loop from the drive `a` (overwritten with the slopes φ′(a_t));
-    /// returns the rates. `on_step(t, h_t)` sees each step's final rates
-    /// `[B, N]` while they are still in cache.
+    /// Run the loop on the drive; returns the rates and what the backward
+    /// pass needs (the drive's buffer ends up holding the slopes φ′(a_t)).
+    /// `on_step(t, h_t)` sees each step's final rates `[B, N]` while they
+    /// are still in cache.
     fn forward<T: Real>(
         &self,
-        a: &mut [T],
+        mut drive: StepDrive<'_, T>,
         w: &[T],
         mut on_step: impl FnMut(usize, &[T]),
-    ) -> Vec<T> {
+    ) -> (Vec<T>, Kept<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
-        let mut w = PackedRhs::new(w, Op::N, n, n);
-        // Grown one step at a time: each step's rates are zeroed just before
-        // they are written, while in cache, not all at once up front.
+        let w = PackedRhs::new(w, Op::N, n, n);
+        // Grown one step at a time: each step's drive is built and its rates
+        // zeroed just before they are used, while in cache, not all at once
+        // up front.
+        let mut a = drive.take_ready(nt * step);
         let mut h = Vec::with_capacity(nt * step);
         for t in 0..nt {
+            drive.append(t, &mut a, nb);
             h.resize((t + 1) * step, T::ZERO);
             let (done, rest) = h.split_at_mut(t * step);
             let h_t = &mut rest[..step];
@@ -424,20 +486,26 @@ impl Fused {
             }
             on_step(t, h_t);
         }
-        h
+        let kept = Kept {
+            slope: a,
+            sparse_x: drive.into_sparse(),
+        };
+        (h, kept)
     }
 
     /// Returns `(∂L/∂u, ∂L/∂W, ∂L/∂bias)`; `slope` holds φ′(a_t) from the
     /// forward pass and becomes ∂L/∂u (each step's slopes are read once,
     /// just before that step's gradient takes their place).
     /// `add_direct(t, g)` adds the loss's direct gradient `∂L/∂h_t` `[B, N]`
-    /// into `g`, from the latest step down.
+    /// into `g`, from the latest step down; `on_drive_grad(t, ∂L/∂u_t)`
+    /// sees each step's drive gradient `[B, N]` while it is in cache.
     fn backward<T: Real>(
         &self,
         w: &[T],
         h: &[T],
         slope: Vec<T>,
         mut add_direct: impl FnMut(usize, &mut [T]),
+        mut on_drive_grad: impl FnMut(usize, &[T]),
     ) -> (Vec<T>, Vec<T>, Vec<T>) {
         let (nt, nb, n) = self.dims;
         let step = nb * n;
@@ -447,7 +515,7 @@ impl Fused {
         let mut g = vec![T::ZERO; step];
         add_direct(nt - 1, &mut g);
         let mut carry = vec![T::ZERO; step];
-        let mut w_t = PackedRhs::new(w, Op::T, n, n);
+        let w_t = PackedRhs::new(w, Op::T, n, n);
         let mut dw = vec![T::ZERO; n * n];
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t, one product per block of steps
         // `t..pending` while their rates and gradients are still in cache.
@@ -473,6 +541,7 @@ impl Fused {
             let da_t = &mut da[t * step..(t + 1) * step];
             let coef = &self.coef[t * nb..(t + 1) * nb];
             preactivation_gradient(da_t, &g, &mut carry, coef, &mut dbias, clip);
+            on_drive_grad(t, da_t);
             if t == 0 {
                 break;
             }
@@ -561,14 +630,22 @@ impl Fused {
         let (nt, nb, n) = self.dims;
         let dev = w.device();
         let grad_res = grad_res.contiguous()?;
+        let n_in = match &self.drive {
+            Drive::Given => 0,
+            Drive::Projected { n_in, .. } => *n_in,
+        };
+        let mut d_in = InputGradient::new(kept.sparse_x.as_ref(), n_in, n);
         let (du, dw, db) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(res, |h| {
                 with_slice::<T, _>(&grad_res, |dh| {
-                    Ok(self.backward(w, h, kept.slope, |t, g| {
+                    let add_direct = |t: usize, g: &mut [T]| {
                         let step = g.len();
                         for (gi, &di) in g.iter_mut().zip(&dh[t * step..]) {
                             *gi += di;
                         }
+                    };
+                    Ok(self.backward(w, h, kept.slope, add_direct, |t, du_t| {
+                        d_in.add_step(t, du_t)
                     }))
                 })
             })
@@ -580,36 +657,57 @@ impl Fused {
                 dw,
                 Tensor::from_vec(db, n, dev)?,
             )),
-            Drive::Projected { n_in, .. } => {
-                let d_aug = with_slice::<T, _>(first, |x| {
-                    Ok(input_gradient(x, kept.sparse_x.as_ref(), &du, &db, *n_in))
-                })?;
+            Drive::Projected { .. } => {
+                let d_aug = with_slice::<T, _>(first, |x| Ok(d_in.finish(x, &du, &db)))?;
                 Ok((None, dw, Tensor::from_vec(d_aug, (n_in + 1, n), dev)?))
             }
         }
     }
 }
 
-/// `∂L/∂[w_in; bias]` `[I + 1, N]` from the inputs `x` `[T·B, I]` (or their
-/// nonzero entries, `sparse_x`), the drive's gradient `du` `[T·B, N]` and
-/// the bias gradient: `xᵀ du` over all steps and trials, then the bias row.
-fn input_gradient<T: Real>(
-    x: &[T],
-    sparse_x: Option<&SparseRows<T>>,
-    du: &[T],
-    dbias: &[T],
+/// `∂L/∂[w_in; bias]` `[I + 1, N]`: `xᵀ ∂L/∂u` over all steps and trials,
+/// then the bias gradient as the last row. With sparse inputs each step's
+/// share is added by [`InputGradient::add_step`] while that step's drive
+/// gradient is in cache; dense inputs take one gemm at the end.
+struct InputGradient<'a, T> {
+    sparse_x: Option<&'a SparseRows<T>>,
     n_in: usize,
-) -> Vec<T> {
-    let n = dbias.len();
-    let rows = du.len() / n;
-    let mut d_aug = vec![T::ZERO; (n_in + 1) * n];
-    let d_in = &mut d_aug[..n_in * n];
-    match sparse_x {
-        Some(sx) => sx.t_matmul_acc(d_in, du, n),
-        None => matmul(d_in, x, Op::T, du, Op::N, n_in, n, rows, false),
+    d_aug: Vec<T>,
+}
+
+impl<'a, T: Real> InputGradient<'a, T> {
+    fn new(sparse_x: Option<&'a SparseRows<T>>, n_in: usize, n: usize) -> Self {
+        Self {
+            sparse_x,
+            n_in,
+            d_aug: vec![T::ZERO; (n_in + 1) * n],
+        }
     }
-    d_aug[n_in * n..].copy_from_slice(dbias);
-    d_aug
+
+    /// Add step `t`'s share from its drive gradient `du_t` `[B, N]`
+    /// (nothing for dense inputs, whose product waits for [`Self::finish`]).
+    fn add_step(&mut self, t: usize, du_t: &[T]) {
+        if let Some(sx) = self.sparse_x {
+            let n = self.d_aug.len() / (self.n_in + 1);
+            let nb = du_t.len() / n;
+            let d_in = &mut self.d_aug[..self.n_in * n];
+            sx.t_matmul_acc_rows(t * nb..(t + 1) * nb, d_in, du_t, n);
+        }
+    }
+
+    /// The gradient, given the inputs `x` `[T·B, I]`, the whole drive
+    /// gradient `du` `[T·B, N]` and the bias gradient.
+    fn finish(mut self, x: &[T], du: &[T], dbias: &[T]) -> Vec<T> {
+        let n = dbias.len();
+        let n_in = self.n_in;
+        if self.sparse_x.is_none() {
+            let rows = du.len() / n;
+            let d_in = &mut self.d_aug[..n_in * n];
+            matmul(d_in, x, Op::T, du, Op::N, n_in, n, rows, false);
+        }
+        self.d_aug[n_in * n..].copy_from_slice(dbias);
+        self.d_aug
+    }
 }
 
 impl CustomOp3 for Fused {
@@ -631,14 +729,14 @@ impl CustomOp3 for Fused {
         let mut saved = self.saved.lock().map_err(poisoned)?;
         match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let mut kept = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut kept.slope, contiguous(w, l2)?, |_, _| {});
+                let drive = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let (h, kept) = self.forward(drive, contiguous(w, l2)?, |_, _| {});
                 *saved = Some(Saved::F32(kept));
                 Ok((CpuStorage::F32(h), shape))
             }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                let mut kept = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let h = self.forward(&mut kept.slope, contiguous(w, l2)?, |_, _| {});
+                let drive = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
+                let (h, kept) = self.forward(drive, contiguous(w, l2)?, |_, _| {});
                 *saved = Some(Saved::F64(kept));
                 Ok((CpuStorage::F64(h), shape))
             }

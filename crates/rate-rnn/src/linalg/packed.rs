@@ -5,11 +5,15 @@
 //! `B × N` state at every step. A general gemm re-packs its right-hand
 //! operand on every call (1 MB per time step at N = 500, about an eighth of a
 //! training step). Here the weights are packed once per pass into panels of
-//! [`NR`] columns; each step packs only the small left-hand state.
+//! [`NR`] columns. The small left-hand state is not packed at all: at
+//! N = 100 copying it into row panels took a third as long as the product
+//! itself, and its rows (20 KB) stay in L1 while the kernel reads them in
+//! place.
 //!
 //! The kernel is the classic register-blocked outer product: an `MR × NR`
-//! block of `C` lives in registers while one column of a packed `A` panel and
-//! one row of a packed `B` panel are read per step of the inner dimension. It
+//! block of `C` lives in registers while one value from each of `MR` rows of
+//! `A` and one row of a packed `B` panel are read per step of the inner
+//! dimension. It
 //! is plain safe Rust, compiled twice (baseline x86-64, and AVX2 + FMA with
 //! fused multiply–adds, picked at run time), as the `gemm` crate's kernels are.
 
@@ -34,9 +38,8 @@ pub struct PackedRhs<T> {
     panels: Vec<T>,
     /// Width of the last, partial panel: 0 (none), `NR_TAIL` or `NR`.
     tail: usize,
-    /// The left-hand operand of the latest product in panels of `MR` rows,
-    /// kept so that every step reuses one buffer.
-    lhs: Vec<T>,
+    /// `k` zeros: the rows past `m` of the last row block of `A`.
+    zeros: Vec<T>,
 }
 
 impl<T: Real> PackedRhs<T> {
@@ -78,7 +81,7 @@ impl<T: Real> PackedRhs<T> {
             n,
             panels,
             tail,
-            lhs: Vec::new(),
+            zeros: vec![T::ZERO; k],
         }
     }
 
@@ -86,7 +89,7 @@ impl<T: Real> PackedRhs<T> {
     ///
     /// # Panics
     /// If a slice's length does not match its dimensions.
-    pub fn matmul_acc(&mut self, c: &mut [T], a: &[T], m: usize) {
+    pub fn matmul_acc(&self, c: &mut [T], a: &[T], m: usize) {
         let (k, n) = (self.k, self.n);
         assert_eq!(c.len(), m * n, "matmul_acc: c is not {m}×{n}");
         assert_eq!(a.len(), m * k, "matmul_acc: a is not {m}×{k}");
@@ -104,9 +107,14 @@ impl<T: Real> PackedRhs<T> {
         }
     }
 
-    fn run<const MR: usize>(&mut self, c: &mut [T], a: &[T], dims: Dims) {
-        let apack = pack_lhs::<T, MR>(a, dims, &mut self.lhs);
-        products::<T, MR>(c, dims, apack, &self.panels, self.tail);
+    fn run<const MR: usize>(&self, c: &mut [T], a: &[T], dims: Dims) {
+        let lhs = Lhs {
+            a,
+            zeros: &self.zeros,
+            m: dims.m,
+            k: dims.k,
+        };
+        products::<T, MR>(c, dims, lhs, &self.panels, self.tail);
     }
 }
 
@@ -122,30 +130,26 @@ fn rows_per_tile(m: usize) -> usize {
     }
 }
 
-/// `a` (`m × k`, row-major) as `⌈m / MR⌉` panels of `k` columns of `MR`
-/// values (rows past `m` zero), in `buf`.
-fn pack_lhs<'a, T: Real, const MR: usize>(
-    a: &[T],
-    dims: Dims,
-    buf: &'a mut Vec<T>,
-) -> &'a [[T; MR]] {
-    let (m, k) = (dims.m, dims.k);
-    let len = m.div_ceil(MR) * MR * k;
-    if buf.len() != len {
-        // Only rows below m are ever written, so the padding stays zero.
-        buf.clear();
-        buf.resize(len, T::ZERO);
-    }
-    let (cols, _) = buf.as_chunks_mut::<MR>();
-    for (p, panel) in cols.chunks_exact_mut(k).enumerate() {
-        for r in 0..MR.min(m - p * MR) {
-            let src = &a[(p * MR + r) * k..][..k];
-            for (col, &x) in panel.iter_mut().zip(src) {
-                col[r] = x;
-            }
+/// The left-hand operand `a` (`m × k`, row-major), read in place.
+#[derive(Clone, Copy)]
+struct Lhs<'a, T> {
+    a: &'a [T],
+    /// `k` zeros, standing in for rows past `m`.
+    zeros: &'a [T],
+    m: usize,
+    k: usize,
+}
+
+impl<'a, T> Lhs<'a, T> {
+    /// Columns `k0..k0 + kc` of row `i` (zeros past the last row).
+    #[inline(always)]
+    fn row(self, i: usize, k0: usize, kc: usize) -> &'a [T] {
+        if i < self.m {
+            &self.a[i * self.k + k0..][..kc]
+        } else {
+            &self.zeros[k0..k0 + kc]
         }
     }
-    buf.as_chunks::<MR>().0
 }
 
 /// Sizes of one product: `c` is `m × n`, the inner dimension `k`.
@@ -160,7 +164,7 @@ struct Dims {
 /// stays in L1 while the `A` blocks of a row chunk meet it.
 const KC: usize = 256;
 
-/// Row blocks per chunk: the chunk's `KC`-slice of packed `A` (at most
+/// Row blocks per chunk: the chunk's `KC`-slice of `A` (at most
 /// `20 · 6 · 256` values, 120 KB in f32) stays in L2 while every panel of
 /// `B` meets it.
 const MC_BLOCKS: usize = 20;
@@ -173,7 +177,7 @@ const MC_BLOCKS: usize = 20;
 fn products<T: Real, const MR: usize>(
     c: &mut [T],
     dims: Dims,
-    apack: &[[T; MR]],
+    lhs: Lhs<'_, T>,
     bpack: &[T],
     tail: usize,
 ) {
@@ -181,59 +185,62 @@ fn products<T: Real, const MR: usize>(
     let k = dims.k;
     let (full, last) = bpack.split_at(bpack.len() - tail * k);
     let j_tail = full.len() / k;
-    for (chunk, blocks) in apack.chunks(MC_BLOCKS * k).enumerate() {
+    let blocks = dims.m.div_ceil(MR);
+    for b0 in (0..blocks).step_by(MC_BLOCKS) {
         for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
             let slice = Slice {
                 k0,
-                kc,
-                i0: chunk * MC_BLOCKS * MR,
+                kc: KC.min(k - k0),
+                blocks: b0..(b0 + MC_BLOCKS).min(blocks),
             };
+            let kc = slice.kc;
             for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
                 let b = &bpanel[k0 * NR..(k0 + kc) * NR];
                 if fused {
-                    panel::<T, MR, NR, true>(c, dims, blocks, b, p * NR, slice);
+                    panel::<T, MR, NR, true>(c, dims, lhs, b, p * NR, &slice);
                 } else {
-                    panel::<T, MR, NR, false>(c, dims, blocks, b, p * NR, slice);
+                    panel::<T, MR, NR, false>(c, dims, lhs, b, p * NR, &slice);
                 }
             }
             if tail > 0 {
                 let b = &last[k0 * tail..(k0 + kc) * tail];
                 match (tail, fused) {
-                    (NR, true) => panel::<T, MR, NR, true>(c, dims, blocks, b, j_tail, slice),
-                    (NR, false) => panel::<T, MR, NR, false>(c, dims, blocks, b, j_tail, slice),
-                    (_, true) => panel::<T, MR, NR_TAIL, true>(c, dims, blocks, b, j_tail, slice),
-                    (_, false) => panel::<T, MR, NR_TAIL, false>(c, dims, blocks, b, j_tail, slice),
+                    (NR, true) => panel::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice),
+                    (NR, false) => panel::<T, MR, NR, false>(c, dims, lhs, b, j_tail, &slice),
+                    (_, true) => panel::<T, MR, NR_TAIL, true>(c, dims, lhs, b, j_tail, &slice),
+                    (_, false) => panel::<T, MR, NR_TAIL, false>(c, dims, lhs, b, j_tail, &slice),
                 }
             }
         }
     }
 }
 
-/// The rows `k0..k0 + kc` of the inner dimension, for row blocks from row `i0` on.
-#[derive(Clone, Copy)]
+/// The columns `k0..k0 + kc` of the inner dimension, for a chunk of row blocks.
 struct Slice {
     k0: usize,
     kc: usize,
-    i0: usize,
+    blocks: std::ops::Range<usize>,
 }
 
 /// Columns `j0..j0 + W` of `c` (fewer at the right edge) from one panel
-/// slice `bpanel` of `B`, one `MR`-row block of `apack` (the blocks from
-/// row `slice.i0` on) at a time.
+/// slice `bpanel` of `B`, one `MR`-row block of `A` at a time.
 #[inline(always)]
 fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     c: &mut [T],
     dims: Dims,
-    apack: &[[T; MR]],
+    lhs: Lhs<'_, T>,
     bpanel: &[T],
     j0: usize,
-    slice: Slice,
+    slice: &Slice,
 ) {
     let width = W.min(dims.n - j0);
-    for (q, apanel) in apack.chunks_exact(dims.k).enumerate() {
-        let acc = tile::<T, MR, W, FUSED>(&apanel[slice.k0..slice.k0 + slice.kc], bpanel);
-        let i0 = slice.i0 + q * MR;
+    for q in slice.blocks.clone() {
+        let i0 = q * MR;
+        let mut rows = [lhs.zeros; MR];
+        for (r, row) in rows.iter_mut().enumerate() {
+            *row = lhs.row(i0 + r, slice.k0, slice.kc);
+        }
+        let acc = tile::<T, MR, W, FUSED>(rows, bpanel);
         for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
             let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
             for (d, &v) in dst.iter_mut().zip(row) {
@@ -243,59 +250,88 @@ fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     }
 }
 
-/// One `MR × W` block: `Σ_k a[:, k] ⊗ b[k, :]`, accumulated in registers.
+/// One `MR × W` block: `Σ_k a[:, k] ⊗ b[k, :]` over the rows `rows` of
+/// `A` (each as long as `bpanel` has rows of `W`), accumulated in registers.
 #[inline(always)]
 fn tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
-    apanel: &[[T; MR]],
+    rows: [&[T]; MR],
     bpanel: &[T],
 ) -> [[T; W]; MR] {
+    let (b_rows, _) = bpanel.as_chunks::<W>();
     if MR == 1 {
         let mut out = [[T::ZERO; W]; MR];
-        out[0] = row_tile::<T, MR, W, FUSED>(apanel, bpanel);
+        out[0] = row_tile::<T, W, FUSED>(rows[0], b_rows);
         return out;
     }
     let mut acc = [[T::ZERO; W]; MR];
-    let (b_rows, _) = bpanel.as_chunks::<W>();
-    for (a, b) in apanel.iter().zip(b_rows) {
-        for (row, &x) in acc.iter_mut().zip(a) {
-            for (s, &y) in row.iter_mut().zip(b) {
-                *s = if FUSED { x.mul_add(y, *s) } else { *s + x * y };
-            }
+    if W > NR_TAIL {
+        for (kk, b) in b_rows.iter().enumerate() {
+            rank_one::<T, MR, W, FUSED>(&mut acc, column(&rows, kk), b);
+        }
+        return acc;
+    }
+    // A narrow panel has one vector per row: even and odd steps of the
+    // inner dimension go to two sets of accumulators, so that twice as many
+    // independent multiply–adds hide their latency.
+    let mut odd = [[T::ZERO; W]; MR];
+    let (pairs, rest) = b_rows.as_chunks::<2>();
+    for (p, [b0, b1]) in pairs.iter().enumerate() {
+        rank_one::<T, MR, W, FUSED>(&mut acc, column(&rows, 2 * p), b0);
+        rank_one::<T, MR, W, FUSED>(&mut odd, column(&rows, 2 * p + 1), b1);
+    }
+    if let [b] = rest {
+        rank_one::<T, MR, W, FUSED>(&mut acc, column(&rows, 2 * pairs.len()), b);
+    }
+    for (row, o) in acc.iter_mut().zip(&odd) {
+        for (s, &v) in row.iter_mut().zip(o) {
+            *s += v;
         }
     }
     acc
+}
+
+/// Column `kk` of the tile's rows of `A`.
+#[inline(always)]
+fn column<T: Real, const MR: usize>(rows: &[&[T]; MR], kk: usize) -> [T; MR] {
+    let mut col = [T::ZERO; MR];
+    for (x, a) in col.iter_mut().zip(rows) {
+        *x = a[kk];
+    }
+    col
+}
+
+/// `acc += col ⊗ b`.
+#[inline(always)]
+fn rank_one<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
+    acc: &mut [[T; W]; MR],
+    col: [T; MR],
+    b: &[T; W],
+) {
+    for (row, &x) in acc.iter_mut().zip(&col) {
+        for (s, &y) in row.iter_mut().zip(b) {
+            *s = if FUSED { x.mul_add(y, *s) } else { *s + x * y };
+        }
+    }
 }
 
 /// A one-row block (a vector–matrix product, e.g. a batch of one trial):
 /// four partial sums over interleaved `k` give eight independent
 /// accumulators, as six rows do in [`tile`].
 #[inline(always)]
-fn row_tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
-    apanel: &[[T; MR]],
-    bpanel: &[T],
-) -> [T; W] {
+fn row_tile<T: Real, const W: usize, const FUSED: bool>(a: &[T], b_rows: &[[T; W]]) -> [T; W] {
     let mut acc = [[T::ZERO; W]; 4];
-    let (b_rows, _) = bpanel.as_chunks::<W>();
-    let (a4, a_rest) = apanel.as_chunks::<4>();
+    let (a4, a_rest) = a.as_chunks::<4>();
     let (b4, b_rest) = b_rows.as_chunks::<4>();
     for (a, b) in a4.iter().zip(b4) {
-        for ((row, x), y) in acc.iter_mut().zip(a).zip(b) {
+        for ((row, &x), y) in acc.iter_mut().zip(a).zip(b) {
             for (s, &v) in row.iter_mut().zip(y) {
-                *s = if FUSED {
-                    x[0].mul_add(v, *s)
-                } else {
-                    *s + x[0] * v
-                };
+                *s = if FUSED { x.mul_add(v, *s) } else { *s + x * v };
             }
         }
     }
-    for ((row, x), y) in acc.iter_mut().zip(a_rest).zip(b_rest) {
+    for ((row, &x), y) in acc.iter_mut().zip(a_rest).zip(b_rest) {
         for (s, &v) in row.iter_mut().zip(y) {
-            *s = if FUSED {
-                x[0].mul_add(v, *s)
-            } else {
-                *s + x[0] * v
-            };
+            *s = if FUSED { x.mul_add(v, *s) } else { *s + x * v };
         }
     }
     let mut out = acc[0];
@@ -333,11 +369,13 @@ mod tests {
             (4, 6, 8),
             (11, 13, 8),
             (13, 7, 17),
+            // Two chunks of row blocks and two slices of the inner dimension.
+            (130, 300, 24),
         ];
         for (m, k, n) in shapes {
             let b = filled(k * n, 2);
             for op in [Op::N, Op::T] {
-                let mut packed = PackedRhs::new(&b, op, k, n);
+                let packed = PackedRhs::new(&b, op, k, n);
                 // Successive products of several heights reuse one packed B
                 // and one left-hand buffer.
                 for (rows, seed) in [(m, 1), (m + 1, 4), (m, 5)] {

@@ -8,6 +8,8 @@
 //! nonzero entries instead costs one `N`-long multiply–add per entry. Dense
 //! inputs (Gaussian input noise) are left to the gemm crate.
 
+use std::ops::Range;
+
 use super::Real;
 
 /// Above this fraction of nonzero entries the gemm crate should be used: one
@@ -43,38 +45,39 @@ impl<T: Real> SparseRows<T> {
             "SparseRows: {} values do not form rows of {cols}",
             x.len()
         );
-        // A branch-free count first (it vectorises): dense inputs are
-        // refused before anything is built.
-        let nnz: usize = x
-            .chunks(1 << 20)
-            .map(|c| c.iter().map(|&v| u32::from(v != T::ZERO)).sum::<u32>() as usize)
-            .sum();
-        if nnz as f64 > max_density * x.len() as f64 {
-            return None;
-        }
+        // One pass. Compaction without data-dependent branches: every value
+        // of a group is written at `len`, which moves on only past a nonzero
+        // (so a row needs `cols` slots of slack). Groups of eight zeros,
+        // nearly all of them, are skipped after one vector comparison. A
+        // matrix denser than `max_density` is refused as soon as its count
+        // passes the bound.
+        let limit = (max_density * x.len() as f64) as usize;
         let mut starts = Vec::with_capacity(x.len() / cols + 1);
         starts.push(0);
-        // Compaction without data-dependent branches: every value of a group
-        // is written at `len`, which moves on only past a nonzero (so one
-        // slot of slack). Groups of eight zeros, nearly all of them, are
-        // skipped after one vector comparison.
-        let mut entries = vec![(0u32, T::ZERO); nnz + 1];
+        let mut entries = Vec::new();
         let mut len = 0;
-        let mut keep = |j: usize, v: T, len: &mut usize| {
-            entries[*len] = (j as u32, v);
-            *len += usize::from(v != T::ZERO);
-        };
         for row in x.chunks_exact(cols) {
+            if entries.len() < len + cols {
+                let grown = (2 * entries.len()).max(len + cols).max(1024);
+                entries.resize(grown, (0u32, T::ZERO));
+            }
+            let mut keep = |j: usize, v: T| {
+                entries[len] = (j as u32, v);
+                len += usize::from(v != T::ZERO);
+            };
             let (groups, rest) = row.as_chunks::<8>();
             for (g, group) in groups.iter().enumerate() {
                 if group.iter().fold(false, |any, &v| any | (v != T::ZERO)) {
                     for (j, &v) in group.iter().enumerate() {
-                        keep(g * 8 + j, v, &mut len);
+                        keep(g * 8 + j, v);
                     }
                 }
             }
             for (j, &v) in rest.iter().enumerate() {
-                keep(groups.len() * 8 + j, v, &mut len);
+                keep(groups.len() * 8 + j, v);
+            }
+            if len > limit {
+                return None;
             }
             starts.push(len);
         }
@@ -101,9 +104,29 @@ impl<T: Real> SparseRows<T> {
     /// # Panics
     /// If a slice's length does not match (a programming error inside this crate).
     pub fn matmul_acc(&self, c: &mut [T], b: &[T], n: usize) {
-        assert_eq!(c.len(), self.rows() * n, "SparseRows: c is not rows×{n}");
+        self.matmul_acc_rows(0..self.rows(), c, b, n);
+    }
+
+    /// `c += X[rows]·b` for a range of `X`'s rows, with `b` `cols × n` and
+    /// `c` `rows.len() × n`: one step's drive, computed inside the loop
+    /// while it is in cache.
+    ///
+    /// # Panics
+    /// If the range or a slice's length does not match (a programming error
+    /// inside this crate).
+    pub fn matmul_acc_rows(&self, rows: Range<usize>, c: &mut [T], b: &[T], n: usize) {
+        assert!(
+            rows.end <= self.rows(),
+            "SparseRows: rows {rows:?} out of range"
+        );
+        assert_eq!(
+            c.len(),
+            rows.len() * n,
+            "SparseRows: c is not {}×{n}",
+            rows.len()
+        );
         assert_eq!(b.len(), self.cols * n, "SparseRows: b is not cols×{n}");
-        scatter(self, c, b, n, Direction::Gather);
+        scatter(self, rows, c, b, n, Direction::Gather);
     }
 
     /// `c += Xᵀ·d`, with `d` `rows × n` and `c` `cols × n`, row-major.
@@ -111,9 +134,29 @@ impl<T: Real> SparseRows<T> {
     /// # Panics
     /// If a slice's length does not match (a programming error inside this crate).
     pub fn t_matmul_acc(&self, c: &mut [T], d: &[T], n: usize) {
+        self.t_matmul_acc_rows(0..self.rows(), c, d, n);
+    }
+
+    /// `c += X[rows]ᵀ·d` for a range of `X`'s rows, with `d`
+    /// `rows.len() × n` and `c` `cols × n`: one step's share of the input
+    /// weights' gradient, taken while that step's gradient is in cache.
+    ///
+    /// # Panics
+    /// If the range or a slice's length does not match (a programming error
+    /// inside this crate).
+    pub fn t_matmul_acc_rows(&self, rows: Range<usize>, c: &mut [T], d: &[T], n: usize) {
+        assert!(
+            rows.end <= self.rows(),
+            "SparseRows: rows {rows:?} out of range"
+        );
         assert_eq!(c.len(), self.cols * n, "SparseRows: c is not cols×{n}");
-        assert_eq!(d.len(), self.rows() * n, "SparseRows: d is not rows×{n}");
-        scatter(self, c, d, n, Direction::Scatter);
+        assert_eq!(
+            d.len(),
+            rows.len() * n,
+            "SparseRows: d is not {}×{n}",
+            rows.len()
+        );
+        scatter(self, rows, c, d, n, Direction::Scatter);
     }
 }
 
@@ -129,9 +172,17 @@ enum Direction {
 /// One `n`-long multiply–add per entry, compiled twice (baseline x86-64,
 /// and AVX2 + FMA with fused multiply–adds, picked at run time).
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
-fn scatter<T: Real>(x: &SparseRows<T>, c: &mut [T], b: &[T], n: usize, dir: Direction) {
+fn scatter<T: Real>(
+    x: &SparseRows<T>,
+    rows: Range<usize>,
+    c: &mut [T],
+    b: &[T],
+    n: usize,
+    dir: Direction,
+) {
     let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
-    for (r, w) in x.starts.windows(2).enumerate() {
+    // `r` counts from the range's first row: it indexes the dense side.
+    for (r, w) in x.starts[rows.start..=rows.end].windows(2).enumerate() {
         for &(j, v) in &x.entries[w[0]..w[1]] {
             let j = j as usize;
             let (dst, src) = match dir {
@@ -274,6 +325,49 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn density_bound_is_inclusive() {
+        // 4 of 16 entries nonzero: accepted at 0.25, refused just below.
+        let mut x = vec![0.0; 16];
+        for i in [1, 6, 11, 15] {
+            x[i] = 1.0;
+        }
+        assert!(SparseRows::from_dense(&x, 4, 0.25).is_some());
+        assert!(SparseRows::from_dense(&x, 4, 0.24).is_none());
+        // Refused while rows are still being read: the dense first row
+        // alone passes the bound.
+        let mut y = vec![0.0; 4000];
+        y[..40].fill(2.0);
+        assert!(SparseRows::from_dense(&y, 40, 0.005).is_none());
+        assert!(SparseRows::from_dense(&y, 40, 0.01).is_some());
+    }
+
+    #[test]
+    fn row_range_products_match_the_triple_loop() {
+        // One step at a time, as the recurrence uses them: rows in blocks
+        // of 7 (the last one shorter), each block's products on its own.
+        let (m, n, k, block) = (40, 13, 30, 7);
+        let x = counts(m, k, 0.1, 21);
+        let sx = SparseRows::from_dense(&x, k, 1.0).expect("any density");
+        let b = normals(k * n, 22);
+        let d = normals(m * n, 23);
+        let forward = reference(&x, Op::N, &b, m, n, k);
+        let backward = reference(&x, Op::T, &d, k, n, m);
+        let mut c_back = vec![0.0; k * n];
+        for lo in (0..m).step_by(block) {
+            let hi = (lo + block).min(m);
+            let mut c = vec![0.0; (hi - lo) * n];
+            sx.matmul_acc_rows(lo..hi, &mut c, &b, n);
+            for (got, want) in c.iter().zip(&forward[lo * n..hi * n]) {
+                assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()));
+            }
+            sx.t_matmul_acc_rows(lo..hi, &mut c_back, &d[lo * n..hi * n], n);
+        }
+        for (got, want) in c_back.iter().zip(&backward) {
+            assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()));
         }
     }
 

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 
-use super::{Fused, Kept, RecurrenceSpec, Saved, contiguous, input_gradient, poisoned, with_slice};
+use super::{
+    Fused, InputGradient, Kept, RecurrenceSpec, Saved, StepDrive, contiguous, poisoned, with_slice,
+};
 use crate::linalg::Real;
 
 /// What [`recurrence_with_readout`] returns.
@@ -184,9 +186,14 @@ fn direct_step<T: Real>(
 }
 
 impl WithReadout {
-    /// The rates `[T, B, N]` and the output `[O + 1, T, B]`; `a` (the drive)
-    /// becomes the slopes.
-    fn forward<T: Real>(&self, a: &mut [T], w: &[T], out_aug: &[T]) -> (Vec<T>, Vec<T>) {
+    /// The rates `[T, B, N]`, the output `[O + 1, T, B]` and what the
+    /// backward pass keeps.
+    fn forward<T: Real>(
+        &self,
+        drive: StepDrive<'_, T>,
+        w: &[T],
+        out_aug: &[T],
+    ) -> (Vec<T>, Vec<T>, Kept<T>) {
         let (nt, nb, n) = self.core.dims;
         let o = self.o;
         let (w_out, b_out) = out_aug.split_at(n * o);
@@ -197,7 +204,7 @@ impl WithReadout {
         let mut y = vec![T::ZERO; (o + 1) * nt * nb];
         // One step's outputs trial by trial, `[B, O + 1]`.
         let mut y_t = vec![T::ZERO; nb * (o + 1)];
-        let h = self.core.forward(a, w, |t, h_t| {
+        let (h, kept) = self.core.forward(drive, w, |t, h_t| {
             readout_step(h_t, &mut y_t, &cols, b_out, n);
             for (b, yb) in y_t.chunks_exact(o + 1).enumerate() {
                 for (k, &v) in yb.iter().enumerate() {
@@ -205,7 +212,7 @@ impl WithReadout {
                 }
             }
         });
-        (h, y)
+        (h, y, kept)
     }
 
     /// `(∂L/∂W, ∂L/∂[w_in; bias], ∂L/∂[w_out; b_out])` from `dy` `[O + 1, T, B]`.
@@ -239,16 +246,11 @@ impl WithReadout {
             let h_t = &h[t * nb * n..(t + 1) * nb * n];
             direct_step(g, h_t, &dy_t, &cols, &mut d_cols, &mut d_bias, n);
         };
-        let (du, dw, dbias) = self.core.backward(w, h, kept.slope, add_direct);
-        let d_in = with_slice::<T, _>(&self.x, |x| {
-            Ok(input_gradient(
-                x,
-                kept.sparse_x.as_ref(),
-                &du,
-                &dbias,
-                self.n_in,
-            ))
-        })?;
+        let mut d_in = InputGradient::new(kept.sparse_x.as_ref(), self.n_in, n);
+        let (du, dw, dbias) = self.core.backward(w, h, kept.slope, add_direct, |t, du_t| {
+            d_in.add_step(t, du_t)
+        });
+        let d_in = with_slice::<T, _>(&self.x, |x| Ok(d_in.finish(x, &du, &dbias)))?;
         // [w_out; b_out] is [N + 1, O] row-major.
         let mut d_out = vec![T::ZERO; (n + 1) * o];
         for (k, d_col) in d_cols.iter().enumerate() {
@@ -268,8 +270,9 @@ impl WithReadout {
         wrap: fn(Kept<T>) -> Saved,
     ) -> candle_core::Result<Vec<T>> {
         let (nt, nb, n) = self.core.dims;
-        let mut kept = with_slice::<T, _>(&self.x, |x| self.core.drive(x, w_aug))?;
-        let (h, y) = self.forward(&mut kept.slope, w, out_aug);
+        let (h, y, kept) = with_slice::<T, _>(&self.x, |x| {
+            Ok(self.forward(self.core.drive(x, w_aug)?, w, out_aug))
+        })?;
         *self.core.saved.lock().map_err(poisoned)? = Some(wrap(kept));
         *self.rates.lock().map_err(poisoned)? =
             Some(Tensor::from_vec(h, (nt, nb, n), &Device::Cpu)?);
