@@ -338,54 +338,60 @@ impl<T: Real> Phi<T> {
         }
     }
 
-    /// `h ← φ(a)` and `a ← φ′(a)`: the pre-activations are needed only
-    /// through φ′ in the backward pass, so their slot keeps the slope
-    /// (φ′(kink) = 0 for ReLU-like kinks, as autograd frameworks do).
-    fn eval_row(self, a: &mut [T], h: &mut [T]) {
+    /// Append `φ(a)` to `h` and set `a ← φ′(a)`: the pre-activations are
+    /// needed only through φ′ in the backward pass, so their slot keeps the
+    /// slope (φ′(kink) = 0 for ReLU-like kinks, as autograd frameworks do).
+    /// Appending writes each rate once; zeroing the rates first cost a
+    /// full extra pass.
+    #[inline(always)]
+    fn eval_append(self, a: &mut [T], h: &mut Vec<T>) {
         match self {
-            Phi::Relu => {
-                for (x, y) in a.iter_mut().zip(h) {
-                    let pos = *x > T::ZERO;
-                    *y = if pos { *x } else { T::ZERO };
-                    *x = if pos { T::ONE } else { T::ZERO };
+            Phi::Relu => h.extend(a.iter_mut().map(|x| {
+                let pos = *x > T::ZERO;
+                let y = if pos { *x } else { T::ZERO };
+                *x = if pos { T::ONE } else { T::ZERO };
+                y
+            })),
+            Phi::Clipped(m) => h.extend(a.iter_mut().map(|x| {
+                let v = *x;
+                *x = if v > T::ZERO && v < m {
+                    T::ONE
+                } else {
+                    T::ZERO
+                };
+                if v <= T::ZERO {
+                    T::ZERO
+                } else if v < m {
+                    v
+                } else {
+                    m
                 }
-            }
-            Phi::Clipped(m) => {
-                for (x, y) in a.iter_mut().zip(h) {
-                    let v = *x;
-                    *y = if v <= T::ZERO {
-                        T::ZERO
-                    } else if v < m {
-                        v
-                    } else {
-                        m
-                    };
-                    *x = if v > T::ZERO && v < m {
-                        T::ONE
-                    } else {
-                        T::ZERO
-                    };
-                }
-            }
-            Phi::Softplus => {
-                for (x, y) in a.iter_mut().zip(h) {
-                    (*y, *x) = x.softplus_and_slope();
-                }
-            }
-            Phi::Sigmoid => {
-                for (x, y) in a.iter_mut().zip(h) {
-                    (*y, *x) = x.sigmoid_and_slope();
-                }
-            }
-            Phi::Other(f) => {
-                for (x, y) in a.iter_mut().zip(h) {
-                    let v = x.to_f64();
-                    *y = T::from_f64(f.apply(v));
-                    *x = T::from_f64(f.derivative(v));
-                }
-            }
+            })),
+            Phi::Softplus => h.extend(a.iter_mut().map(|x| {
+                let (y, slope) = x.softplus_and_slope();
+                *x = slope;
+                y
+            })),
+            Phi::Sigmoid => h.extend(a.iter_mut().map(|x| {
+                let (y, slope) = x.sigmoid_and_slope();
+                *x = slope;
+                y
+            })),
+            Phi::Other(f) => h.extend(a.iter_mut().map(|x| {
+                let v = x.to_f64();
+                *x = T::from_f64(f.derivative(v));
+                T::from_f64(f.apply(v))
+            })),
         }
     }
+}
+
+/// One step's rates `φ(a_t)` appended to `h`, with `a_t ← φ′(a_t)`
+/// (see [`Phi::eval_append`]); compiled twice (baseline x86-64 and AVX2),
+/// as the products are.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn activate<T: Real>(phi: Phi<T>, a_t: &mut [T], h: &mut Vec<T>) {
+    phi.eval_append(a_t, h);
 }
 
 impl Fused {
@@ -443,33 +449,31 @@ impl Fused {
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
         let w = PackedRhs::new(w, Op::N, n, n);
-        // Grown one step at a time: each step's drive is built and its rates
-        // zeroed just before they are used, while in cache, not all at once
-        // up front.
+        // Grown one step at a time: each step's drive and rates are written
+        // just before they are used, while in cache, not all at once up front.
         let mut a = drive.take_ready(nt * step);
         let mut h = Vec::with_capacity(nt * step);
         for t in 0..nt {
             drive.append(t, &mut a, nb);
-            h.resize((t + 1) * step, T::ZERO);
+            let a_t = &mut a[t * step..(t + 1) * step];
+            if t > 0 {
+                w.matmul_acc(a_t, &h[(t - 1) * step..], nb);
+            }
+            activate(phi, a_t, &mut h);
             let (done, rest) = h.split_at_mut(t * step);
             let h_t = &mut rest[..step];
-            let a_t = &mut a[t * step..(t + 1) * step];
             let h_prev = if t > 0 {
                 Some(&done[(t - 1) * step..])
             } else {
                 None
             };
-            if let Some(hp) = h_prev {
-                w.matmul_acc(a_t, hp, nb);
-            }
             for b in 0..nb {
                 let c = self.coef[t * nb + b];
-                let r = b * n..(b + 1) * n;
-                let (hr, ar) = (&mut h_t[r.clone()], &mut a_t[r.clone()]);
-                phi.eval_row(ar, hr);
                 if c == 1.0 {
                     continue;
                 }
+                let r = b * n..(b + 1) * n;
+                let hr = &mut h_t[r.clone()];
                 let c = T::from_f64(c);
                 match h_prev {
                     Some(hp) => {
