@@ -240,7 +240,20 @@ fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
         for (r, row) in rows.iter_mut().enumerate() {
             *row = lhs.row(i0 + r, slice.k0, slice.kc);
         }
-        let acc = tile::<T, MR, W, FUSED>(rows, bpanel);
+        if width == W && i0 + MR <= dims.m {
+            // A whole block: it starts from `c` and goes back to it from
+            // registers, with no pass to add it in.
+            let mut acc = [[T::ZERO; W]; MR];
+            for (r, a) in acc.iter_mut().enumerate() {
+                a.copy_from_slice(&c[(i0 + r) * dims.n + j0..][..W]);
+            }
+            let acc = tile::<T, MR, W, FUSED>(rows, bpanel, acc);
+            for (r, a) in acc.iter().enumerate() {
+                c[(i0 + r) * dims.n + j0..][..W].copy_from_slice(a);
+            }
+            continue;
+        }
+        let acc = tile::<T, MR, W, FUSED>(rows, bpanel, [[T::ZERO; W]; MR]);
         for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
             let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
             for (d, &v) in dst.iter_mut().zip(row) {
@@ -250,20 +263,22 @@ fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     }
 }
 
-/// One `MR × W` block: `Σ_k a[:, k] ⊗ b[k, :]` over the rows `rows` of
-/// `A` (each as long as `bpanel` has rows of `W`), accumulated in registers.
+/// One `MR × W` block: `acc + Σ_k a[:, k] ⊗ b[k, :]` over the rows `rows`
+/// of `A` (each as long as `bpanel` has rows of `W`), accumulated in registers.
 #[inline(always)]
 fn tile<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
     rows: [&[T]; MR],
     bpanel: &[T],
+    mut acc: [[T; W]; MR],
 ) -> [[T; W]; MR] {
     let (b_rows, _) = bpanel.as_chunks::<W>();
     if MR == 1 {
-        let mut out = [[T::ZERO; W]; MR];
-        out[0] = row_tile::<T, W, FUSED>(rows[0], b_rows);
-        return out;
+        let sum = row_tile::<T, W, FUSED>(rows[0], b_rows);
+        for (s, v) in acc[0].iter_mut().zip(sum) {
+            *s += v;
+        }
+        return acc;
     }
-    let mut acc = [[T::ZERO; W]; MR];
     if W > NR_TAIL {
         for (kk, b) in b_rows.iter().enumerate() {
             rank_one::<T, MR, W, FUSED>(&mut acc, column(&rows, kk), b);
