@@ -418,10 +418,13 @@ impl Fused {
                     (Some(x), None) => StepDrive::Sparse { x, w_in, bias },
                     (sparse_x, extra) => {
                         let mut a = match extra {
-                            Some(e) => with_slice::<T, _>(e, |e| Ok(e.to_vec()))?,
-                            None => vec![T::ZERO; nt * nb * n],
+                            Some(e) => with_slice::<T, _>(e, |e| {
+                                let mut a = e.to_vec();
+                                add_bias(&mut a, bias);
+                                Ok(a)
+                            })?,
+                            None => bias.repeat(nt * nb),
                         };
-                        add_bias(&mut a, bias);
                         match &sparse_x {
                             Some(sx) => sx.matmul_acc(&mut a, w_in, n),
                             None => {
@@ -634,11 +637,14 @@ impl Fused {
         let (nt, nb, n) = self.dims;
         let dev = w.device();
         let grad_res = grad_res.contiguous()?;
-        let n_in = match &self.drive {
-            Drive::Given => 0,
-            Drive::Projected { n_in, .. } => *n_in,
+        // A given drive's gradient is returned whole; a projected one's
+        // becomes the input weights' gradient.
+        let mut d_in = match &self.drive {
+            Drive::Given => None,
+            Drive::Projected { n_in, .. } => {
+                Some(InputGradient::new(kept.sparse_x.as_ref(), *n_in, n))
+            }
         };
-        let mut d_in = InputGradient::new(kept.sparse_x.as_ref(), n_in, n);
         let (du, dw, db) = with_slice::<T, _>(w, |w| {
             with_slice::<T, _>(res, |h| {
                 with_slice::<T, _>(&grad_res, |dh| {
@@ -649,21 +655,24 @@ impl Fused {
                         }
                     };
                     Ok(self.backward(w, h, kept.slope, add_direct, |t, du_t| {
-                        d_in.add_step(t, du_t)
+                        if let Some(d) = d_in.as_mut() {
+                            d.add_step(t, du_t);
+                        }
                     }))
                 })
             })
         })?;
         let dw = Tensor::from_vec(dw, (n, n), dev)?;
-        match &self.drive {
-            Drive::Given => Ok((
+        match d_in {
+            None => Ok((
                 Some(Tensor::from_vec(du, (nt, nb, n), dev)?),
                 dw,
                 Tensor::from_vec(db, n, dev)?,
             )),
-            Drive::Projected { .. } => {
+            Some(d_in) => {
+                let rows = d_in.n_in + 1;
                 let d_aug = with_slice::<T, _>(first, |x| Ok(d_in.finish(x, &du, &db)))?;
-                Ok((None, dw, Tensor::from_vec(d_aug, (n_in + 1, n), dev)?))
+                Ok((None, dw, Tensor::from_vec(d_aug, (rows, n), dev)?))
             }
         }
     }
