@@ -10,7 +10,7 @@
 //! windows) are errors; non-finite *counts* propagate as NaN, as documented
 //! per function.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
 
 use crate::error::{AnalysisError, Result, ensure_finite};
 
@@ -73,6 +73,98 @@ pub fn bin_spikes(
         }
         let i = (((t - t_start_ms) / bin_ms).floor() as usize).min(n - 1);
         counts[i] += 1.0;
+    }
+    Ok(counts)
+}
+
+/// Largest `units × trials × bins` array [`bin_spike_table`] allocates
+/// (2²⁸ counts, 2 GiB of `f64`: 10,000 units × 1,000 trials × 26 bins);
+/// larger requests are refused before any memory is reserved.
+pub const MAX_TABLE_COUNTS: usize = 1 << 28;
+
+/// Bin a table of spikes, one row per spike (`unit[k]`, `trial[k]`,
+/// `time_ms[k]`, 0-based indices), into counts `[units, trials, bins]` of
+/// `bin_ms` over `[t_start_ms, t_stop_ms)`, with the bins of [`bin_spikes`].
+///
+/// This is the layout of a spike monitor (Brian2's `i`, `t`) or of an
+/// experiment's spike table. The number of units and trials is
+/// `max index + 1` unless given (`n_units`, `n_trials`, which must exceed
+/// every index: units or trials with no spike are rows of zeros). The size
+/// is checked against [`MAX_TABLE_COUNTS`] before anything is allocated, so
+/// a stray huge index is an error, not an out-of-memory abort.
+///
+/// # Errors
+/// [`AnalysisError::ShapeMismatch`] if the three columns differ in length;
+/// [`AnalysisError::NonFinite`] for a non-finite time or window;
+/// [`AnalysisError::InvalidParameter`] for `bin_ms ≤ 0`, a window shorter
+/// than one bin, an index at or above a given `n_units`/`n_trials`, or a
+/// table of more than [`MAX_TABLE_COUNTS`] counts.
+#[allow(clippy::too_many_arguments)]
+pub fn bin_spike_table(
+    unit: &[usize],
+    trial: &[usize],
+    time_ms: &[f64],
+    t_start_ms: f64,
+    t_stop_ms: f64,
+    bin_ms: f64,
+    n_units: Option<usize>,
+    n_trials: Option<usize>,
+) -> Result<Array3<f64>> {
+    let n = time_ms.len();
+    if unit.len() != n || trial.len() != n {
+        return Err(AnalysisError::shape(
+            "spike table",
+            format!("unit, trial and time_ms of equal length ({n} = len(time_ms))"),
+            format!("len(unit) = {}, len(trial) = {}", unit.len(), trial.len()),
+        ));
+    }
+    ensure_finite("time_ms", time_ms)?;
+    ensure_finite("t_start_ms", [&t_start_ms])?;
+    ensure_finite("t_stop_ms", [&t_stop_ms])?;
+    positive("bin_ms", bin_ms)?;
+    let bins = whole_bins(t_stop_ms - t_start_ms, bin_ms)?;
+    if bins == 0 {
+        return Err(AnalysisError::invalid(
+            "t_stop_ms",
+            t_stop_ms,
+            "at least t_start_ms + bin_ms",
+        ));
+    }
+    let count = |name: &'static str, idx: &[usize], given: Option<usize>| -> Result<usize> {
+        let needed = idx.iter().max().map_or(0, |&m| m.saturating_add(1));
+        match given {
+            Some(g) if g < needed => Err(AnalysisError::invalid(
+                name,
+                g,
+                format!("> the largest index in the table ({})", needed - 1),
+            )),
+            Some(g) => Ok(g),
+            None => Ok(needed),
+        }
+    };
+    let units = count("n_units", unit, n_units)?;
+    let trials = count("n_trials", trial, n_trials)?;
+    let total = units
+        .checked_mul(trials)
+        .and_then(|c| c.checked_mul(bins))
+        .filter(|&c| c <= MAX_TABLE_COUNTS);
+    if total.is_none() {
+        return Err(AnalysisError::invalid(
+            "spike table size",
+            format!("{units} units x {trials} trials x {bins} bins"),
+            format!(
+                "at most {MAX_TABLE_COUNTS} counts (check the largest unit/trial index and the window)"
+            ),
+        ));
+    }
+    let mut counts = Array3::zeros((units, trials, bins));
+    let end_ms = t_stop_ms.min(t_start_ms + bins as f64 * bin_ms);
+    for ((&u, &k), &t) in unit.iter().zip(trial).zip(time_ms) {
+        if t < t_start_ms || t >= end_ms {
+            continue;
+        }
+        let i = (((t - t_start_ms) / bin_ms).floor() as usize).min(bins - 1);
+        counts[[u, k, i]] += 1.0;
     }
     Ok(counts)
 }
@@ -327,6 +419,45 @@ mod tests {
         assert!(bin_spikes(&[1.0], 0.0, 10.0, 50.0).is_err());
         assert!(bin_spikes(&[f64::NAN], 0.0, 100.0, 50.0).is_err());
         assert!(bin_spikes(&[], 0.0, 100.0, 0.0).is_err());
+    }
+
+    #[test]
+    fn spike_table_bins_each_unit_and_trial_like_bin_spikes() {
+        let unit = [0, 2, 2, 1, 0, 2];
+        let trial = [1, 0, 0, 1, 1, 1];
+        let time = [10.0, 55.0, 60.0, 149.0, 99.9, -3.0];
+        let c = bin_spike_table(&unit, &trial, &time, 0.0, 150.0, 50.0, None, None).unwrap();
+        assert_eq!(c.dim(), (3, 2, 3));
+        for u in 0..3 {
+            for k in 0..2 {
+                let own: Vec<f64> = (0..time.len())
+                    .filter(|&s| unit[s] == u && trial[s] == k)
+                    .map(|s| time[s])
+                    .collect();
+                let want = bin_spikes(&own, 0.0, 150.0, 50.0).unwrap();
+                assert_eq!(
+                    c.slice(ndarray::s![u, k, ..]).to_vec(),
+                    want,
+                    "unit {u} trial {k}"
+                );
+            }
+        }
+        assert_eq!(c.sum(), 5.0);
+        // Given counts add silent rows; a count below an index is refused.
+        let c = bin_spike_table(&unit, &trial, &time, 0.0, 150.0, 50.0, Some(5), Some(3)).unwrap();
+        assert_eq!((c.dim(), c.sum()), ((5, 3, 3), 5.0));
+        assert!(bin_spike_table(&unit, &trial, &time, 0.0, 150.0, 50.0, Some(2), None).is_err());
+        // A stray huge index is refused before allocation.
+        let err = bin_spike_table(&[999_999], &[999_999], &[0.0], 0.0, 50.0, 50.0, None, None)
+            .unwrap_err();
+        assert!(
+            matches!(err, AnalysisError::InvalidParameter { .. }),
+            "{err}"
+        );
+        let err = bin_spike_table(&[0], &[0], &[0.0], 0.0, 4e10, 50.0, None, None).unwrap_err();
+        assert!(err.to_string().contains("spike table size"), "{err}");
+        assert!(bin_spike_table(&[0, 1], &[0], &[0.0], 0.0, 50.0, 50.0, None, None).is_err());
+        assert!(bin_spike_table(&[0], &[0], &[f64::NAN], 0.0, 50.0, 50.0, None, None).is_err());
     }
 
     #[test]
