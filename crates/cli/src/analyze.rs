@@ -39,12 +39,14 @@ pub enum Measure {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Sequentiality index (Orhan & Ma) of activity: safetensors (`rates`
-    /// `[time, trial, unit]`, as `wm record` writes) or `.npy` `[trial, time, unit]`.
+    /// Sequentiality index (Orhan & Ma) of activity `[trial, time, unit]`:
+    /// safetensors (`rates`, as `wm record` writes), `.npy` or `.npz`; float,
+    /// integer or bool arrays.
     Si {
         /// Activity file.
         activity: PathBuf,
-        /// Tensor name in a safetensors file.
+        /// Array name in a safetensors or `.npz` file (default: `rates`, or
+        /// the only array of an `.npz`).
         #[arg(long)]
         tensor: Option<String>,
         /// Per-trial SI (CSV).

@@ -96,7 +96,7 @@ enum Command {
     },
     /// Analyze recordings: timescales of spike trains, SI of activity.
     #[command(
-        after_help = "Examples:\n  wm analyze timescales spikes.csv --duration-ms 1000\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy"
+        after_help = "Examples:\n  wm analyze timescales spikes.csv --duration-ms 1000\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy\n  wm analyze si counts.npz --tensor counts"
     )]
     Analyze {
         #[command(subcommand)]

@@ -155,7 +155,7 @@ pub fn record(config: &Path, out: &Path) -> Result<()> {
     );
     run_network(config, out, None, true)?;
     println!(
-        "activity [time, trial, unit] in {}",
+        "activity [trial, time, unit] in {}",
         out.join("activity.safetensors").display()
     );
     Ok(())

@@ -212,6 +212,44 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
 }
 
 #[test]
+fn analyze_si_reads_integer_spike_counts_from_npy() {
+    // 2 trials × 24 steps × 6 units of int64 counts, unit i firing at steps 4i..4i+4.
+    let (b, t, n) = (2usize, 24usize, 6usize);
+    let mut h = format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({b}, {t}, {n}), }}")
+        .into_bytes();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(&h);
+    for _ in 0..b {
+        for s in 0..t {
+            for i in 0..n {
+                bytes.extend((3 * i64::from(s / 4 == i)).to_le_bytes());
+            }
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("counts.npy");
+    std::fs::write(&p, bytes).unwrap();
+    let si = run(&["analyze", "si", p.to_str().unwrap()]);
+    assert!(
+        si.status.success() && text(&si).contains("over 2 trials"),
+        "{}",
+        text(&si)
+    );
+    let named = run(&["analyze", "si", p.to_str().unwrap(), "--tensor", "rates"]);
+    assert_eq!(named.status.code(), Some(1));
+    assert!(
+        text(&named).contains("counts.npy") && text(&named).contains("--tensor"),
+        "{}",
+        text(&named)
+    );
+}
+
+#[test]
 fn a_killed_local_sweep_resumes_and_collects_every_point_once() {
     let d = tempfile::tempdir().unwrap();
     let exp = write(d.path(), "tiny.toml", TINY);

@@ -67,36 +67,35 @@ pub fn record(model: &dyn RateModel, task: &dyn Task, batch: &TrialBatch) -> Res
     })
 }
 
-/// Write activity and the batch's input/target to a safetensors file
-/// (`rates` `[T,B,N]`, `output`, `input`, `target`), readable from numpy.
+/// Write activity and the batch's input/target to a safetensors file,
+/// readable from numpy. Every tensor is stored trial-major, `[trial, time, ·]`
+/// (the in-memory `[T, B, ·]` transposed): `rates` `[B, T, N]`, `output` and
+/// `target` `[B, T, O]`, `input` `[B, T, I]`. The metadata names each
+/// tensor's axes (`axes_rates = "trial,time,unit"`, `axes_output`,
+/// `axes_input`, `axes_target`) and the common `layout = "[trial, time, unit]"`.
 pub fn write_activity(path: &Path, activity: &Activity, batch: &TrialBatch) -> Result<()> {
     let (t, b) = (activity.n_steps, activity.batch_size);
-    let dev = &Device::Cpu;
-    let tensors = vec![
-        (
-            "rates".to_string(),
-            Tensor::from_slice(&activity.rates, (t, b, activity.n_units), dev)?,
-        ),
-        (
-            "output".to_string(),
-            Tensor::from_slice(&activity.output, (t, b, activity.n_outputs), dev)?,
-        ),
-        (
-            "input".to_string(),
-            Tensor::from_slice(&batch.input, (t, b, batch.n_inputs), dev)?,
-        ),
-        (
-            "target".to_string(),
-            Tensor::from_slice(&batch.target, (t, b, batch.n_outputs), dev)?,
-        ),
+    let fields: [(&str, &[f32], usize, &str); 4] = [
+        ("rates", &activity.rates, activity.n_units, "unit"),
+        ("output", &activity.output, activity.n_outputs, "output"),
+        ("input", &batch.input, batch.n_inputs, "input"),
+        ("target", &batch.target, batch.n_outputs, "output"),
     ];
-    let meta = HashMap::from([
-        ("layout".to_string(), "[time, trial, unit]".to_string()),
+    let mut tensors = Vec::with_capacity(fields.len());
+    let mut meta = HashMap::from([
+        ("layout".to_string(), "[trial, time, unit]".to_string()),
         (
             "wm_version".to_string(),
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ]);
+    for (name, values, width, axis) in fields {
+        let stored = Tensor::from_slice(values, (t, b, width), &Device::Cpu)?
+            .transpose(0, 1)?
+            .contiguous()?;
+        tensors.push((name.to_string(), stored));
+        meta.insert(format!("axes_{name}"), format!("trial,time,{axis}"));
+    }
     save_tensors(path, &tensors, meta)
 }
 
@@ -140,4 +139,51 @@ pub fn evaluate(
         accuracy: mean(sums[1]),
         error: mean(sums[2]),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::load_tensors;
+
+    #[test]
+    fn activity_files_are_trial_major_with_named_axes() {
+        let (t, b, n, o, i) = (4, 3, 5, 2, 6);
+        let values = |len: usize| (0..len).map(|k| k as f32).collect::<Vec<f32>>();
+        let act = Activity {
+            n_steps: t,
+            batch_size: b,
+            n_units: n,
+            n_outputs: o,
+            rates: values(t * b * n),
+            output: values(t * b * o).iter().map(|v| -v).collect(),
+        };
+        let mut batch = TrialBatch::zeros(t, b, i, o);
+        batch.input = values(t * b * i);
+        batch.target = values(t * b * o).iter().map(|v| v + 0.5).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("activity.safetensors");
+        write_activity(&path, &act, &batch).unwrap();
+        let file = load_tensors(&path).unwrap();
+        assert_eq!(file.metadata["layout"], "[trial, time, unit]");
+        for (name, mem, width, axis) in [
+            ("rates", &act.rates, n, "unit"),
+            ("output", &act.output, o, "output"),
+            ("input", &batch.input, i, "input"),
+            ("target", &batch.target, o, "output"),
+        ] {
+            assert_eq!(
+                file.metadata[&format!("axes_{name}")],
+                format!("trial,time,{axis}")
+            );
+            let stored = &file.tensors[name];
+            assert_eq!(stored.dims(), [b, t, width], "{name}");
+            let stored = stored.to_vec3::<f32>().unwrap();
+            for (k, trial) in stored.iter().enumerate() {
+                for (s, row) in trial.iter().enumerate() {
+                    assert_eq!(row[..], mem[(s * b + k) * width..][..width], "{name}");
+                }
+            }
+        }
+    }
 }

@@ -121,8 +121,8 @@ pub struct OrhanMaConfig {
     /// First task of the sequential condition (spec: 2AFC before CD or COMP,
     /// or CD/COMP before 2AFC). Grid tasks equal to it are skipped there.
     pub sequential_first: String,
-    /// Write each network's recorded activity `[T, B, N]` to
-    /// `activity.safetensors` (large at paper scale: 300 × 150 × 500 floats).
+    /// Write each network's recorded activity to `activity.safetensors`
+    /// (`[trial, time, unit]`; large at paper scale: 300 × 150 × 500 floats).
     pub save_activity: bool,
 }
 
