@@ -208,7 +208,12 @@ impl RateParams {
     /// Check every field's range; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<(), ParamError> {
         let n = self.n_units as f64;
-        range("n_units", n, "an integer >= 2", self.n_units >= 2)?;
+        range(
+            "n_units",
+            n,
+            "an integer in [2, 20000] (dense N x N weights)",
+            (2..=MAX_UNITS).contains(&self.n_units),
+        )?;
         range("tau_ms", self.tau_ms, "> 0", self.tau_ms > 0.0)?;
         range(
             "dt_ms",
@@ -219,7 +224,12 @@ impl RateParams {
         range("gain", self.gain, ">= 0", self.gain >= 0.0)?;
         range("eta", self.eta, ">= 0", self.eta >= 0.0)?;
         let k = self.n_readouts as f64;
-        range("n_readouts", k, "an integer >= 1", self.n_readouts >= 1)?;
+        range(
+            "n_readouts",
+            k,
+            "an integer in [1, 1000]",
+            (1..=1000).contains(&self.n_readouts),
+        )?;
         range(
             "n_readouts",
             k,
@@ -239,7 +249,12 @@ impl RateParams {
         let s = self.synaptic_noise_sd;
         range("synaptic_noise_sd", s, ">= 0", s >= 0.0)?;
         let dly = self.feedback_delay_ms;
-        range("feedback_delay_ms", dly, ">= 0", dly >= 0.0)?;
+        range(
+            "feedback_delay_ms",
+            dly,
+            ">= 0 and at most 1e7 steps of dt_ms",
+            dly >= 0.0 && dly / self.dt_ms <= MAX_STEPS_BUFFERED,
+        )?;
         let e0 = self.pre_feedback_error;
         range("pre_feedback_error", e0, "a finite number", true)?;
         let rec = self.record_every_ms;
@@ -945,10 +960,42 @@ fn perron_root(m: &[f64], k: usize) -> f64 {
     upper
 }
 
+/// Largest network [`RateParams::validate`] accepts (the weights are dense
+/// N × N; the paper's largest network has 10,000 units).
+pub const MAX_UNITS: usize = 20_000;
+
+/// Largest feedback delay, in steps, kept in the error ring buffer.
+const MAX_STEPS_BUFFERED: f64 = 1e7;
+
+/// Largest number of ŝ samples one session records (all read-outs together).
+const MAX_RECORDED_SAMPLES: f64 = 1e9;
+
+/// Check that a session of `duration_ms` is finite, positive and small
+/// enough to simulate and record: at most 2³¹ − 1 steps of `dt_ms`, and at
+/// most 10⁹ recorded ŝ samples over the read-outs.
+pub fn check_duration(params: &RateParams, duration_ms: f64) -> Result<(), ParamError> {
+    let steps = duration_ms / params.dt_ms;
+    let every = (params.record_every_ms / params.dt_ms).round().max(1.0);
+    range(
+        "duration_ms",
+        duration_ms,
+        "> 0, at most 2^31 - 1 steps of dt_ms and 1e9 recorded samples",
+        duration_ms > 0.0
+            && steps <= f64::from(i32::MAX)
+            && steps / every * params.n_readouts as f64 <= MAX_RECORDED_SAMPLES,
+    )
+}
+
 /// Draw a network from `seed` and run one session of `duration_ms` with
 /// plasticity as `params.plastic` says; the one-call form of the paper's runs.
+///
+/// # Errors
+/// Invalid `params` ([`RateParams::validate`]) or `duration_ms`
+/// ([`check_duration`]).
 pub fn simulate(params: &RateParams, seed: u64, duration_ms: f64) -> Result<Trace, ParamError> {
     use rand::SeedableRng;
+    params.validate()?;
+    check_duration(params, duration_ms)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = RateNetwork::new(params, &mut rng)?;
     Ok(net.run(duration_ms, params.plastic, &mut rng))

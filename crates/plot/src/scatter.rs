@@ -39,6 +39,38 @@ pub fn scatter_with_fit(
     groups: &[ScatterGroup],
     fits: &[FitBand],
 ) -> Result<()> {
+    scatter_in(path, axes, groups, fits, None)
+}
+
+/// [`scatter_with_fit`] on fixed axis ranges `((x0, x1), (y0, y1))`, e.g. a
+/// spike raster over its whole trial and every unit, which stays drawable
+/// when there are no points at all.
+pub fn scatter_in_range(
+    path: &Path,
+    axes: &Axes,
+    groups: &[ScatterGroup],
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+) -> Result<()> {
+    let ok = |(a, b): (f64, f64)| a.is_finite() && b.is_finite() && a < b;
+    if !(ok(x_range) && ok(y_range)) {
+        return Err(PlotError::Data {
+            path: path.into(),
+            reason: format!("axis ranges {x_range:?}, {y_range:?} must be finite and increasing"),
+        });
+    }
+    scatter_in(path, axes, groups, &[], Some((x_range, y_range)))
+}
+
+type Ranges = ((f64, f64), (f64, f64));
+
+fn scatter_in(
+    path: &Path,
+    axes: &Axes,
+    groups: &[ScatterGroup],
+    fits: &[FitBand],
+    ranges: Option<Ranges>,
+) -> Result<()> {
     let xs = groups
         .iter()
         .flat_map(|g| g.points.iter().map(|p| p.0))
@@ -51,8 +83,13 @@ pub fn scatter_with_fit(
         path: path.into(),
         reason: reason.into(),
     };
-    let x_range = padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?;
-    let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?;
+    let (x_range, y_range) = match ranges {
+        Some(r) => r,
+        None => (
+            padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?,
+            padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?,
+        ),
+    };
     for f in fits {
         if [f.fit.len(), f.lo.len(), f.hi.len()]
             .iter()

@@ -12,6 +12,7 @@
 pub mod federer_zylberberg;
 pub mod io;
 pub mod kim_sejnowski;
+pub mod limits;
 pub mod orhan_ma;
 pub mod regress;
 pub mod sweep;

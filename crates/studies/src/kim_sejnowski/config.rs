@@ -302,6 +302,26 @@ impl KimSejnowskiConfig {
         if self.n_units < 3 {
             bail!("`n_units` = {}: must be at least 3", self.n_units);
         }
+        {
+            use crate::limits::check_count;
+            check_count("threads", self.threads, 1, 1024)?;
+            check_count("n_units", self.n_units, 3, 20_000)?;
+            for (name, v) in [
+                ("rate_eval_trials", self.rate_eval_trials),
+                ("lif_eval_trials", self.lif_eval_trials),
+                ("train.eval_trials", self.train.eval_trials),
+                ("scale_search.trials", self.scale_search.trials),
+            ] {
+                check_count(name, v, 1, 1_000_000)?;
+            }
+            check_count("train.batch_size", self.train.batch_size, 1, 100_000)?;
+            check_count(
+                "train.max_iterations",
+                self.train.max_iterations,
+                1,
+                100_000_000,
+            )?;
+        }
         if self.networks_per_condition > 999_999 {
             bail!(
                 "`networks_per_condition` = {}: allowed range is [1, 999999]",

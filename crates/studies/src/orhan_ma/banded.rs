@@ -38,6 +38,25 @@ impl Default for BandedModel {
 }
 
 impl BandedModel {
+    /// Check sizes and weights; the error names the field, value and range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::limits::{check_count, check_memory, check_value};
+        use crate::orhan_ma::config::{MAX_STEPS, MAX_UNITS};
+        check_count("n_units", self.n_units, 1, MAX_UNITS)?;
+        check_count("n_steps", self.n_steps, 1, MAX_STEPS)?;
+        for (field, v) in [
+            ("self_weight", self.self_weight),
+            ("forward", self.forward),
+            ("backward", self.backward),
+        ] {
+            check_value(field, v, -10.0, 10.0)?;
+        }
+        check_memory(
+            "the banded model's activity",
+            8.0 * 2.0 * self.n_units as f64 * self.n_steps as f64,
+        )
+    }
+
     /// The persistent comparison: the same model with no off-diagonal band.
     pub fn persistent(&self) -> Self {
         Self {

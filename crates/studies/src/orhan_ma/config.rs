@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{check_count, check_memory, check_value, check_values};
 use crate::orhan_ma::banded::BandedModel;
 
 /// The trained tasks of Orhan & Ma 2019 (spec §3).
@@ -185,6 +186,33 @@ impl Default for UntrainedGrid {
     }
 }
 
+impl UntrainedGrid {
+    /// Check sizes and values; the error names the field, value and range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        check_count("n_units", self.n_units, 1, MAX_UNITS)?;
+        check_count("n_steps", self.n_steps, 2, MAX_STEPS)?;
+        check_values("lambda0", &self.lambda0, 0.0, 2.0)?;
+        check_values("sigma0", &self.sigma0, 0.0, 5.0)?;
+        check_count(
+            "lambda0 x sigma0 grid points",
+            self.lambda0.len() * self.sigma0.len(),
+            1,
+            100_000,
+        )?;
+        // One N x N matrix and a [steps, N] response per grid point in flight.
+        let n = self.n_units as f64;
+        check_memory(
+            "the untrained grid",
+            8.0 * (2.0 * n * n + self.n_steps as f64 * n) * rayon::current_num_threads() as f64,
+        )
+    }
+}
+
+/// Largest network the Orhan & Ma configs accept (paper: 500 units).
+pub const MAX_UNITS: usize = 20_000;
+/// Largest trial or simulation length in steps.
+pub const MAX_STEPS: usize = 1_000_000;
+
 /// `n` evenly spaced values from `a` to `b` inclusive.
 pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     match n {
@@ -197,6 +225,50 @@ pub fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
 }
 
 impl OrhanMaConfig {
+    /// Upper bounds of the sizes, and the memory a run needs: `threads`
+    /// networks training at once, each holding about a dozen `[steps, batch,
+    /// units]` f32 buffers (forward states, backward deltas, temporaries)
+    /// and its recorded test trials.
+    fn validate_sizes(&self) -> anyhow::Result<()> {
+        check_count("threads", self.threads, 1, 1024)?;
+        check_count("n_units", self.n_units, 1, MAX_UNITS)?;
+        check_count("iterations", self.iterations, 1, 100_000_000)?;
+        check_count("batch_size", self.batch_size, 1, 100_000)?;
+        check_count("test_batches", self.test_batches, 1, 10_000_000)?;
+        check_count("record_trials", self.record_trials, 1, 1_000_000)?;
+        check_count("replicates", self.replicates, 1, 100_000)?;
+        let networks = [
+            self.tasks.len(),
+            self.conditions.len(),
+            self.lambda0.len(),
+            self.sigma0.len(),
+            self.rho.len(),
+            self.input_gain.len(),
+            self.replicates,
+        ]
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .unwrap_or(usize::MAX);
+        check_count("grid size (networks)", networks, 1, 10_000_000)?;
+        let steps = self
+            .tasks
+            .iter()
+            .filter_map(|t| wm_tasks::orhan_ma_task(t, &Default::default()).ok())
+            .map(|t| t.n_steps())
+            .max()
+            .unwrap_or(0) as f64;
+        let (n, b) = (self.n_units as f64, self.batch_size as f64);
+        let per_network = 4.0 * (12.0 * steps * b * n + 8.0 * n * n)
+            + 4.0 * 2.0 * self.record_trials as f64 * steps * n;
+        check_memory(
+            &format!(
+                "training {} network(s) at once ({} units, batch {}, {} steps)",
+                self.threads, self.n_units, self.batch_size, steps
+            ),
+            per_network * self.threads as f64,
+        )
+    }
+
     /// Check every field's range; the error names the field and what is allowed.
     pub fn validate(&self) -> anyhow::Result<()> {
         use anyhow::bail;
@@ -256,6 +328,71 @@ impl OrhanMaConfig {
                 self.success_threshold
             );
         }
+        self.validate_sizes()?;
+        for (field, v) in [("high_si", self.high_si), ("low_si", self.low_si)] {
+            check_value(field, v, -1e6, 1e6)?;
+        }
+        check_value("schur_threshold", self.schur_threshold, 0.0, 1e6)?;
+        check_count(
+            "profile_max_offset",
+            self.profile_max_offset,
+            0,
+            self.n_units,
+        )?;
+        self.untrained_grid
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[untrained_grid] {e}"))?;
+        self.banded
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[banded] {e}"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(text: &str) -> String {
+        let cfg: OrhanMaConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_default_config_is_valid() {
+        OrhanMaConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn untrained_grid_and_banded_model_are_validated_with_their_section() {
+        let e = err_of("[untrained_grid]\nn_units = 0\n");
+        assert!(e.starts_with("[untrained_grid] `n_units` = 0"), "{e}");
+        let e = err_of("[untrained_grid]\nsigma0 = [0.1, inf]\n");
+        assert!(e.contains("[untrained_grid] `sigma0` contains inf"), "{e}");
+        let e = err_of("[banded]\nn_steps = 0\n");
+        assert!(e.starts_with("[banded] `n_steps` = 0"), "{e}");
+        let e = err_of("[banded]\nforward = nan\n");
+        assert!(e.contains("[banded] `forward` contains NaN"), "{e}");
+    }
+
+    #[test]
+    fn sizes_have_upper_bounds_and_a_memory_estimate() {
+        let e = err_of("n_units = 50000\n");
+        assert!(
+            e.contains("`n_units` = 50000") && e.contains("20000"),
+            "{e}"
+        );
+        // Within every single bound, but not in this machine's memory.
+        let e = err_of("n_units = 20000\nbatch_size = 100000\n");
+        assert!(
+            e.contains("GiB") && e.contains("WM_ALLOW_LARGE_MEMORY"),
+            "{e}"
+        );
+        let e = err_of(
+            "replicates = 100000\nsigma0 = [0.0, 0.1, 0.2, 0.3, 0.4]\nlambda0 = [0.9, 0.95, 0.97]\nrho = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]\n",
+        );
+        assert!(e.contains("grid size"), "{e}");
+        let e = err_of("profile_max_offset = 1000\n");
+        assert!(e.contains("profile_max_offset"), "{e}");
     }
 }

@@ -237,7 +237,42 @@ impl XieConfig {
         for r in &self.rules {
             XieRule::from_name(r)?;
         }
-        Ok(())
+        self.validate_sizes()
+    }
+
+    /// Upper bounds of the sizes, and the memory of `threads` networks
+    /// training at once: about a dozen `[steps, batch, units]` f32 buffers
+    /// each, `steps` being the longest trial of the rule set.
+    fn validate_sizes(&self) -> Result<()> {
+        use crate::limits::{check_count, check_memory};
+        check_count("threads", self.threads, 1, 1024)?;
+        check_count("networks", self.networks, 1, 100_000)?;
+        check_count("n_units", self.n_units, 1, 20_000)?;
+        check_count("batch_size", self.batch_size, 1, 100_000)?;
+        check_count("eval_trials", self.eval_trials, 1, 1_000_000)?;
+        check_count("max_steps", self.max_steps, 1, 1_000_000_000)?;
+        check_count("n_ring", self.n_ring, 3, 10_000)?;
+        check_count("repeats", self.repeats, 2, 1_000_000)?;
+        let mut steps = 0usize;
+        for condition in &self.conditions {
+            let rules = self.ruleset(*condition);
+            let options = crate::xie::train::task_options(self);
+            if let Ok(task) = wm_tasks::xie::XieMultitask::new(&rules, &options) {
+                steps = steps.max(wm_tasks::Task::n_steps(&task));
+            }
+        }
+        let (n, b) = (
+            self.n_units as f64,
+            self.batch_size.max(self.eval_trials) as f64,
+        );
+        let per_network = 4.0 * (12.0 * steps as f64 * b * n + 8.0 * n * n);
+        check_memory(
+            &format!(
+                "training {} network(s) at once ({} units, batch {}, {steps} steps)",
+                self.threads, self.n_units, b
+            ),
+            per_network * self.threads as f64,
+        )
     }
 
     /// The rules a network of `condition` trains on, in rule-input order.
