@@ -192,10 +192,10 @@ pub fn write_atomic_keep_previous(path: &Path, previous: &Path, bytes: &[u8]) ->
 }
 
 /// Temporaries of [`temporary_path`]'s pattern under `dir`, recursively
-/// (none if `dir` does not exist), sorted.
+/// (none if `dir` does not exist or is not a folder), sorted.
 pub fn temporaries(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    if !dir.exists() {
+    if !dir.is_dir() {
         return Ok(out);
     }
     let mut stack = vec![dir.to_path_buf()];
@@ -291,7 +291,7 @@ mod tests {
         std::fs::write(&p, b"old").unwrap();
         let tmp = temporary_path(&p);
         std::fs::write(&tmp, b"new").unwrap();
-        assert_eq!(temporaries(dir.path()).unwrap(), [tmp.clone()]);
+        assert_eq!(temporaries(dir.path()).unwrap(), std::slice::from_ref(&tmp));
         commit_temporary(&tmp, &p).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
         assert!(!tmp.exists());

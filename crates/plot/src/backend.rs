@@ -1,8 +1,9 @@
-//! Font registration, backend choice by extension, and atomic writes.
+//! Font registration, backend choice by extension, and durable atomic writes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
+use image::ImageEncoder as _;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -32,8 +33,10 @@ fn register_fonts() {
 /// A drawing closure that works on any plotters backend.
 pub(crate) type DrawResult = std::result::Result<(), String>;
 
-/// Render a figure of `size` pixels to `path` (PNG or SVG by extension),
-/// writing a temporary file beside it and renaming it into place.
+/// Render a figure of `size` pixels to `path` (PNG or SVG by extension):
+/// drawn and encoded in memory, then written durably and atomically by
+/// [`wm_io::write_atomic`] (so a figure is never half-written, and its
+/// temporary has the workspace's one temporary pattern).
 pub(crate) fn render(
     path: &Path,
     size: (u32, u32),
@@ -45,49 +48,44 @@ pub(crate) fn render(
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let tmp = temp_path(path, ext.as_deref().unwrap_or(""));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| PlotError::Io {
-            path: path.into(),
-            source,
-        })?;
-    }
-    let drawn = match ext.as_deref() {
+    let draw_error = |reason: String| PlotError::Draw {
+        path: path.into(),
+        reason,
+    };
+    let bytes = match ext.as_deref() {
         Some("png") => {
-            let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-            root.fill(&WHITE)
-                .map_err(|e| e.to_string())
-                .and_then(|()| draw_png(&root))
-                .and_then(|()| root.present().map_err(|e| e.to_string()))
+            let (w, h) = size;
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                root.fill(&WHITE)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| draw_png(&root))
+                    .and_then(|()| root.present().map_err(|e| e.to_string()))
+                    .map_err(draw_error)?;
+            }
+            let mut png = Vec::new();
+            image::codecs::png::PngEncoder::new(&mut png)
+                .write_image(&rgb, w, h, image::ColorType::Rgb8)
+                .map_err(|e| draw_error(format!("cannot encode the PNG: {e}")))?;
+            png
         }
         Some("svg") => {
-            let root = SVGBackend::new(&tmp, size).into_drawing_area();
-            root.fill(&WHITE)
-                .map_err(|e| e.to_string())
-                .and_then(|()| draw_svg(&root))
-                .and_then(|()| root.present().map_err(|e| e.to_string()))
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                root.fill(&WHITE)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| draw_svg(&root))
+                    .and_then(|()| root.present().map_err(|e| e.to_string()))
+                    .map_err(draw_error)?;
+            }
+            svg.into_bytes()
         }
         _ => return Err(PlotError::Format(path.into())),
     };
-    if let Err(reason) = drawn {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(PlotError::Draw {
-            path: path.into(),
-            reason,
-        });
-    }
-    std::fs::rename(&tmp, path).map_err(|source| PlotError::Io {
+    wm_io::write_atomic(path, &bytes).map_err(|e| PlotError::Io {
         path: path.into(),
-        source,
+        source: e.source,
     })
-}
-
-/// `dir/.name.tmp.ext`: same folder (so the rename is atomic), same extension
-/// (plotters picks the encoder from it).
-fn temp_path(path: &Path, ext: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("figure");
-    path.with_file_name(format!(".{stem}.{}.tmp.{ext}", std::process::id()))
 }

@@ -9,7 +9,8 @@
 //! DejaVu Sans font ships inside this crate (`assets/`, Bitstream Vera
 //! licence) and is registered on first use, so figures render on a bare CI
 //! machine with no fontconfig. Each function writes PNG or SVG, chosen by the
-//! file extension, atomically (a temporary file, then a rename).
+//! file extension, durably and atomically (drawn in memory, then written by
+//! `wm_io::write_atomic`).
 #![deny(missing_docs)]
 
 mod backend;

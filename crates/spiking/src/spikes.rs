@@ -95,11 +95,7 @@ impl SpikeTrains {
             }
         }
         let bytes = w.into_inner().map_err(|e| io(e.to_string()))?;
-        // Atomic: a temporary file beside the target, then a rename.
-        let tmp = path.with_extension(format!("csv.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| io(e.to_string()))
+        wm_io::write_atomic(path, &bytes).map_err(|e| io(e.to_string()))
     }
 
     /// Write `trial`, `unit`, `time_ms` arrays to a safetensors file.
@@ -140,7 +136,7 @@ impl SpikeTrains {
             ("n_steps".to_string(), self.n_steps.to_string()),
         ]);
         let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| io(e.to_string()))?;
-        std::fs::write(path, bytes).map_err(|e| io(e.to_string()))
+        wm_io::write_atomic(path, &bytes).map_err(|e| io(e.to_string()))
     }
 
     /// Read a file written by [`SpikeTrains::write_safetensors`].

@@ -383,6 +383,13 @@ fn spike_trains_round_trip_and_bad_files_name_the_problem() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(text.contains("2,1,4.95"), "{text}");
+    // Both files are written durably through wm-io: nothing else is left behind.
+    let mut names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["spikes.csv", "spikes.safetensors"]);
     // A rate checkpoint without `tau_ms` is refused naming the file and tensor.
     let bad = d.path().join("rate.safetensors");
     std::fs::copy(&st, &bad).unwrap();

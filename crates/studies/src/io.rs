@@ -1,29 +1,15 @@
-//! Atomic file writes and the provenance record kept beside every result.
+//! Durable file writes and the provenance record kept beside every result.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Write `bytes` to `path` atomically: a temporary file in the same folder,
-/// flushed and synced, then renamed over `path`. Readers never see a half-written file.
+/// Write `bytes` to `path` durably and atomically ([`wm_io::write_atomic`]:
+/// a temporary in the same folder, synced, renamed over `path`, the folder
+/// synced). Readers never see a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create folder {}", dir.display()))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
+    Ok(wm_io::write_atomic(path, bytes)?)
 }
 
 /// Serialize `value` as pretty TOML and write it atomically.
