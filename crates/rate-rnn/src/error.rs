@@ -38,6 +38,14 @@ pub enum RateRnnError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A file is truncated, garbled or fails its checksum.
+    #[error("checkpoint {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

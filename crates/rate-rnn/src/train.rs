@@ -5,7 +5,11 @@
 //! seeded RNG, so a run is fully determined by the model's initialisation,
 //! the data seed and the config. A checkpoint stores the parameters, Adam's
 //! moments and the data RNG's position: training resumed from it continues
-//! bit-identically to an uninterrupted run.
+//! bit-identically to an uninterrupted run. The checkpoint before the newest
+//! is kept ([`WEIGHTS_PREVIOUS`]); a newest checkpoint that is truncated or
+//! fails its checksum is set aside with a warning and training resumes from
+//! the previous one, or, if that is unusable too, restarts the network from
+//! its initial state (with a warning naming the files).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +21,10 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use wm_tasks::{Task, TaskRng, TrialBatch};
 
-use crate::checkpoint::{TRAIN_LOG, WEIGHTS, load_tensors, save_tensors, write_atomic};
+use crate::checkpoint::{
+    TRAIN_LOG, TensorFile, WEIGHTS, WEIGHTS_PREVIOUS, load_tensors, save_tensors_keep_previous,
+    write_atomic,
+};
 use crate::error::{RateRnnError, Result};
 use crate::loss::{self, LossParts, Objective};
 use crate::model::RateModel;
@@ -121,6 +128,10 @@ pub struct TrainOutcome {
     pub resumed_from: Option<usize>,
     /// The log, from iteration 0.
     pub log: Vec<LogRow>,
+    /// Wall-clock seconds spent training this network: the seconds recorded
+    /// in the checkpoint resumed from (0 for checkpoints written before this
+    /// was recorded) plus this call's training loop.
+    pub train_seconds: f64,
 }
 
 /// The batch's input, target and mask as tensors of `dtype`.
@@ -235,16 +246,20 @@ fn train_impl(
     let mut log: Vec<LogRow> = Vec::new();
     let mut start = 0;
     let mut resumed_from = None;
-    if let Some(d) = dir
-        && d.join(WEIGHTS).exists()
-    {
-        start = resume(model, &mut adam, rng, d)?;
+    let mut seconds_before = 0.0;
+    let latest = match dir {
+        Some(d) => latest_checkpoint(d)?,
+        None => None,
+    };
+    if let (Some(d), Some((path, file))) = (dir, latest) {
+        start = apply_checkpoint(model, &mut adam, rng, &path, &file)?;
+        seconds_before = file.meta(&path, "train_seconds").unwrap_or(0.0);
         log = read_log(&d.join(TRAIN_LOG))?
             .into_iter()
             .filter(|r| r.iteration <= start)
             .collect();
         resumed_from = Some(start);
-        tracing::info!(dir = %d.display(), iteration = start, "resuming from checkpoint");
+        tracing::info!(file = %path.display(), iteration = start, "resuming from checkpoint");
     } else if let Some(p) = previous {
         // Parameters and optimiser state from the previous phase; this phase's own batches.
         let mut scratch = rng.clone();
@@ -292,7 +307,8 @@ fn train_impl(
         if let Some(d) = dir
             && (at_checkpoint || done == cfg.iterations)
         {
-            save(model, &adam, rng, d, done, &log)?;
+            let seconds = seconds_before + clock.elapsed().as_secs_f64();
+            save(model, &adam, rng, d, done, seconds, &log)?;
             last_good = done;
         }
     }
@@ -300,6 +316,7 @@ fn train_impl(
         iterations: cfg.iterations.max(start),
         resumed_from,
         log,
+        train_seconds: seconds_before + clock.elapsed().as_secs_f64(),
     })
 }
 
@@ -346,6 +363,7 @@ fn save(
     rng: &TaskRng,
     dir: &Path,
     iteration: usize,
+    train_seconds: f64,
     log: &[LogRow],
 ) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = model
@@ -358,6 +376,7 @@ fn save(
     let metadata = HashMap::from([
         ("family".to_string(), model.family().to_string()),
         ("iteration".to_string(), iteration.to_string()),
+        ("train_seconds".to_string(), train_seconds.to_string()),
         ("adam_step".to_string(), adam.step_count().to_string()),
         ("data_rng_seed".to_string(), seed),
         ("data_rng_stream".to_string(), rng.get_stream().to_string()),
@@ -373,12 +392,72 @@ fn save(
     // The log first: a crash between the two writes leaves a log that is at
     // most one interval ahead, which resume trims to the checkpoint.
     write_log(&dir.join(TRAIN_LOG), log)?;
-    save_tensors(&dir.join(WEIGHTS), &tensors, metadata)
+    save_tensors_keep_previous(
+        &dir.join(WEIGHTS),
+        &dir.join(WEIGHTS_PREVIOUS),
+        &tensors,
+        metadata,
+    )
+}
+
+/// The newest readable checkpoint in `dir`: `weights.safetensors`, or
+/// `weights.prev.safetensors` when the newest is truncated or corrupt. An
+/// unreadable file is removed (so the next save cannot make it the previous
+/// checkpoint) with a warning naming it; `None` when no usable checkpoint is
+/// left, with a warning if there was one that could not be used.
+fn latest_checkpoint(dir: &Path) -> Result<Option<(std::path::PathBuf, TensorFile)>> {
+    let mut discarded = Vec::new();
+    for name in [WEIGHTS, WEIGHTS_PREVIOUS] {
+        let path = dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        match load_tensors(&path) {
+            Ok(f) => {
+                if !discarded.is_empty() {
+                    tracing::warn!(
+                        file = %path.display(),
+                        "resuming from the previous checkpoint"
+                    );
+                }
+                return Ok(Some((path, f)));
+            }
+            Err(e @ (RateRnnError::Corrupt { .. } | RateRnnError::Io { .. })) => {
+                tracing::warn!(file = %path.display(), "unusable checkpoint set aside: {e}");
+                std::fs::remove_file(&path).map_err(|source| RateRnnError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                discarded.push(path);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !discarded.is_empty() {
+        tracing::warn!(
+            dir = %dir.display(),
+            "no usable checkpoint left; training this network again from its initial state"
+        );
+    }
+    Ok(None)
 }
 
 fn resume(model: &dyn RateModel, adam: &mut Adam, rng: &mut TaskRng, dir: &Path) -> Result<usize> {
     let path = dir.join(WEIGHTS);
     let f = load_tensors(&path)?;
+    apply_checkpoint(model, adam, rng, &path, &f)
+}
+
+/// Set the model's parameters, Adam's state and the data RNG from a loaded
+/// checkpoint; returns its iteration.
+fn apply_checkpoint(
+    model: &dyn RateModel,
+    adam: &mut Adam,
+    rng: &mut TaskRng,
+    path: &Path,
+    f: &TensorFile,
+) -> Result<usize> {
+    let path = path.to_path_buf();
     let family: String = f.meta(&path, "family")?;
     if family != model.family() {
         return Err(RateRnnError::Checkpoint {

@@ -130,6 +130,72 @@ fn resuming_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run() {
 }
 
 #[test]
+fn a_truncated_newest_checkpoint_falls_back_to_the_previous_one_bit_identically() {
+    use wm_rate_rnn::checkpoint::{WEIGHTS, WEIGHTS_PREVIOUS};
+    let task = SignMemory::new(8.0, OutputKind::Sigmoid);
+    let cfg = |iterations| TrainConfig {
+        iterations,
+        batch_size: 8,
+        adam: AdamConfig {
+            learning_rate: 1e-2,
+            ..Default::default()
+        },
+        log_every: 5,
+        checkpoint_every: 5,
+        ..Default::default()
+    };
+    let run = |model: &Vanilla, iterations, dir: &std::path::Path| {
+        train(
+            model,
+            &task,
+            &cfg(iterations),
+            &mut TaskRng::seed_from_u64(4),
+            Some(dir),
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    let straight = net(3, 16);
+    let dir_a = tempfile::tempdir().unwrap();
+    run(&straight, 20, dir_a.path());
+
+    // Killed after the checkpoint of iteration 15: 15 is the newest, 10 the previous.
+    let truncate = |p: &std::path::Path| {
+        let bytes = std::fs::read(p).unwrap();
+        std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+    };
+    let dir_b = tempfile::tempdir().unwrap();
+    run(&net(3, 16), 15, dir_b.path());
+    truncate(&dir_b.path().join(WEIGHTS));
+    let resumed = net(77, 16);
+    let out = run(&resumed, 20, dir_b.path());
+    assert_eq!(out.resumed_from, Some(10), "the previous checkpoint");
+    assert_eq!(
+        out.log.len(),
+        4,
+        "the log is trimmed to the checkpoint and refilled"
+    );
+    assert_eq!(weights(&straight), weights(&resumed));
+    assert_eq!(load_weights(&net(5, 16), dir_b.path()).unwrap(), 20);
+
+    // Both checkpoints unusable (one truncated, one with a flipped byte):
+    // the network trains again from its initial state, to the same weights.
+    let dir_c = tempfile::tempdir().unwrap();
+    run(&net(3, 16), 15, dir_c.path());
+    truncate(&dir_c.path().join(WEIGHTS));
+    let prev = dir_c.path().join(WEIGHTS_PREVIOUS);
+    let mut bytes = std::fs::read(&prev).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x10;
+    std::fs::write(&prev, &bytes).unwrap();
+    let restarted = net(3, 16);
+    let out = run(&restarted, 20, dir_c.path());
+    assert_eq!(out.resumed_from, None, "nothing usable to resume from");
+    assert_eq!(weights(&straight), weights(&restarted));
+    assert!(out.train_seconds > 0.0);
+}
+
+#[test]
 fn the_same_seeds_give_the_same_network_and_different_seeds_do_not() {
     let task = SignMemory::new(5.0, OutputKind::Linear);
     let cfg = TrainConfig {

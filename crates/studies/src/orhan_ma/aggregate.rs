@@ -47,7 +47,9 @@ pub struct NetworkResult {
     /// Training diverged (non-finite loss or gradient): a failed network.
     #[serde(default)]
     pub diverged: bool,
-    /// Wall-clock training time, s.
+    /// Wall-clock training time, s: the training loops only (summed over
+    /// resumed runs, as recorded in the checkpoint), not testing or recording;
+    /// a later call that trains nothing (`wm eval`, `wm record`) keeps it.
     pub train_seconds: f64,
 }
 

@@ -21,7 +21,7 @@ use wm_rate_rnn::{DType, FastWeights, Nonlinearity, TrainConfig, Vanilla, Vanill
 use wm_tasks::orhan_ma::TaskVariant;
 use wm_tasks::{OrhanMaTaskOptions, Task, TaskRng, orhan_ma_task};
 
-use crate::io::{write_atomic, write_toml};
+use crate::io::{read_toml, write_atomic, write_toml};
 use crate::orhan_ma::aggregate::NetworkResult;
 use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig};
 use crate::orhan_ma::grid::NetworkSpec;
@@ -181,7 +181,7 @@ pub fn train_network(
             Some(&first_dir),
             &mut on_log,
         )
-        .and_then(|_| {
+        .and_then(|a| {
             wm_rate_rnn::train_after(
                 &model,
                 task.as_ref(),
@@ -191,6 +191,7 @@ pub fn train_network(
                 &first_dir,
                 &mut on_log,
             )
+            .map(|b| (a.train_seconds + b.train_seconds, ran(&a) + ran(&b)))
         })
     } else {
         train(
@@ -201,9 +202,16 @@ pub fn train_network(
             Some(dir),
             &mut on_log,
         )
+        .map(|a| (a.train_seconds, ran(&a)))
     };
-    match trained {
-        Ok(_) => {}
+    let result_path = dir.join("result.toml");
+    let train_seconds = match trained {
+        // No training in this call (a finished network evaluated or
+        // recorded again): the earlier record of its training time stands.
+        Ok((seconds, 0)) => {
+            read_toml::<NetworkResult>(&result_path).map_or(seconds, |r| r.train_seconds)
+        }
+        Ok((seconds, _)) => seconds,
         // A grid point whose dynamics explode (large λ0 + σ0) is a failed
         // network of the study, not a failed run: record it and go on.
         Err(e @ wm_rate_rnn::RateRnnError::Diverged { .. }) => {
@@ -211,7 +219,7 @@ pub fn train_network(
             return diverged_network(spec, model.w_hh()?, dir, clock.elapsed().as_secs_f64());
         }
         Err(e) => return Err(e).with_context(|| format!("training network {name}")),
-    }
+    };
     let test = evaluate(
         &model,
         task.as_ref(),
@@ -246,15 +254,20 @@ pub fn train_network(
         si_inf_trials: measures.si_inf_trials,
         n_active: measures.n_active,
         diverged: false,
-        train_seconds: clock.elapsed().as_secs_f64(),
+        train_seconds,
         ..unmeasured(spec)
     };
-    write_toml(&dir.join("result.toml"), &result)?;
+    write_toml(&result_path, &result)?;
     Ok(TrainedNetwork {
         result,
         measures,
         w_hh,
     })
+}
+
+/// Iterations a call to `train` ran (not resumed).
+fn ran(o: &wm_rate_rnn::train::TrainOutcome) -> usize {
+    o.iterations - o.resumed_from.unwrap_or(0)
 }
 
 /// The result record of grid point `spec` before any measurement: the
