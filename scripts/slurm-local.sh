@@ -3,7 +3,11 @@
 # integration test): install slurm-wlm and munge with apt-get, write a
 # slurm.conf naming this host and its CPU count, start munged, slurmctld and
 # slurmd, and wait until `sinfo` shows the node idle. Needs root. Safe to
-# run twice: daemons already running are left alone.
+# run twice: daemons already running are left alone (and reread slurm.conf).
+#
+# MaxArraySize=2 is far below Slurm's default (1001) and below the points of
+# the sweep test, so CI checks that `wm sweep slurm` spreads a sweep over as
+# many job arrays as the cluster's limit needs.
 set -euo pipefail
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
@@ -31,6 +35,7 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
+MaxArraySize=2
 MpiDefault=none
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
@@ -56,7 +61,11 @@ chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/
 chmod 0400 /etc/munge/munge.key
 
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged || /usr/sbin/munged --force
-pgrep -x slurmctld >/dev/null || slurmctld
+if pgrep -x slurmctld >/dev/null; then
+    scontrol reconfigure || true
+else
+    slurmctld
+fi
 pgrep -x slurmd >/dev/null || slurmd
 
 for _ in $(seq 1 60); do

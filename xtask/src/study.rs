@@ -239,7 +239,7 @@ pub fn plan_slurm(
     }
     let rows = wm_studies::sweep::plan(&config, study.name(), scale.name(), &out)?;
     let sweep = wm_studies::sweep::Sweep::open(&out)?;
-    let script = wm_studies::sweep::slurm_script(
+    let arrays = wm_studies::sweep::slurm_arrays(
         &sweep,
         &wm_studies::sweep::SlurmOptions {
             partition: None,
@@ -247,16 +247,24 @@ pub fn plan_slurm(
             mem: "4G".into(),
             cpus: 1,
             wm,
+            max_array_size: wm_studies::sweep::max_array_size()
+                .unwrap_or(wm_studies::sweep::DEFAULT_MAX_ARRAY_SIZE),
+            throttle: None,
+            retry_failed: false,
         },
     )?;
     std::fs::create_dir_all(out.join("logs"))?;
-    let path = out.join("array.sbatch");
-    wm_studies::io::write_atomic(&path, script.as_bytes())?;
+    let paths = wm_studies::sweep::script_paths(&out.join("array.sbatch"), arrays.len());
+    let mut submit = Vec::new();
+    for (a, path) in arrays.iter().zip(&paths) {
+        wm_studies::io::write_atomic(path, a.script.as_bytes())?;
+        submit.push(format!("sbatch {}", path.display()));
+    }
+    let submit = submit.join(" && ");
     println!(
-        "{} networks planned in {}.\nSubmit:   sbatch {}\nProgress: wm sweep status {}\nThen:     cargo xtask reproduce {} --scale {} --out {}   (aggregates; nothing is retrained)",
+        "{} networks planned in {}.\nSubmit:   {submit}\nProgress: wm sweep status {}\nThen:     cargo xtask reproduce {} --scale {} --out {}   (aggregates; nothing is retrained)",
         rows.len(),
         out.display(),
-        path.display(),
         out.display(),
         study.name(),
         scale.name(),

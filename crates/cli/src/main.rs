@@ -112,8 +112,8 @@ enum Command {
     #[command(after_help = "From laptop to cluster:\n  \
         wm sweep plan experiments/orhan-ma/paper.toml --out sweeps/om\n  \
         wm sweep run sweeps/om --local --jobs 2          # this machine\n  \
-        wm sweep slurm sweeps/om --partition cpu --time 08:00:00 > om.sbatch && sbatch om.sbatch\n  \
-        wm sweep status sweeps/om\n  \
+        wm sweep slurm sweeps/om --partition cpu --time 08:00:00 --submit\n  \
+        wm sweep status sweeps/om                        # done, pending, running, failed\n  \
         wm sweep collect sweeps/om                       # sweeps/om/points.csv")]
     Sweep {
         #[command(subcommand)]

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use rayon::prelude::*;
-use wm_studies::sweep::{SlurmOptions, Sweep, plan, slurm_script, study_of_path};
+use wm_studies::sweep::{
+    DEFAULT_MAX_ARRAY_SIZE, PointRun, SlurmOptions, Sweep, compress_ranges, max_array_size, plan,
+    script_paths, slurm_arrays, study_of_path,
+};
 
 /// Sweep actions.
 #[derive(Debug, Subcommand)]
@@ -38,8 +41,12 @@ pub enum SweepAction {
         /// Points run at once with --local.
         #[arg(long, default_value_t = 2)]
         jobs: usize,
+        /// Run points with a recorded failure again (otherwise they are skipped).
+        #[arg(long)]
+        retry_failed: bool,
     },
-    /// Print an sbatch job-array script for the pending points.
+    /// Write sbatch job-array scripts for the points still to run (as many
+    /// arrays as the cluster's MaxArraySize needs).
     Slurm {
         /// Sweep folder.
         dir: PathBuf,
@@ -55,11 +62,26 @@ pub enum SweepAction {
         /// CPUs per point.
         #[arg(long, default_value_t = 1)]
         cpus: usize,
-        /// Write the script here instead of stdout.
+        /// At most N tasks of each array run at once (Slurm's `%N`).
+        #[arg(long)]
+        throttle: Option<usize>,
+        /// Array indices must stay below this (default: `scontrol show
+        /// config`'s MaxArraySize, else Slurm's default 1001).
+        #[arg(long)]
+        max_array_size: Option<usize>,
+        /// Include points with a recorded failure.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Write the script here (several arrays: FILE's stem numbered
+        /// .1, .2, …) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Submit every script with sbatch (scripts go to DIR/array.sbatch
+        /// unless --out says otherwise).
+        #[arg(long)]
+        submit: bool,
     },
-    /// How many points are done.
+    /// How many points are done; which are pending, running or failed.
     Status {
         /// Sweep folder.
         dir: PathBuf,
@@ -112,37 +134,93 @@ pub fn run(a: SweepAction) -> Result<()> {
             index,
             local,
             jobs,
+            retry_failed,
         } => {
             let sweep = Sweep::open(&dir)?;
             if let Some(i) = index {
-                let ran = sweep.run_point(i)?;
-                println!(
-                    "point {i}: {}",
-                    if ran { "done" } else { "already done, skipped" }
-                );
+                match sweep.run_point(i, retry_failed)? {
+                    PointRun::Ran => println!("point {i}: done"),
+                    PointRun::AlreadyDone => println!("point {i}: already done, skipped"),
+                    PointRun::Busy => println!("point {i}: running elsewhere (locked), skipped"),
+                    PointRun::SkippedFailed(e) => println!(
+                        "point {i}: skipped, it failed before ({}); rerun with --retry-failed",
+                        first_line(&e)
+                    ),
+                    PointRun::Failed(e) => bail!(
+                        "point {i} failed (recorded in {}): {e}",
+                        sweep.failed_path(i).display()
+                    ),
+                }
             } else if local {
                 if jobs == 0 {
                     bail!("--jobs = 0 is outside the allowed range (≥ 1)");
                 }
-                let pending = sweep.pending();
+                if !retry_failed {
+                    let skipped: Vec<usize> = sweep
+                        .pending()
+                        .into_iter()
+                        .filter(|&i| sweep.failure(i).is_some())
+                        .collect();
+                    if !skipped.is_empty() {
+                        println!(
+                            "skipping {} points with a recorded failure ({}); rerun them with --retry-failed",
+                            skipped.len(),
+                            compress_ranges(&skipped)
+                        );
+                    }
+                }
+                let todo = sweep.to_run(retry_failed);
                 let pool = wm_studies::io::network_pool(jobs)?;
-                let bar = indicatif::ProgressBar::new(pending.len() as u64);
-                let done = AtomicUsize::new(0);
-                pool.install(|| {
-                    pending.par_iter().try_for_each(|&i| -> Result<()> {
-                        sweep.run_point(i).with_context(|| format!("point {i}"))?;
-                        done.fetch_add(1, Ordering::Relaxed);
-                        bar.inc(1);
-                        Ok(())
-                    })
+                let bar = indicatif::ProgressBar::new(todo.len() as u64);
+                let ran = AtomicUsize::new(0);
+                let outcomes: Vec<(usize, PointRun)> = pool.install(|| {
+                    todo.par_iter()
+                        .map(|&i| -> Result<(usize, PointRun)> {
+                            let o = sweep
+                                .run_point(i, retry_failed)
+                                .with_context(|| format!("point {i}"))?;
+                            if o == PointRun::Ran {
+                                ran.fetch_add(1, Ordering::Relaxed);
+                            }
+                            bar.inc(1);
+                            Ok((i, o))
+                        })
+                        .collect::<Result<_>>()
                 })?;
                 bar.finish_and_clear();
+                let busy: Vec<usize> = outcomes
+                    .iter()
+                    .filter(|(_, o)| *o == PointRun::Busy)
+                    .map(|(i, _)| *i)
+                    .collect();
+                if !busy.is_empty() {
+                    println!(
+                        "{} points were running elsewhere and were skipped ({})",
+                        busy.len(),
+                        compress_ranges(&busy)
+                    );
+                }
                 println!(
                     "{} points run; {} of {} done",
-                    done.load(Ordering::Relaxed),
+                    ran.load(Ordering::Relaxed),
                     sweep.manifest.len() - sweep.pending().len(),
                     sweep.manifest.len()
                 );
+                let failed: Vec<(usize, String)> = outcomes
+                    .into_iter()
+                    .filter_map(|(i, o)| match o {
+                        PointRun::Failed(e) => Some((i, e)),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some((i, e)) = failed.first() {
+                    bail!(
+                        "{} points failed (first: point {i}: {}); `wm sweep status {}` lists them",
+                        failed.len(),
+                        first_line(e),
+                        dir.display()
+                    );
+                }
             } else {
                 bail!("say which points: --index I (one) or --local (all pending)");
             }
@@ -153,14 +231,24 @@ pub fn run(a: SweepAction) -> Result<()> {
             time,
             mem,
             cpus,
+            throttle,
+            max_array_size: max,
+            retry_failed,
             out,
+            submit,
         } => {
             if cpus == 0 {
                 bail!("--cpus = 0 is outside the allowed range (≥ 1)");
             }
+            if max == Some(0) {
+                bail!("--max-array-size = 0 is outside the allowed range (≥ 1)");
+            }
             let sweep = Sweep::open(&dir)?;
             let wm = std::env::current_exe().context("cannot locate the wm executable")?;
-            let script = slurm_script(
+            let max = max
+                .or_else(max_array_size)
+                .unwrap_or(DEFAULT_MAX_ARRAY_SIZE);
+            let arrays = slurm_arrays(
                 &sweep,
                 &SlurmOptions {
                     partition,
@@ -168,34 +256,100 @@ pub fn run(a: SweepAction) -> Result<()> {
                     mem,
                     cpus,
                     wm,
+                    max_array_size: max,
+                    throttle,
+                    retry_failed,
                 },
             )?;
             std::fs::create_dir_all(dir.join("logs"))?;
-            match out {
-                Some(p) => {
-                    wm_studies::io::write_atomic(&p, script.as_bytes())?;
-                    println!("submit with: sbatch {}", p.display());
+            let out = out.or_else(|| submit.then(|| dir.join("array.sbatch")));
+            let Some(out) = out else {
+                if arrays.len() > 1 {
+                    bail!(
+                        "{} points need {} job arrays (MaxArraySize = {max}); pass --out FILE or --submit",
+                        arrays.iter().map(|a| a.points.len()).sum::<usize>(),
+                        arrays.len()
+                    );
                 }
-                None => print!("{script}"),
+                print!("{}", arrays[0].script);
+                return Ok(());
+            };
+            let paths = script_paths(&out, arrays.len());
+            for (a, p) in arrays.iter().zip(&paths) {
+                wm_studies::io::write_atomic(p, a.script.as_bytes())?;
+            }
+            println!(
+                "{} points in {} job array{} (array indices below MaxArraySize = {max}):",
+                arrays.iter().map(|a| a.points.len()).sum::<usize>(),
+                arrays.len(),
+                if arrays.len() == 1 { "" } else { "s" }
+            );
+            for (a, p) in arrays.iter().zip(&paths) {
+                if submit {
+                    let o = std::process::Command::new("sbatch")
+                        .arg("--parsable")
+                        .arg(p)
+                        .output()
+                        .context("cannot run sbatch")?;
+                    if !o.status.success() {
+                        bail!(
+                            "sbatch {} failed: {}",
+                            p.display(),
+                            String::from_utf8_lossy(&o.stderr).trim()
+                        );
+                    }
+                    let id = String::from_utf8_lossy(&o.stdout);
+                    let id = id.trim().split(';').next().unwrap_or_default();
+                    println!(
+                        "  submitted job {id}: {} (points {})",
+                        p.display(),
+                        compress_ranges(&a.points)
+                    );
+                } else {
+                    println!(
+                        "  sbatch {}   # points {}",
+                        p.display(),
+                        compress_ranges(&a.points)
+                    );
+                }
             }
         }
         SweepAction::Status { dir } => {
             let sweep = Sweep::open(&dir)?;
-            let pending = sweep.pending();
-            println!(
-                "{}: {} of {} points done{}",
-                sweep.info.study,
-                sweep.manifest.len() - pending.len(),
-                sweep.manifest.len(),
-                if pending.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; pending: {}",
-                        wm_studies::sweep::compress_ranges(&pending)
-                    )
-                }
-            );
+            let st = sweep.status();
+            let n = sweep.manifest.len();
+            let ranges = |v: &[usize]| compress_ranges(v);
+            let mut line = format!("{}: {} of {n} points done", sweep.info.study, st.done);
+            if !st.pending.is_empty() {
+                line.push_str(&format!("; pending: {}", ranges(&st.pending)));
+            }
+            if !st.running.is_empty() {
+                line.push_str(&format!("; running (locked): {}", ranges(&st.running)));
+            }
+            if !st.failed.is_empty() {
+                let idx: Vec<usize> = st.failed.iter().map(|(i, _)| *i).collect();
+                line.push_str(&format!("; failed: {}", ranges(&idx)));
+            }
+            println!("{line}");
+            if !st.unreadable.is_empty() {
+                println!(
+                    "unreadable result files (truncated or corrupt; they run again): {}",
+                    ranges(&st.unreadable)
+                );
+            }
+            for (i, e) in &st.failed {
+                println!(
+                    "failed {i} ({}): {}",
+                    sweep.manifest[*i].name,
+                    first_line(e)
+                );
+            }
+            if !st.failed.is_empty() {
+                println!(
+                    "rerun failures with `wm sweep run {} --local --retry-failed` (or `wm sweep slurm … --retry-failed`)",
+                    dir.display()
+                );
+            }
         }
         SweepAction::Collect { dir, out } => {
             let sweep = Sweep::open(&dir)?;
@@ -205,4 +359,9 @@ pub fn run(a: SweepAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first line of a (possibly multi-line) error message.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
 }

@@ -211,6 +211,59 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
     );
 }
 
+/// `train_seconds = …` of a result.toml.
+fn train_seconds(dir: &Path) -> f64 {
+    let r = std::fs::read_to_string(dir.join("result.toml")).unwrap();
+    r.lines()
+        .find_map(|l| l.strip_prefix("train_seconds = "))
+        .unwrap_or_else(|| panic!("no train_seconds in {r}"))
+        .parse()
+        .unwrap()
+}
+
+/// `wm eval` and `wm record` rewrite result.toml but train nothing: the
+/// training time `wm train` recorded stands.
+#[test]
+fn eval_and_record_keep_the_training_time() {
+    let d = tempfile::tempdir().unwrap();
+    let body = "task = \"2AFC\"\nlambda0 = 0.9\nsigma0 = 0.2\nseed = 5\n[experiment]\nn_units = 20\n\
+                iterations = 600\nbatch_size = 10\nlearning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\n";
+    let cfg = write(d.path(), "run.toml", body);
+    let out = d.path().join("net");
+    let args = |cmd: &'static str| {
+        [
+            cmd,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+    };
+    let o = run(&args("train"));
+    assert!(o.status.success(), "{}", text(&o));
+    let trained = train_seconds(&out);
+    // The log's last row is the training loop's own clock.
+    let log = std::fs::read_to_string(out.join("train_log.csv")).unwrap();
+    let loop_seconds: f64 = log
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        trained > 0.0 && (trained - loop_seconds).abs() < 0.5,
+        "train_seconds {trained} vs the training loop's {loop_seconds}"
+    );
+    for cmd in ["record", "eval", "train"] {
+        let o = run(&args(cmd));
+        assert!(o.status.success(), "{cmd}: {}", text(&o));
+        assert_eq!(train_seconds(&out), trained, "after wm {cmd}");
+    }
+}
+
 #[test]
 fn analyze_si_reads_integer_spike_counts_from_npy() {
     // 2 trials × 24 steps × 6 units of int64 counts, unit i firing at steps 4i..4i+4.
@@ -249,11 +302,7 @@ fn analyze_si_reads_integer_spike_counts_from_npy() {
     );
 }
 
-#[test]
-fn a_killed_local_sweep_resumes_and_collects_every_point_once() {
-    let d = tempfile::tempdir().unwrap();
-    let exp = write(d.path(), "tiny.toml", TINY);
-    let s = d.path().join("sweep");
+fn plan_sweep(exp: &Path, dir: &Path) {
     let plan = run(&[
         "sweep",
         "plan",
@@ -261,54 +310,300 @@ fn a_killed_local_sweep_resumes_and_collects_every_point_once() {
         "--study",
         "orhan-ma",
         "--out",
-        s.to_str().unwrap(),
+        dir.to_str().unwrap(),
     ]);
     assert!(plan.status.success(), "{}", text(&plan));
-    let mut child = wm()
-        .args([
-            "sweep",
-            "run",
-            s.to_str().unwrap(),
-            "--local",
-            "--jobs",
-            "1",
-        ])
+}
+
+fn sweep_local(dir: &Path, jobs: &str) -> Command {
+    let mut c = wm();
+    c.args([
+        "sweep",
+        "run",
+        dir.to_str().unwrap(),
+        "--local",
+        "--jobs",
+        jobs,
+    ]);
+    c
+}
+
+/// `points.csv` and every `points/*.toml` of a collected sweep, by name.
+fn sweep_results(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![(
+        "points.csv".to_string(),
+        std::fs::read(dir.join("points.csv")).unwrap(),
+    )];
+    let mut points: Vec<PathBuf> = std::fs::read_dir(dir.join("points"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    points.sort();
+    for p in points {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        files.push((name, std::fs::read(&p).unwrap()));
+    }
+    files
+}
+
+/// SplitMix64: the kill test's seeded source of kill moments.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Run `cmd`, SIGKILL it after `after` if it is still running; with
+/// `in_write`, wait after `after` until a temporary file appears under that
+/// folder (a write under way) and kill then. Returns whether the kill
+/// landed (the process was still at work).
+fn kill_after(mut cmd: Command, after: Duration, in_write: Option<&Path>) -> bool {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(
-        &s.join("points").join("00000.toml"),
-        Duration::from_secs(120),
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let early = run(&["sweep", "collect", s.to_str().unwrap()]);
-    if !early.status.success() {
-        assert!(text(&early).contains("not done"), "{}", text(&early));
+    std::thread::sleep(after);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "an unkilled run failed: {status}");
+            return false;
+        }
+        match in_write {
+            Some(dir) if temporaries(dir).is_empty() => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            _ => break,
+        }
     }
-    let again = run(&[
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    true
+}
+
+/// Whether some point of the sweep `dir` has a checkpoint but no result yet.
+fn mid_point(dir: &Path) -> bool {
+    std::fs::read_dir(dir.join("networks"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let index = &name[..4];
+            e.path().join("weights.safetensors").exists()
+                && !dir.join("points").join(format!("0{index}.toml")).exists()
+        })
+}
+
+/// Four 20-unit Orhan & Ma networks of 1,000 iterations (about a second
+/// each on a 2-core machine), checkpointed every 250 iterations.
+fn kill_experiment() -> String {
+    TINY.replace("iterations = 200", "iterations = 1000")
+        .replace("sigma0 = [0.0, 0.2, 0.4]", "sigma0 = [0.0, 0.2, 0.4, 0.6]")
+}
+
+/// SIGKILL at ≥ 20 seeded random moments inside a local sweep's work
+/// (training, checkpoint writes, measuring and point writes, cleanup,
+/// collecting), each followed by a resume: the collected results are
+/// identical, byte for byte, to an uninterrupted run's, no point file is
+/// ever unreadable, and no temporary is left behind.
+#[test]
+fn sweeps_killed_at_random_moments_give_identical_results() {
+    let d = tempfile::tempdir().unwrap();
+    let exp = write(d.path(), "kill.toml", &kill_experiment());
+    let reference = d.path().join("reference");
+    plan_sweep(&exp, &reference);
+    let t0 = Instant::now();
+    let o = sweep_local(&reference, "2").output().unwrap();
+    let full = t0.elapsed();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["sweep", "collect", reference.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let expected = sweep_results(&reference);
+    assert_eq!(expected.len(), 5, "points.csv and four point files");
+
+    // Kill moments uniform in [0, full/3): a resumed run picks up where the
+    // last one stopped, so successive kills land ever later in the sweep's
+    // work until it completes; then a fresh folder starts the next round.
+    // Every third kill waits from its moment on for a write to be under way
+    // (a temporary file present): writes take milliseconds of each second,
+    // and random moments alone would seldom find one.
+    let mut rng = SplitMix(20_261_207);
+    let (mut kills, mut inside_writes, mut inside_points, mut rounds) = (0, 0, 0, 0);
+    while kills < 24 {
+        rounds += 1;
+        assert!(rounds <= 12, "only {kills} kills landed in 11 rounds");
+        let s = d.path().join(format!("killed-{rounds}"));
+        plan_sweep(&exp, &s);
+        loop {
+            let after = full.mul_f64(rng.next_f64() / 3.0);
+            let watch = (kills % 3 == 2).then_some(s.as_path());
+            if !kill_after(sweep_local(&s, "2"), after, watch) {
+                break; // this round's sweep ran to completion
+            }
+            kills += 1;
+            inside_writes += usize::from(!temporaries(&s).is_empty());
+            inside_points += usize::from(mid_point(&s));
+            let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+            assert!(!st.contains("unreadable"), "after kill {kills}: {st}");
+        }
+        // Kills inside collecting, then a collection that finishes.
+        for _ in 0..3 {
+            let after = Duration::from_millis((rng.next_f64() * 30.0) as u64);
+            let mut c = wm();
+            c.args(["sweep", "collect", s.to_str().unwrap()]);
+            kills += usize::from(kill_after(c, after, None));
+        }
+        let o = run(&["sweep", "collect", s.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let got = sweep_results(&s);
+        for ((name, want), (got_name, got)) in expected.iter().zip(&got) {
+            assert_eq!(name, got_name);
+            assert!(
+                want == got,
+                "{name} differs after kills (round {rounds}):\n{}\nvs uninterrupted\n{}",
+                String::from_utf8_lossy(got),
+                String::from_utf8_lossy(want)
+            );
+        }
+        assert_eq!(expected.len(), got.len());
+        assert!(temporaries(&s).is_empty(), "{:?}", temporaries(&s));
+    }
+    eprintln!(
+        "{kills} kills in {rounds} rounds ({inside_writes} inside a write, {inside_points} with a \
+         point between its first checkpoint and its result); uninterrupted run {:.1} s; \
+         results identical",
+        full.as_secs_f64()
+    );
+    assert!(inside_writes > 0, "no kill landed inside a write");
+}
+
+/// Two runners on one sweep folder (a local run beside a cluster's) share
+/// the points through the point locks: every point runs exactly once.
+#[test]
+fn two_runners_on_one_sweep_run_every_point_once() {
+    let d = tempfile::tempdir().unwrap();
+    let exp = write(
+        d.path(),
+        "two.toml",
+        &TINY.replace(
+            "sigma0 = [0.0, 0.2, 0.4]",
+            "sigma0 = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]",
+        ),
+    );
+    let s = d.path().join("sweep");
+    plan_sweep(&exp, &s);
+    let a = sweep_local(&s, "1").stdout(Stdio::piped()).spawn().unwrap();
+    let b = sweep_local(&s, "1").stdout(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    let ran = |o: &Output| -> usize {
+        let t = text(o);
+        let line = t
+            .lines()
+            .find(|l| l.contains("points run"))
+            .unwrap_or_else(|| panic!("{t}"));
+        line.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert_eq!(ran(&a) + ran(&b), 6, "{}\n{}", text(&a), text(&b));
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(st.contains("6 of 6 points done"), "{st}");
+}
+
+/// A failing point is recorded, listed and skipped until retried; a
+/// garbled point file is not taken for a result; finished points are not run again.
+#[test]
+fn failed_and_garbled_points_are_recorded_skipped_and_rerun() {
+    let d = tempfile::tempdir().unwrap();
+    let exp = write(d.path(), "tiny.toml", TINY);
+    let s = d.path().join("sweep");
+    plan_sweep(&exp, &s);
+    // Point 1 cannot create its network folder: a file is in the way.
+    std::fs::create_dir_all(s.join("networks")).unwrap();
+    let blocker = s.join("networks").join("0001-2AFC-basic");
+    std::fs::write(&blocker, "in the way").unwrap();
+    let o = sweep_local(&s, "2").output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("1 points failed"), "{}", text(&o));
+    assert!(s.join("points").join("00001.failed.toml").is_file());
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(
+        st.contains("2 of 3 points done")
+            && st.contains("failed: 1")
+            && st.contains("failed 1 (0001-2AFC-basic)"),
+        "{st}"
+    );
+    let o = sweep_local(&s, "2").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("skipping 1 points with a recorded failure"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["sweep", "run", s.to_str().unwrap(), "--index", "1"]);
+    assert!(
+        o.status.success() && text(&o).contains("--retry-failed"),
+        "{}",
+        text(&o)
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    let o = run(&[
         "sweep",
         "run",
         s.to_str().unwrap(),
         "--local",
-        "--jobs",
-        "2",
+        "--retry-failed",
     ]);
-    assert!(again.status.success(), "{}", text(&again));
-    let st = run(&["sweep", "status", s.to_str().unwrap()]);
-    assert!(text(&st).contains("3 of 3 points done"), "{}", text(&st));
-    let c = run(&["sweep", "collect", s.to_str().unwrap()]);
-    assert!(c.status.success(), "{}", text(&c));
-    let csv = std::fs::read_to_string(s.join("points.csv")).unwrap();
-    let idx: Vec<&str> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap())
-        .collect();
-    assert_eq!(idx, ["0", "1", "2"], "{csv}");
-    assert!(temporaries(&s).is_empty(), "{:?}", temporaries(&s));
-    // Running a finished point again is a no-op.
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!s.join("points").join("00001.failed.toml").exists());
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(
+        st.contains("3 of 3 points done") && !st.contains("failed"),
+        "{st}"
+    );
+    assert!(
+        run(&["sweep", "collect", s.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let before = sweep_results(&s);
+
+    // A truncated point file and a garbage one are not results: listed, run again, rewritten.
+    let p0 = s.join("points").join("00000.toml");
+    let good = std::fs::read(&p0).unwrap();
+    std::fs::write(&p0, &good[..good.len() / 2]).unwrap();
+    std::fs::write(s.join("points").join("00002.toml"), "garbage").unwrap();
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(
+        st.contains("1 of 3 points done") && st.contains("unreadable"),
+        "{st}"
+    );
+    let o = run(&["sweep", "collect", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not done"), "{}", text(&o));
+    let o = sweep_local(&s, "2").output().unwrap();
+    assert!(text(&o).contains("2 points run"), "{}", text(&o));
+    assert!(
+        run(&["sweep", "collect", s.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(sweep_results(&s), before, "rewritten identically");
+
+    // Running a finished point again is a no-op; an index outside the manifest is refused.
     let o = run(&["sweep", "run", s.to_str().unwrap(), "--index", "1"]);
     assert!(text(&o).contains("skipped"), "{}", text(&o));
     let o = run(&["sweep", "run", s.to_str().unwrap(), "--index", "7"]);
@@ -398,30 +693,76 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
         .status
         .success()
     );
-    let script = s.join("array.sbatch");
-    let o = run(&[
-        "sweep",
-        "slurm",
-        s.to_str().unwrap(),
-        "--time",
-        "00:10:00",
-        "--mem",
-        "500M",
-        "--out",
-        script.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let job = sbatch(&script);
+    // CI's cluster has MaxArraySize = 2 (scripts/slurm-local.sh), below the
+    // sweep's 3 points: the points are spread over several arrays.
+    let max = max_array_size();
+    let job_arrays = |out: &Path| -> Vec<(PathBuf, usize)> {
+        let o = run(&[
+            "sweep",
+            "slurm",
+            s.to_str().unwrap(),
+            "--time",
+            "00:10:00",
+            "--mem",
+            "500M",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let mut scripts: Vec<PathBuf> = std::fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with("array.") && n.ends_with(".sbatch")
+            })
+            .collect();
+        scripts.sort();
+        // Every array index is below MaxArraySize; each script says its offset.
+        scripts
+            .into_iter()
+            .map(|p| {
+                let body = std::fs::read_to_string(&p).unwrap();
+                let spec = body
+                    .lines()
+                    .find_map(|l| l.strip_prefix("#SBATCH --array="))
+                    .unwrap();
+                for part in spec.split('%').next().unwrap().split(',') {
+                    let hi: usize = part.rsplit('-').next().unwrap().parse().unwrap();
+                    assert!(hi < max, "{}: index {hi} ≥ MaxArraySize {max}", p.display());
+                }
+                let offset = body
+                    .lines()
+                    .find_map(|l| l.strip_prefix("offset="))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (p, offset)
+            })
+            .collect()
+    };
+    let scripts_dir = s.join("scripts");
+    std::fs::create_dir_all(&scripts_dir).unwrap();
+    let first = job_arrays(&scripts_dir.join("array.sbatch"));
+    assert_eq!(
+        first.len(),
+        3usize.div_ceil(max),
+        "one array per block of MaxArraySize"
+    );
+    let jobs: Vec<(String, usize)> = first.iter().map(|(p, off)| (sbatch(p), *off)).collect();
     // Cancel one array task while it runs.
     let t0 = Instant::now();
-    let victim = loop {
+    let (victim, k) = loop {
+        let ids: Vec<&str> = jobs.iter().map(|(j, _)| j.as_str()).collect();
         let q = Command::new("squeue")
-            .args(["-h", "-j", &job, "-t", "RUNNING", "-o", "%i"])
+            .args(["-h", "-j", &ids.join(","), "-t", "RUNNING", "-o", "%i"])
             .output()
             .unwrap();
         let running = String::from_utf8_lossy(&q.stdout).to_string();
         if let Some(id) = running.lines().map(str::trim).find(|l| l.contains('_')) {
-            break id.to_string();
+            let (job, task) = id.split_once('_').unwrap();
+            let offset = jobs.iter().find(|(j, _)| j == job).unwrap().1;
+            break (id.to_string(), offset + task.parse::<usize>().unwrap());
         }
         assert!(
             t0.elapsed() < Duration::from_secs(300),
@@ -429,7 +770,6 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let k: usize = victim.rsplit('_').next().unwrap().parse().unwrap();
     let prefix = format!("{k:04}-");
     let checkpointed = || {
         std::fs::read_dir(s.join("networks"))
@@ -455,27 +795,24 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
             .unwrap()
             .success()
     );
-    wait_job(&job);
+    for (job, _) in &jobs {
+        wait_job(job);
+    }
     let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
     assert!(
-        st.contains("pending"),
-        "the cancelled task must be missing: {st}"
+        st.contains("2 of 3 points done") && st.contains(&format!("pending: {k}")),
+        "the cancelled task {victim} (point {k}) must be missing: {st}"
     );
-    // Resubmit: the script holds only the pending points.
-    let o = run(&[
-        "sweep",
-        "slurm",
-        s.to_str().unwrap(),
-        "--time",
-        "00:10:00",
-        "--mem",
-        "500M",
-        "--out",
-        script.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let job2 = sbatch(&script);
+    // Resubmit: the scripts hold only the pending point.
+    let again = s.join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let second = job_arrays(&again.join("array.sbatch"));
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].1, k / max * max, "the point's block");
+    let job2 = sbatch(&second[0].0);
     wait_job(&job2);
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(st.contains("3 of 3 points done"), "every point ran: {st}");
     let c = run(&["sweep", "collect", s.to_str().unwrap()]);
     assert!(c.status.success(), "{}", text(&c));
     let csv = std::fs::read_to_string(s.join("points.csv")).unwrap();
@@ -487,6 +824,21 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
     assert_eq!(idx, ["0", "1", "2"], "{csv}");
     assert!(temporaries(&s).is_empty(), "{:?}", temporaries(&s));
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// `MaxArraySize` of the running cluster (Slurm's default 1001 if unsaid).
+fn max_array_size() -> usize {
+    let o = Command::new("scontrol")
+        .args(["show", "config"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "MaxArraySize").then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(1001)
 }
 
 /// A random 40-unit network in the arrays layout `wm convert` reads.
