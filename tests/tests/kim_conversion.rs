@@ -54,6 +54,7 @@ fn converted_go_nogo_network_tracks_the_rate_output() {
         task.as_ref(),
         &cfg.train_config(KimTask::GoNogo),
         &mut stream(seed, 1),
+        None,
         &mut |_| {},
     )
     .unwrap();

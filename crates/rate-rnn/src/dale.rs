@@ -1,7 +1,8 @@
 //! Kim, Li & Sejnowski's continuous-time rate RNN with Dale's principle and
 //! trainable per-unit synaptic time constants (spec `kim-sejnowski.md` §1),
 //! plus its own training loop (single-trial root-sum-square loss and the
-//! evaluate-every-100-trials stopping rule of §1.4–1.5).
+//! evaluate-every-100-trials stopping rule of §1.4–1.5), with checkpoints
+//! that a killed run resumes from bit-for-bit ([`train_kim`]).
 //!
 //! ```text
 //! x_t = (1 − α) ⊙ x_{t−1} + α ⊙ (W_rec r_{t−1} + W_in u_t) + ξ_t,   ξ ~ N(0, σ²), σ = 0.1
@@ -553,6 +554,12 @@ pub struct KimTrainConfig {
     pub loss_threshold: f64,
     /// … and the accuracy above this (0.95).
     pub accuracy_threshold: f64,
+    /// Updates between training checkpoints (500; 0: only at the end). A
+    /// checkpoint is also written when training stops (rule met or cap
+    /// reached). It needs a checkpoint path ([`train_kim`]) and does not
+    /// change the trained network: a resumed run is bit-for-bit the
+    /// uninterrupted one, whatever this interval.
+    pub checkpoint_every: usize,
 }
 
 impl Default for KimTrainConfig {
@@ -566,6 +573,7 @@ impl Default for KimTrainConfig {
             eval_trials: 100,
             loss_threshold: 7.0,
             accuracy_threshold: 0.95,
+            checkpoint_every: 500,
         }
     }
 }
@@ -634,11 +642,32 @@ pub fn evaluate_kim(
 /// `eval_every` updates, `eval_trials` fresh noisy trials are run; stop once
 /// their mean loss < `loss_threshold`, accuracy > `accuracy_threshold` and at
 /// least `min_iterations` updates are done, or after `max_iterations`.
+///
+/// With `checkpoint`, the training state is saved to that safetensors file
+/// (atomically) every `checkpoint_every` updates and when training stops:
+/// the trained parameters (`w`, `w_out`, `b_out`, and θ when τ^s is
+/// trained), Adam's moments `m.<name>`/`v.<name>` and step count, the update
+/// counter, the evaluations so far (the stopping rule's whole state) and the
+/// word position of `rng`. If the file already exists, training resumes from
+/// it: parameters, Adam and `rng` are restored and training continues from
+/// its update, giving bit-for-bit the parameters and evaluations of an
+/// uninterrupted run (a checkpoint written when the rule was met returns at
+/// once). `on_eval` is called only for the evaluations done in this call.
+///
+/// A checkpoint records the network it belongs to: the model's config, the
+/// training config (all of it but `checkpoint_every`), the task's name and
+/// shape, a hash of `model`'s values as passed in (its initialisation, hence
+/// its seed) and `rng`'s seed, stream and starting position. Resuming with
+/// any of them different is refused with a one-line
+/// [`RateRnnError::Checkpoint`] naming what differs. Writing checkpoints
+/// draws nothing from `rng` and changes no arithmetic: a run with
+/// checkpoints trains the same network as one without.
 pub fn train_kim(
     model: &DaleLeaky,
     task: &dyn Task,
     cfg: &KimTrainConfig,
     rng: &mut TaskRng,
+    checkpoint: Option<&Path>,
     on_eval: &mut dyn FnMut(&KimEval),
 ) -> Result<KimTrainOutcome> {
     if cfg.batch_size == 0 || cfg.eval_every == 0 || cfg.eval_trials == 0 {
@@ -656,14 +685,47 @@ pub fn train_kim(
         },
     )?;
     let mut evals = Vec::new();
-    for it in 0..cfg.max_iterations {
+    let mut start = 0;
+    let identity = match checkpoint {
+        Some(_) => Some(KimIdentity::of(model, task, cfg, rng)?),
+        None => None,
+    };
+    if let (Some(path), Some(id)) = (checkpoint, &identity)
+        && path.exists()
+    {
+        let state = resume_kim(model, &mut adam, rng, path, id)?;
+        tracing::info!(
+            path = %path.display(),
+            iteration = state.iteration,
+            "resuming Kim training from its checkpoint"
+        );
+        if state.converged {
+            return Ok(KimTrainOutcome {
+                iterations: state.iteration,
+                converged: true,
+                evals: state.evals,
+            });
+        }
+        start = state.iteration;
+        evals = state.evals;
+    }
+    // Saves the state after `done` updates; returns `done`, or 0 without a
+    // checkpoint file (the `last_good` of a divergence).
+    let save = |adam: &Adam, rng: &TaskRng, done: usize, evals: &[KimEval], converged: bool| {
+        let (Some(path), Some(id)) = (checkpoint, &identity) else {
+            return Ok(0);
+        };
+        save_kim(model, adam, rng, path, id, done, evals, converged).map(|()| done)
+    };
+    let mut last_good = start;
+    for it in start..cfg.max_iterations {
         let batch = task.batch(rng, cfg.batch_size);
         let (loss, value, _) = kim_objective(model, &batch, rng)?;
         if !value.is_finite() {
             return Err(RateRnnError::Diverged {
                 iteration: it,
                 what: "the loss".into(),
-                last_good: 0,
+                last_good,
             });
         }
         let grads = loss.backward()?;
@@ -679,6 +741,7 @@ pub fn train_kim(
             on_eval(&e);
             evals.push(e);
             if l < cfg.loss_threshold && a > cfg.accuracy_threshold && done >= cfg.min_iterations {
+                save(&adam, rng, done, &evals, true)?;
                 return Ok(KimTrainOutcome {
                     iterations: done,
                     converged: true,
@@ -686,10 +749,249 @@ pub fn train_kim(
                 });
             }
         }
+        let at_checkpoint = cfg.checkpoint_every > 0 && done % cfg.checkpoint_every == 0;
+        if at_checkpoint || done == cfg.max_iterations {
+            last_good = save(&adam, rng, done, &evals, false)?;
+        }
     }
     Ok(KimTrainOutcome {
         iterations: cfg.max_iterations,
         converged: false,
         evals,
     })
+}
+
+/// Version of the Kim training checkpoint layout (metadata `format`).
+const KIM_CHECKPOINT_FORMAT: &str = "wm-kim-train/1";
+
+/// What a Kim training checkpoint must match to be resumed: metadata key and
+/// value, in the order they are checked.
+struct KimIdentity {
+    fields: Vec<(&'static str, String)>,
+}
+
+/// A fixed 64-bit FNV-1a hash (Fowler, Noll & Vo) of a list of f64 values'
+/// bit patterns, as 16 hex digits.
+fn fnv1a(values: impl IntoIterator<Item = f64>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in values {
+        for b in v.to_bits().to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+impl KimIdentity {
+    fn of(model: &DaleLeaky, task: &dyn Task, cfg: &KimTrainConfig, rng: &TaskRng) -> Result<Self> {
+        // The checkpoint interval does not change the trained network.
+        let train = KimTrainConfig {
+            checkpoint_every: 0,
+            ..cfg.clone()
+        };
+        let mut values = Vec::new();
+        for t in [
+            model.w.as_tensor(),
+            model.theta.as_tensor(),
+            model.w_out.as_tensor(),
+            model.b_out.as_tensor(),
+            &model.w_in,
+        ] {
+            values.extend(to_f64(t)?);
+        }
+        values.extend(&model.sign);
+        let toml_of = |what: &str, r: std::result::Result<String, toml::ser::Error>| {
+            r.map_err(|e| RateRnnError::Shape(format!("cannot describe the {what}: {e}")))
+        };
+        Ok(Self {
+            fields: vec![
+                ("family", model.family().to_string()),
+                (
+                    "dale_config",
+                    toml_of("model", toml::to_string(&model.cfg))?,
+                ),
+                (
+                    "kim_train_config",
+                    toml_of("training", toml::to_string(&train))?,
+                ),
+                (
+                    "task",
+                    format!(
+                        "{} ({} inputs, {} outputs, {} steps)",
+                        task.name(),
+                        task.n_inputs(),
+                        task.n_outputs(),
+                        task.n_steps()
+                    ),
+                ),
+                ("dtype", format!("{:?}", model.dtype())),
+                ("init_fingerprint", fnv1a(values)),
+                (
+                    "data_rng_seed",
+                    rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
+                ),
+                ("data_rng_stream", rng.get_stream().to_string()),
+                ("data_rng_start", rng.get_word_pos().to_string()),
+            ],
+        })
+    }
+}
+
+/// The evaluations as metadata text: one `iteration,loss,accuracy` line each
+/// (Rust's shortest round-trip float formatting, so they parse back exactly).
+fn evals_text(evals: &[KimEval]) -> String {
+    evals
+        .iter()
+        .map(|e| format!("{},{},{}\n", e.iteration, e.loss, e.accuracy))
+        .collect()
+}
+
+fn parse_evals(text: &str) -> Option<Vec<KimEval>> {
+    text.lines()
+        .map(|line| {
+            let mut f = line.split(',');
+            let e = KimEval {
+                iteration: f.next()?.parse().ok()?,
+                loss: f.next()?.parse().ok()?,
+                accuracy: f.next()?.parse().ok()?,
+            };
+            f.next().is_none().then_some(e)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_kim(
+    model: &DaleLeaky,
+    adam: &Adam,
+    rng: &TaskRng,
+    path: &Path,
+    id: &KimIdentity,
+    iteration: usize,
+    evals: &[KimEval],
+    converged: bool,
+) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = model
+        .named_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
+        .collect();
+    tensors.extend(adam.moments()?);
+    let mut meta: HashMap<String, String> = id
+        .fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    for (k, v) in [
+        ("format", KIM_CHECKPOINT_FORMAT.to_string()),
+        ("iteration", iteration.to_string()),
+        ("adam_step", adam.step_count().to_string()),
+        ("data_rng_word_pos", rng.get_word_pos().to_string()),
+        ("converged", converged.to_string()),
+        ("evals", evals_text(evals)),
+        ("wm_version", env!("CARGO_PKG_VERSION").to_string()),
+    ] {
+        meta.insert(k.to_string(), v);
+    }
+    save_tensors(path, &tensors, meta)
+}
+
+/// A resumed Kim training's progress.
+struct KimResumed {
+    iteration: usize,
+    converged: bool,
+    evals: Vec<KimEval>,
+}
+
+fn resume_kim(
+    model: &DaleLeaky,
+    adam: &mut Adam,
+    rng: &mut TaskRng,
+    path: &Path,
+    id: &KimIdentity,
+) -> Result<KimResumed> {
+    let f = load_tensors(path)?;
+    let err = |reason: String| RateRnnError::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let format: String = f.meta(path, "format")?;
+    if format != KIM_CHECKPOINT_FORMAT {
+        return Err(err(format!(
+            "is a `{format}` file, not a Kim training checkpoint (`{KIM_CHECKPOINT_FORMAT}`)"
+        )));
+    }
+    for (key, wanted) in &id.fields {
+        let found: String = f.meta(path, key)?;
+        if &found != wanted {
+            return Err(err(format!(
+                "describes a different network ({} differs from this run's); \
+                 delete it to train afresh, or train into another folder",
+                key.replace('_', " ")
+            )));
+        }
+    }
+    let iteration: usize = f.meta(path, "iteration")?;
+    let converged: bool = f.meta(path, "converged")?;
+    let evals_raw: String = f.meta(path, "evals")?;
+    let evals = parse_evals(&evals_raw)
+        .ok_or_else(|| err("metadata `evals` is not `iteration,loss,accuracy` lines".into()))?;
+    for (name, var) in model.named_vars() {
+        let t = f.tensor(path, name)?;
+        if t.dims() != var.dims() || t.dtype() != var.dtype() {
+            return Err(err(format!(
+                "`{name}` is {:?} {:?}, the model's is {:?} {:?}",
+                t.dtype(),
+                t.dims(),
+                var.dtype(),
+                var.dims()
+            )));
+        }
+        var.set(t)?;
+    }
+    adam.restore(f.meta(path, "adam_step")?, |k| f.tensors.get(k).cloned())
+        .map_err(|e| err(e.to_string()))?;
+    rng.set_word_pos(f.meta(path, "data_rng_word_pos")?);
+    Ok(KimResumed {
+        iteration,
+        converged,
+        evals,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evaluations_round_trip_exactly_through_their_text() {
+        let evals = vec![
+            KimEval {
+                iteration: 100,
+                loss: 0.1 + 0.2,
+                accuracy: f64::NAN,
+            },
+            KimEval {
+                iteration: 200,
+                loss: 1e-300,
+                accuracy: 0.95,
+            },
+            KimEval {
+                iteration: 300,
+                loss: f64::INFINITY,
+                accuracy: -0.0,
+            },
+        ];
+        let back = parse_evals(&evals_text(&evals)).unwrap();
+        assert_eq!(back.len(), 3);
+        for (a, b) in evals.iter().zip(&back) {
+            assert_eq!(a.iteration, b.iteration);
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+            assert_eq!(a.accuracy.to_bits(), b.accuracy.to_bits());
+        }
+        assert!(parse_evals("").unwrap().is_empty());
+        assert!(parse_evals("100,1.0").is_none());
+        assert!(parse_evals("100,1.0,0.5,7").is_none());
+    }
 }

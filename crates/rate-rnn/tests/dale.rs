@@ -189,6 +189,7 @@ fn training_keeps_dale_signs_and_pruned_weights_stay_pruned() {
             ..KimTrainConfig::default()
         },
         &mut TaskRng::seed_from_u64(2),
+        None,
         &mut |_| {},
     )
     .unwrap();

@@ -5,6 +5,12 @@
 //!
 //! * `run.toml`: its spec, model and training settings (a rerun with a
 //!   different config into the same folder is refused);
+//! * `train_checkpoint.safetensors`: the training state while the network
+//!   trains (parameters, Adam's moments, update counter, evaluations, the
+//!   position of the training RNG), written every `train.checkpoint_every`
+//!   updates and when training stops. A rerun after a kill resumes from it
+//!   and trains bit-for-bit the network an uninterrupted run trains
+//!   ([`train_kim`]); it is removed once training is saved;
 //! * `weights.safetensors` and `training.toml`: the trained rate network and
 //!   its stopping outcome (`training.toml` is written last, so its presence
 //!   means training finished). A rerun loads them and **does not retrain**;
@@ -204,6 +210,31 @@ struct NetworkRun<'a> {
     wm_version: &'static str,
 }
 
+/// `run.toml`'s text: the run without the training's checkpoint interval,
+/// which does not change the trained network. A rerun with another interval
+/// resumes, and folders written before the interval existed still match.
+fn run_description(run: &NetworkRun) -> Result<String> {
+    Ok(toml::to_string_pretty(run)?
+        .lines()
+        .filter(|l| !l.starts_with("checkpoint_every = "))
+        .map(|l| format!("{l}\n"))
+        .collect())
+}
+
+/// File of the training state while a network trains (see the module docs).
+pub const TRAIN_CHECKPOINT: &str = "train_checkpoint.safetensors";
+
+/// Remove a finished network's training checkpoint (absent is fine).
+fn remove_train_checkpoint(dir: &Path) -> Result<()> {
+    let path = dir.join(TRAIN_CHECKPOINT);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The settings the analysis of a trained network depends on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct AnalysisSettings {
@@ -320,7 +351,7 @@ pub fn run_network(
         KimTask::Dms => toml::to_string(&cfg.dms)?,
         KimTask::GoNogo => toml::to_string(&cfg.go_nogo)?,
     };
-    let run = toml::to_string_pretty(&NetworkRun {
+    let run = run_description(&NetworkRun {
         spec,
         model: &model_cfg,
         train: &train_cfg,
@@ -349,6 +380,8 @@ pub fn run_network(
         model
             .load(&weights)
             .with_context(|| format!("network {name}: cannot load its weights"))?;
+        // Left by a kill between `training.toml` and the removal below.
+        remove_train_checkpoint(dir)?;
         read_toml(&training)?
     } else {
         let outcome = train_kim(
@@ -356,6 +389,7 @@ pub fn run_network(
             task.as_ref(),
             &train_cfg,
             &mut stream(spec.seed, 1),
+            Some(&dir.join(TRAIN_CHECKPOINT)),
             &mut |e| {
                 tracing::debug!(
                     network = %name,
@@ -374,6 +408,7 @@ pub fn run_network(
         ]);
         model.save(&weights, meta)?;
         write_toml(&training, &outcome)?;
+        remove_train_checkpoint(dir)?;
         outcome
     };
     let train_seconds = clock.elapsed().as_secs_f64();
@@ -491,6 +526,162 @@ pub fn run_network(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wm_rate_rnn::checkpoint::load_tensors;
+
+    /// One small Go-NoGo network, checkpointed every 20 of its 60 updates,
+    /// with an analysis cut to a few LIF trials.
+    fn tiny() -> (KimSejnowskiConfig, NetworkSpec) {
+        let cfg = KimSejnowskiConfig {
+            tasks: vec![KimTask::GoNogo],
+            tau_regimes: vec![TauRegime::Optimized],
+            networks_per_condition: 1,
+            n_units: 12,
+            go_nogo_min_iterations: 0,
+            require_converged: false,
+            rate_eval_trials: 4,
+            lif_eval_trials: 2,
+            lif_accuracy_threshold: 0.0,
+            train: KimTrainConfig {
+                max_iterations: 60,
+                eval_every: 20,
+                eval_trials: 4,
+                loss_threshold: 0.0,
+                checkpoint_every: 20,
+                ..KimTrainConfig::default()
+            },
+            scale_search: ScaleSearch {
+                scales: vec![20.0],
+                trials: 2,
+            },
+            timescale: TimescaleConfig {
+                trials: 2,
+                ..TimescaleConfig::default()
+            },
+            ..KimSejnowskiConfig::default()
+        };
+        let spec = expand(&cfg).remove(0);
+        (cfg, spec)
+    }
+
+    /// Train `spec`'s network as [`run_network`] does, but with the model
+    /// initialised from `init_seed`, checkpointing to `scratch`; returns the
+    /// checkpoint as it was when the evaluation at update `at` was reported
+    /// (update `at − 20`'s state: the file a kill there leaves).
+    fn checkpoint_at(
+        cfg: &KimSejnowskiConfig,
+        spec: &NetworkSpec,
+        init_seed: u64,
+        scratch: &Path,
+        at: usize,
+    ) -> Vec<u8> {
+        let task = task_object(cfg, spec.task).unwrap();
+        let model = DaleLeaky::new(
+            cfg.dale_config(task.n_inputs(), spec.regime),
+            DType::F32,
+            &mut stream(init_seed, 0),
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        train_kim(
+            &model,
+            task.as_ref(),
+            &cfg.train_config(spec.task),
+            &mut stream(spec.seed, 1),
+            Some(scratch),
+            &mut |e| {
+                if e.iteration == at {
+                    bytes = std::fs::read(scratch).unwrap();
+                }
+            },
+        )
+        .unwrap();
+        assert!(!bytes.is_empty());
+        bytes
+    }
+
+    #[test]
+    fn a_killed_network_resumes_its_training_to_the_uninterrupted_network() {
+        let (cfg, spec) = tiny();
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (root.path().join("a"), root.path().join("b"));
+        let straight = run_network(&spec, &cfg, &a).unwrap();
+        assert_eq!(straight.row.iterations, 60);
+        assert!(!a.join(TRAIN_CHECKPOINT).exists(), "removed once saved");
+
+        // B holds what a kill at update 50 leaves: run.toml and update 40's state.
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::copy(a.join("run.toml"), b.join("run.toml")).unwrap();
+        let state = checkpoint_at(&cfg, &spec, spec.seed, &root.path().join("s"), 60);
+        std::fs::write(b.join(TRAIN_CHECKPOINT), state).unwrap();
+        let f = load_tensors(&b.join(TRAIN_CHECKPOINT)).unwrap();
+        assert_eq!(f.meta::<usize>(&b, "iteration").unwrap(), 40);
+        let resumed = run_network(&spec, &cfg, &b).unwrap();
+        assert!(!b.join(TRAIN_CHECKPOINT).exists());
+
+        let (wa, wb) = (
+            load_tensors(&a.join("weights.safetensors")).unwrap(),
+            load_tensors(&b.join("weights.safetensors")).unwrap(),
+        );
+        assert_eq!(wa.tensors.len(), wb.tensors.len());
+        for (name, t) in &wa.tensors {
+            let x: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+            let y: Vec<f32> = wb.tensors[name].flatten_all().unwrap().to_vec1().unwrap();
+            let bits = |v: &[f32]| v.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&x), bits(&y), "`{name}` differs");
+        }
+        for file in ["training.toml", "units.csv"] {
+            assert_eq!(
+                std::fs::read_to_string(a.join(file)).unwrap(),
+                std::fs::read_to_string(b.join(file)).unwrap(),
+                "{file}"
+            );
+        }
+        let (ra, rb) = (&straight.row, &resumed.row);
+        assert_eq!(ra.rate_loss.to_bits(), rb.rate_loss.to_bits());
+        assert_eq!(ra.lif_accuracy.to_bits(), rb.lif_accuracy.to_bits());
+    }
+
+    #[test]
+    fn a_training_checkpoint_of_another_network_is_refused_by_name() {
+        let (cfg, spec) = tiny();
+        let root = tempfile::tempdir().unwrap();
+        let c = root.path().join("c");
+        std::fs::create_dir_all(&c).unwrap();
+        // The same config and training stream, another initialisation.
+        let other = checkpoint_at(&cfg, &spec, spec.seed + 1, &root.path().join("s"), 40);
+        std::fs::write(c.join(TRAIN_CHECKPOINT), &other).unwrap();
+        let err = format!("{:#}", run_network(&spec, &cfg, &c).unwrap_err());
+        assert!(
+            err.contains(TRAIN_CHECKPOINT) && err.contains("different network"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(std::fs::read(c.join(TRAIN_CHECKPOINT)).unwrap(), other);
+        assert!(!c.join("weights.safetensors").exists());
+    }
+
+    #[test]
+    fn the_checkpoint_interval_is_not_part_of_the_network_description() {
+        let (cfg, spec) = tiny();
+        let describe = |every: usize| {
+            let train = KimTrainConfig {
+                checkpoint_every: every,
+                ..cfg.train.clone()
+            };
+            run_description(&NetworkRun {
+                spec: &spec,
+                model: &cfg.dale_config(1, spec.regime),
+                train: &train,
+                task: "t".into(),
+                wm_version: "0",
+            })
+            .unwrap()
+        };
+        let text = describe(20);
+        assert_eq!(text, describe(500));
+        assert!(!text.contains("checkpoint_every"), "{text}");
+        assert!(text.contains("max_iterations = 60\n"), "{text}");
+    }
 
     #[test]
     fn seeds_are_distinct_and_do_not_depend_on_the_number_of_replicates() {
