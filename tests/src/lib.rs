@@ -2,6 +2,8 @@
 //! each study's smoke-scale reproduction is run end to end and its
 //! `summary.toml` checked against `experiments/<study>/expected.toml`.
 
+pub mod fuzz;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root (the parent of `tests/`).

@@ -7,6 +7,7 @@
 //!   `summary.toml` with `experiments/<study>/expected.toml`.
 #![deny(missing_docs)]
 
+mod fuzz;
 mod regress;
 mod study;
 
@@ -62,6 +63,17 @@ enum Command {
         #[arg(long)]
         results: Option<PathBuf>,
     },
+    /// Fuzz every parser and config loader with hostile input for a while
+    /// (the generators CI runs with fixed seeds, here with fresh ones).
+    Fuzz {
+        /// How long to fuzz, in minutes.
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        /// Seed of the first round (default: from the clock); printed so a
+        /// failure can be replayed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[allow(unsafe_code)]
@@ -100,6 +112,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Regress { study, results } => regress::run(study, results),
+        Command::Fuzz { minutes, seed } => fuzz::run(minutes, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use ndarray::Array3;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
-use wm_analysis::spikes::bin_spikes;
+use wm_analysis::spikes::bin_spike_table;
 use wm_analysis::timescale::{TimescaleParams, autocorrelation_timescales};
 use wm_studies::io::write_atomic;
 
@@ -71,31 +70,22 @@ pub fn run(m: Measure) -> Result<()> {
                 bail!("--bin-ms = {bin_ms} is outside the allowed range (> 0)");
             }
             let table = read_spike_csv(&spikes)?;
-            let last = table
-                .times_ms
-                .iter()
-                .flatten()
-                .flatten()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
+            let last = table.time_ms.iter().copied().fold(start_ms, f64::max);
             let stop = stop_ms.unwrap_or_else(|| {
                 start_ms + ((last - start_ms) / bin_ms).floor().max(0.0) * bin_ms + bin_ms
             });
-            let n_units = table.times_ms.len();
-            let n_trials = table.times_ms[0].len();
-            let mut counts = None::<Array3<f64>>;
-            for (u, unit) in table.times_ms.iter().enumerate() {
-                for (k, times) in unit.iter().enumerate() {
-                    let c = bin_spikes(times, start_ms, stop, bin_ms)
-                        .with_context(|| format!("{}: binning unit {u}", spikes.display()))?;
-                    let a =
-                        counts.get_or_insert_with(|| Array3::zeros((n_units, n_trials, c.len())));
-                    for (b, v) in c.into_iter().enumerate() {
-                        a[[u, k, b]] = v;
-                    }
-                }
-            }
-            let counts = counts.context("no units")?;
+            let counts = bin_spike_table(
+                &table.unit,
+                &table.trial,
+                &table.time_ms,
+                start_ms,
+                stop,
+                bin_ms,
+                None,
+                None,
+            )
+            .with_context(|| format!("{}: binning the spikes", spikes.display()))?;
+            let (n_units, n_trials, _) = counts.dim();
             let params = TimescaleParams {
                 bin_ms,
                 max_lag_ms,

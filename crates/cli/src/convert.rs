@@ -50,8 +50,20 @@ pub struct ConvertArgs {
 
 /// Run `wm convert`.
 pub fn run(a: ConvertArgs) -> Result<()> {
-    if a.trials == 0 {
-        bail!("--trials = 0 is outside the allowed range (≥ 1)");
+    if !(1..=100_000).contains(&a.trials) {
+        bail!(
+            "--trials = {} is outside the allowed range (1 ..= 100000)",
+            a.trials
+        );
+    }
+    if a.record_trials > 10_000 {
+        bail!(
+            "--record-trials = {} is outside the allowed range (0 ..= 10000)",
+            a.record_trials
+        );
+    }
+    if a.scales.as_ref().is_some_and(|s| s.len() > 1000) {
+        bail!("--scales: at most 1000 candidates");
     }
     let arrays = RateArrays::from_safetensors(&a.arrays)?;
     let task: Box<dyn Task> = match a.task {

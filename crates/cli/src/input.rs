@@ -10,16 +10,23 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, IxDyn, ShapeBuilder};
 
-/// Spike times: `times_ms[unit][trial]`, each list unsorted.
-#[derive(Debug, Clone, PartialEq)]
+/// A spike table, one row per spike: 0-based `unit` and `trial` indices and
+/// the spike time in ms. Rows are kept as columns (no per-unit or per-trial
+/// allocation), so a stray huge index costs nothing until binning, which
+/// checks the size first.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SpikeTable {
-    /// Spike times, ms, by unit then trial.
-    pub times_ms: Vec<Vec<Vec<f64>>>,
+    /// Unit index of each spike.
+    pub unit: Vec<usize>,
+    /// Trial index of each spike.
+    pub trial: Vec<usize>,
+    /// Spike time, ms.
+    pub time_ms: Vec<f64>,
 }
 
 /// Parse a spike CSV: a header naming `unit`, `trial` and `time_ms` (any
 /// order; other columns ignored), then one spike per row. Units and trials
-/// are 0-based indices; the table spans max index + 1 of each.
+/// are 0-based indices.
 pub fn parse_spike_csv(bytes: &[u8], source: &str) -> Result<SpikeTable> {
     let mut r = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -34,8 +41,7 @@ pub fn parse_spike_csv(bytes: &[u8], source: &str) -> Result<SpikeTable> {
         })
     };
     let (cu, ct, cs) = (col("unit")?, col("trial")?, col("time_ms")?);
-    let mut rows = Vec::new();
-    let (mut n_units, mut n_trials) = (0usize, 0usize);
+    let mut table = SpikeTable::default();
     for (k, rec) in r.records().enumerate() {
         let line = k + 2;
         let rec = rec.with_context(|| format!("{source}: line {line} is not valid CSV"))?;
@@ -55,21 +61,14 @@ pub fn parse_spike_csv(bytes: &[u8], source: &str) -> Result<SpikeTable> {
         if !t.is_finite() {
             bail!("{source}: line {line}: `time_ms` = {t} must be finite");
         }
-        if unit >= 1_000_000 || trial >= 1_000_000 {
-            bail!("{source}: line {line}: unit/trial index above the allowed 999,999");
-        }
-        n_units = n_units.max(unit + 1);
-        n_trials = n_trials.max(trial + 1);
-        rows.push((unit, trial, t));
+        table.unit.push(unit);
+        table.trial.push(trial);
+        table.time_ms.push(t);
     }
-    if rows.is_empty() {
+    if table.time_ms.is_empty() {
         bail!("{source}: no spikes");
     }
-    let mut times_ms = vec![vec![Vec::new(); n_trials]; n_units];
-    for (u, tr, t) in rows {
-        times_ms[u][tr].push(t);
-    }
-    Ok(SpikeTable { times_ms })
+    Ok(table)
 }
 
 /// Read a spike CSV file.
@@ -387,10 +386,9 @@ mod tests {
     #[test]
     fn spike_csv_columns_are_found_by_name() {
         let t = parse_spike_csv(b"time_ms,unit,trial\n1.5,1,0\n2.0,0,2\n", "x.csv").unwrap();
-        assert_eq!(t.times_ms.len(), 2);
-        assert_eq!(t.times_ms[0].len(), 3);
-        assert_eq!(t.times_ms[1][0], vec![1.5]);
-        assert_eq!(t.times_ms[0][2], vec![2.0]);
+        assert_eq!(t.unit, vec![1, 0]);
+        assert_eq!(t.trial, vec![0, 2]);
+        assert_eq!(t.time_ms, vec![1.5, 2.0]);
         let err = parse_spike_csv(b"unit,trial\n1,2\n", "x.csv")
             .unwrap_err()
             .to_string();

@@ -96,7 +96,7 @@ enum Command {
     },
     /// Analyze recordings: timescales of spike trains, SI of activity.
     #[command(
-        after_help = "Examples:\n  wm analyze timescales spikes.csv --duration-ms 1000\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy\n  wm analyze si counts.npz --tensor counts"
+        after_help = "Examples:\n  wm analyze timescales spikes.csv --stop-ms 1000 --out tau.csv\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy\n  wm analyze si counts.npz --tensor counts"
     )]
     Analyze {
         #[command(subcommand)]
@@ -139,7 +139,36 @@ fn main() -> ExitCode {
             .num_threads(n)
             .build_global();
     }
-    let result = match cli.command {
+    // A panic is a bug, but the user still gets one line and exit 1 (never
+    // exit 101 with a backtrace): the hook prints the line, the unwind is
+    // caught here.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+        eprintln!(
+            "error: internal error (a bug in wm; please report it): {}{at}",
+            one_line(&what)
+        );
+    }));
+    match std::panic::catch_unwind(|| run(cli.command)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Train { config, out, seed } => train::train(&config, &out, seed),
         Command::Eval { config, out } => train::eval(&config, &out),
         Command::Record { config, out } => train::record(&config, &out),
@@ -148,13 +177,6 @@ fn main() -> ExitCode {
         Command::Analyze { measure } => analyze::run(measure),
         Command::Plot { kind } => plot::run(kind),
         Command::Sweep { action } => sweep::run(action),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", one_line(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
     }
 }
 
@@ -182,6 +204,48 @@ fn one_line(msg: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, Parser};
+
+    /// Every `wm …` line of every `--help` text (after-help examples), cut
+    /// before shell operators and comments.
+    fn help_examples(cmd: &clap::Command, out: &mut Vec<String>) {
+        for text in [cmd.get_after_help(), cmd.get_after_long_help()]
+            .into_iter()
+            .flatten()
+        {
+            for line in text.to_string().lines() {
+                let line = line.trim();
+                if let Some(rest) = line.strip_prefix("wm ") {
+                    let end = [" #", " >", " &&", " |"]
+                        .iter()
+                        .filter_map(|op| rest.find(op))
+                        .min()
+                        .unwrap_or(rest.len());
+                    out.push(format!("wm {}", &rest[..end]));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            help_examples(sub, out);
+        }
+    }
+
+    #[test]
+    fn every_help_example_parses() {
+        let mut examples = Vec::new();
+        help_examples(&super::Cli::command(), &mut examples);
+        assert!(
+            examples.len() >= 10,
+            "only {} examples found",
+            examples.len()
+        );
+        for ex in &examples {
+            if let Err(e) = super::Cli::try_parse_from(ex.split_whitespace()) {
+                panic!("help example `{ex}` does not parse: {e}");
+            }
+        }
+    }
+
     #[test]
     fn toml_excerpts_collapse_to_one_line() {
         let msg = "invalid config a.toml: TOML parse error at line 4, column 1\n  |\n4 | x = 1\n  | ^\nunknown field `x`\n";

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 pub use bars::{BarGroup, bar_chart};
 pub use heatmap::{ColorScale, Heatmap, heatmap};
 pub use lines::{Line, line_plot};
-pub use scatter::{FitBand, ScatterGroup, scatter_with_fit};
+pub use scatter::{FitBand, ScatterGroup, scatter_in_range, scatter_with_fit};
 
 /// Why a figure could not be written.
 #[derive(Debug, thiserror::Error)]

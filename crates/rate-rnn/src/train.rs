@@ -486,7 +486,7 @@ fn apply_checkpoint(
         path: path.clone(),
         reason: "metadata `data_rng_seed` is not 64 hex digits".into(),
     };
-    if seed_hex.len() != 64 {
+    if seed_hex.len() != 64 || !seed_hex.is_ascii() {
         return Err(bad_seed());
     }
     for (k, byte) in seed.iter_mut().enumerate() {

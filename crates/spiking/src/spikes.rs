@@ -205,7 +205,33 @@ impl SpikeTrains {
             name: format!("trial {trial}: {} spikes", pts.len()),
             points: pts,
         }];
-        wm_plot::scatter_with_fit(path, &axes, &groups, &[])?;
+        // The whole trial and every unit, so a silent trial draws an empty
+        // raster instead of failing for want of a data range.
+        let span_ms = (self.n_steps as f64 * self.dt_ms).max(self.dt_ms);
+        let units = self.n_units.max(1) as f64;
+        wm_plot::scatter_in_range(path, &axes, &groups, (0.0, span_ms), (-0.5, units - 0.5))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_trial_draws_an_empty_raster() {
+        let spikes = SpikeTrains {
+            n_units: 4,
+            dt_ms: 0.5,
+            n_steps: 100,
+            trials: vec![vec![], vec![(1, 10), (3, 50)]],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for trial in 0..2 {
+            let path = dir.path().join(format!("raster{trial}.png"));
+            spikes.raster(&path, trial, "test").unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(&bytes[1..4], b"PNG", "trial {trial}");
+        }
     }
 }

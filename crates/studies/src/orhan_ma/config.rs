@@ -333,12 +333,7 @@ impl OrhanMaConfig {
             check_value(field, v, -1e6, 1e6)?;
         }
         check_value("schur_threshold", self.schur_threshold, 0.0, 1e6)?;
-        check_count(
-            "profile_max_offset",
-            self.profile_max_offset,
-            0,
-            self.n_units,
-        )?;
+        check_count("profile_max_offset", self.profile_max_offset, 0, MAX_UNITS)?;
         self.untrained_grid
             .validate()
             .map_err(|e| anyhow::anyhow!("[untrained_grid] {e}"))?;
@@ -392,7 +387,7 @@ mod tests {
             "replicates = 100000\nsigma0 = [0.0, 0.1, 0.2, 0.3, 0.4]\nlambda0 = [0.9, 0.95, 0.97]\nrho = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]\n",
         );
         assert!(e.contains("grid size"), "{e}");
-        let e = err_of("profile_max_offset = 1000\n");
+        let e = err_of("profile_max_offset = 100000\n");
         assert!(e.contains("profile_max_offset"), "{e}");
     }
 }
