@@ -52,7 +52,7 @@ pub mod rate;
 
 /// A parameter outside its allowed range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{field}` = {value}: allowed is {allowed}")]
+#[error("`{field}` = {}: allowed is {allowed}", readable(*.value))]
 pub struct ParamError {
     /// The offending field.
     pub field: &'static str,
@@ -60,4 +60,14 @@ pub struct ParamError {
     pub value: f64,
     /// What is allowed.
     pub allowed: &'static str,
+}
+
+/// A number as a person reads it: plain for ordinary magnitudes, in
+/// scientific notation for huge or tiny ones (`1e300`, not 301 digits).
+fn readable(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e9).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
 }

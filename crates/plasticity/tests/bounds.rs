@@ -11,6 +11,12 @@ fn huge_durations_and_delays_are_refused_not_allocated() {
         assert_eq!(err.field, "duration_ms", "{duration_ms}");
         assert!(err.to_string().contains("duration_ms"), "{err}");
     }
+    // Huge values are printed in scientific notation, not as 301 digits.
+    let msg = simulate(&p, 0, 1e300).unwrap_err().to_string();
+    assert!(
+        msg.starts_with("`duration_ms` = 1e300: allowed is"),
+        "{msg}"
+    );
     let delayed = RateParams {
         feedback_delay_ms: 1e300,
         ..RateParams::default()
