@@ -1,6 +1,6 @@
 //! Workspace-level integration and regression tests live in `tests/tests/`:
 //! each study's smoke-scale reproduction is run end to end and its
-//! `summary.toml` checked against `experiments/<study>/expected.toml`.
+//! `summary.toml` checked against `experiments/<study>/expected-<scale>.toml`.
 
 pub mod fuzz;
 

@@ -46,10 +46,12 @@ fn every_experiment_file_parses_and_validates() {
                 .strip_prefix("expected")
                 .and_then(|r| r.strip_suffix(".toml"))
             {
-                // expected.toml is for smoke, expected-<scale>.toml for <scale>.
+                // expected-<scale>.toml holds the expectations for <scale>.
                 let e: Expected = read_toml(&path).unwrap();
                 assert_eq!(e.study, study, "{}", path.display());
-                let want = scale.strip_prefix('-').unwrap_or("smoke");
+                let want = scale
+                    .strip_prefix('-')
+                    .unwrap_or_else(|| panic!("{}: name it expected-<scale>.toml", path.display()));
                 assert_eq!(e.scale, want, "{}", path.display());
                 for c in &e.checks {
                     c.validate()
@@ -63,4 +65,58 @@ fn every_experiment_file_parses_and_validates() {
         }
     }
     assert!(seen >= 16, "only {seen} experiment files found");
+}
+
+/// Every stored results folder (`experiments/<study>/*-results`) meets the
+/// expected file of the scale its run record names; this needs no training.
+#[test]
+fn every_stored_results_folder_meets_its_own_scales_expectations() {
+    let experiments = wm_tests::workspace_root().join("experiments");
+    let folders = wm_studies::regress::stored_results(&experiments).unwrap();
+    assert!(folders.len() >= 3, "only {} stored folders", folders.len());
+    for dir in folders {
+        let check = wm_studies::regress::check_folder(&dir, &experiments)
+            .unwrap_or_else(|e| panic!("{}: {e:#}", dir.display()));
+        let failed: Vec<_> = check.rows.iter().filter(|r| !r.pass).collect();
+        assert!(
+            failed.is_empty(),
+            "{} against {}:\n{}",
+            dir.display(),
+            check.expected_path.display(),
+            wm_studies::regress::render(&check.rows)
+        );
+    }
+}
+
+/// A results folder whose scale has no expected file is an error, not a
+/// silent check against another scale's file.
+#[test]
+fn regress_refuses_a_scale_without_an_expected_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("r");
+    std::fs::create_dir_all(&results).unwrap();
+    std::fs::write(
+        results.join("run.toml"),
+        "study = \"orhan-ma\"\nscale = \"no-such-scale\"\nseed = 1\nwm_version = \"0\"\nconfig_path = \"x\"\nconfig = \"\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        results.join("summary.toml"),
+        "study = \"orhan-ma\"\nscale = \"no-such-scale\"\n[statistics]\nn_networks = 1\n",
+    )
+    .unwrap();
+    let experiments = wm_tests::workspace_root().join("experiments");
+    let err = wm_studies::regress::check_folder(&results, &experiments).unwrap_err();
+    assert!(
+        format!("{err}").contains("expected-no-such-scale.toml does not exist"),
+        "{err}"
+    );
+    // A summary that disagrees with its run record is refused too.
+    std::fs::write(
+        results.join("summary.toml"),
+        "study = \"orhan-ma\"\nscale = \"smoke\"\n[statistics]\n",
+    )
+    .unwrap();
+    let err = wm_studies::regress::check_folder(&results, &experiments).unwrap_err();
+    assert!(format!("{err}").contains("but run.toml is"), "{err}");
 }

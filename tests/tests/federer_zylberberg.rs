@@ -1,6 +1,6 @@
 //! Federer & Zylberberg at smoke scale, end to end: the same call `cargo
 //! xtask reproduce federer-zylberberg --scale smoke` makes, then the
-//! regression check against `experiments/federer-zylberberg/expected.toml`,
+//! regression check against `experiments/federer-zylberberg/expected-smoke.toml`,
 //! the files every experiment must leave behind, and the refusal of bad configs.
 
 use wm_studies::federer_zylberberg::config::FedererZylbergConfig;
@@ -15,7 +15,7 @@ const STUDY: &str = "federer-zylberberg";
 fn smoke_reproduction_meets_the_expected_statistics() {
     let config = experiment_file(STUDY, "smoke.toml");
     let cfg: FedererZylbergConfig = read_toml(&config).unwrap();
-    let expected: Expected = read_toml(&experiment_file(STUDY, "expected.toml")).unwrap();
+    let expected: Expected = read_toml(&experiment_file(STUDY, "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
     let summary = run(&cfg, "smoke", &config, out.path()).unwrap();

@@ -1,6 +1,6 @@
 //! Kim & Sejnowski end to end. At smoke scale: the same call `cargo xtask
 //! reproduce kim-sejnowski --scale smoke` makes, then the regression check
-//! against `experiments/kim-sejnowski/expected.toml`, the files the run must
+//! against `experiments/kim-sejnowski/expected-smoke.toml`, the files the run must
 //! write, and a rerun over the finished folder that must not retrain. At
 //! quick scale (the default): the published DMS > Go-NoGo ordering of
 //! timescales against `expected-quick.toml`.
@@ -34,7 +34,8 @@ fn weight_times(out: &Path) -> BTreeMap<String, SystemTime> {
 fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retraining() {
     let config = experiment_file("kim-sejnowski", "smoke.toml");
     let cfg: KimSejnowskiConfig = read_toml(&config).unwrap();
-    let expected: Expected = read_toml(&experiment_file("kim-sejnowski", "expected.toml")).unwrap();
+    let expected: Expected =
+        read_toml(&experiment_file("kim-sejnowski", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
     let summary = run(&cfg, "smoke", &config, out.path()).unwrap();

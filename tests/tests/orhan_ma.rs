@@ -1,6 +1,6 @@
 //! Orhan & Ma end to end: at smoke scale, the same call `cargo xtask
 //! reproduce orhan-ma --scale smoke` makes, then the regression check
-//! against `experiments/orhan-ma/expected.toml`, then a resume from the
+//! against `experiments/orhan-ma/expected-smoke.toml`, then a resume from the
 //! finished run that must reproduce the same statistics; at quick scale (the
 //! default), the published sign of the σ0 effect against
 //! `expected-quick.toml`.
@@ -15,7 +15,8 @@ use wm_tests::experiment_file;
 fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     let config = experiment_file("orhan-ma", "smoke.toml");
     let cfg: OrhanMaConfig = read_toml(&config).unwrap();
-    let expected: Expected = read_toml(&experiment_file("orhan-ma", "expected.toml")).unwrap();
+    let expected: Expected =
+        read_toml(&experiment_file("orhan-ma", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
     let summary = run(&cfg, "smoke", &config, out.path()).unwrap();

@@ -1,6 +1,6 @@
 //! Xie et al. 2022 end to end: at smoke scale, the same call `cargo xtask
 //! reproduce xie --scale smoke` makes, the regression check against
-//! `experiments/xie/expected.toml`, then a rerun over the finished folder
+//! `experiments/xie/expected-smoke.toml`, then a rerun over the finished folder
 //! that must reload every network instead of retraining and give the same
 //! statistics; at quick scale, the analyses of two stored quick-trained
 //! networks against `experiments/xie/expected-quick.toml`.
@@ -17,7 +17,7 @@ use wm_tests::experiment_file;
 fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     let config = experiment_file("xie", "smoke.toml");
     let cfg: XieConfig = read_toml(&config).unwrap();
-    let expected: Expected = read_toml(&experiment_file("xie", "expected.toml")).unwrap();
+    let expected: Expected = read_toml(&experiment_file("xie", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
     let summary = run(&cfg, "smoke", &config, out.path()).unwrap();

@@ -4,7 +4,7 @@
 //!   trains, analyses and plots one study (or `all`), writing
 //!   `results/<study>/` with `summary.toml`, tables, figures and `REPORT.md`.
 //! * `cargo xtask regress <study> [--results DIR]` compares a run's
-//!   `summary.toml` with `experiments/<study>/expected.toml`.
+//!   `summary.toml` with `experiments/<study>/expected-<scale>.toml`.
 #![deny(missing_docs)]
 
 mod fuzz;
@@ -59,9 +59,14 @@ enum Command {
     Regress {
         /// Which study (not `all`).
         study: Study,
-        /// Results folder holding summary.toml (default `results/<study>`).
+        /// Results folder holding summary.toml and run.toml (default
+        /// `results/<study>`).
         #[arg(long)]
         results: Option<PathBuf>,
+        /// Check every stored results folder, `experiments/<study>/*-results`
+        /// (of every study with `all`), each against its own scale's file.
+        #[arg(long)]
+        stored: bool,
     },
     /// Fuzz every parser and config loader with hostile input for a while
     /// (the generators CI runs with fixed seeds, here with fresh ones).
@@ -111,7 +116,11 @@ fn main() -> ExitCode {
                 study::reproduce(study, scale, out, config)
             }
         }
-        Command::Regress { study, results } => regress::run(study, results),
+        Command::Regress {
+            study,
+            results,
+            stored,
+        } => regress::run(study, results, stored),
         Command::Fuzz { minutes, seed } => fuzz::run(minutes, seed),
     };
     match result {

@@ -1,51 +1,77 @@
-//! `cargo xtask regress`: compare a run's `summary.toml` with the study's
-//! expected statistics for the run's scale, `experiments/<study>/expected-<scale>.toml`
-//! where the study has one (Orhan & Ma, Kim & Sejnowski and Xie at `quick`), else
-//! `experiments/<study>/expected.toml` (the comparison itself lives in
-//! `wm_studies::regress`).
+//! `cargo xtask regress`: compare a run's `summary.toml` with the expected
+//! statistics of the scale it was made at,
+//! `experiments/<study>/expected-<scale>.toml`, the scale read from the
+//! folder's `run.toml` (the comparison itself lives in `wm_studies::regress`).
+//! A missing expected file is an error, never a fallback to another scale.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use wm_studies::io::read_toml;
-use wm_studies::regress::{Expected, Summary, compare, render};
+use wm_studies::regress::{check_folder, render, stored_results};
 
 use crate::study::{Study, default_results_dir, workspace_root};
 
-/// `cargo xtask regress <study> [--results DIR]`.
-pub fn run(study: Study, results: Option<PathBuf>) -> Result<()> {
-    if study == Study::All {
-        for s in Study::EACH {
-            run(s, None)?;
+/// `cargo xtask regress <study> [--results DIR] [--stored]`.
+pub fn run(study: Study, results: Option<PathBuf>, stored: bool) -> Result<()> {
+    let experiments = workspace_root().join("experiments");
+    let folders: Vec<PathBuf> = match (stored, results) {
+        (true, Some(_)) => {
+            bail!("--stored checks the folders under experiments/; it takes no --results")
         }
-        return Ok(());
-    }
-    let results = results.unwrap_or_else(|| default_results_dir(study));
-    let summary: Summary = read_toml(&results.join("summary.toml"))?;
-    let dir = workspace_root().join("experiments").join(study.name());
-    let for_scale = dir.join(format!("expected-{}.toml", summary.scale));
-    let expected_path = if for_scale.is_file() {
-        for_scale
-    } else {
-        dir.join("expected.toml")
+        (true, None) => stored_results(&experiments)?
+            .into_iter()
+            .filter(|p| {
+                study == Study::All || p.parent().is_some_and(|d| d.ends_with(study.name()))
+            })
+            .collect(),
+        (false, Some(dir)) => vec![dir],
+        (false, None) if study == Study::All => Study::EACH
+            .iter()
+            .map(|&s| default_results_dir(s))
+            .collect(),
+        (false, None) => vec![default_results_dir(study)],
     };
-    let expected: Expected = read_toml(&expected_path)?;
-    let rows = compare(&expected, &summary)?;
+    if folders.is_empty() {
+        bail!(
+            "no stored results folders (experiments/<study>/*-results) for {}",
+            study.name()
+        );
+    }
+    let mut failures = Vec::new();
+    for dir in &folders {
+        if let Err(e) = check_one(dir, &experiments) {
+            eprintln!("error: {e:#}");
+            failures.push(dir.display().to_string());
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} results folders failed: {}",
+            failures.len(),
+            folders.len(),
+            failures.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn check_one(results: &Path, experiments: &Path) -> Result<()> {
+    let check = check_folder(results, experiments)?;
     println!(
-        "{}: {} against {} (expectations for scale `{}`)",
-        expected.study,
+        "{}: {} against {} (scale `{}`)",
+        check.study,
         results.join("summary.toml").display(),
-        expected_path.display(),
-        expected.scale
+        check.expected_path.display(),
+        check.scale
     );
-    print!("{}", render(&rows));
-    let failed = rows.iter().filter(|r| !r.pass).count();
-    println!("{} passed, {} failed", rows.len() - failed, failed);
+    print!("{}", render(&check.rows));
+    let failed = check.rows.iter().filter(|r| !r.pass).count();
+    println!("{} passed, {} failed\n", check.rows.len() - failed, failed);
     if failed > 0 {
         bail!(
             "{failed} of {} statistics of {} are outside their expected range",
-            rows.len(),
-            study.name()
+            check.rows.len(),
+            results.display()
         );
     }
     Ok(())

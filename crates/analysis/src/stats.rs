@@ -1,5 +1,5 @@
 //! Classical frequentist statistics: descriptive summaries, t-tests, one-way
-//! ANOVA, Pearson correlation and ordinary least squares with Wald tests.
+//! ANOVA, Pearson and Spearman correlation and ordinary least squares with Wald tests.
 //!
 //! Everything here is self-contained and validated: empty or too-short
 //! samples, NaN/∞, mismatched lengths, (numerically) zero variance and
@@ -30,7 +30,7 @@ mod ols;
 mod ttest;
 
 pub use anova::{AnovaResult, anova_one_way};
-pub use correlation::{Correlation, fisher_z, fisher_z_inv, pearson};
+pub use correlation::{Correlation, fisher_z, fisher_z_inv, pearson, spearman};
 pub use descriptive::{MeanSem, mean_sem};
 pub use dist::{f_upper_p, t_quantile, t_two_sided_p};
 pub use ols::{Coefficient, OlsFit, ols, ols_with_intercept, simple_linear_regression};

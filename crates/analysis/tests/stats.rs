@@ -477,6 +477,37 @@ mod stats {
     }
 
     #[test]
+    fn spearman_scipy_reference_with_ties() {
+        // scipy 1.17: stats.spearmanr([1,2,2,3,5,8,8,8,10,4], [2,1,4,4,6,9,7,8,12,3])
+        //   -> statistic 0.9167365318904005, pvalue 0.00018998903182347842
+        let x = [1.0, 2.0, 2.0, 3.0, 5.0, 8.0, 8.0, 8.0, 10.0, 4.0];
+        let y = [2.0, 1.0, 4.0, 4.0, 6.0, 9.0, 7.0, 8.0, 12.0, 3.0];
+        let c = spearman(&x, &y).unwrap();
+        assert_relative_eq!(c.r, 0.9167365318904005, max_relative = TOL);
+        assert_relative_eq!(c.p_value, 0.00018998903182347842, max_relative = 1e-7);
+        // scipy: stats.spearmanr([.1,.5,.3,.9,.7,.2,.8], [3,3,1,2,5,3,4])
+        //   -> statistic 0.14824986333222026, pvalue 0.7510797526579065
+        let x = [0.1, 0.5, 0.3, 0.9, 0.7, 0.2, 0.8];
+        let y = [3.0, 3.0, 1.0, 2.0, 5.0, 3.0, 4.0];
+        let c = spearman(&x, &y).unwrap();
+        assert_relative_eq!(c.r, 0.14824986333222026, max_relative = TOL);
+        assert_relative_eq!(c.p_value, 0.7510797526579065, max_relative = TOL);
+    }
+
+    #[test]
+    fn spearman_is_one_for_any_increasing_map_and_rejects_all_ties() {
+        let x: Vec<f64> = (0..20).map(f64::from).collect();
+        let y: Vec<f64> = x.iter().map(|v| (v * 0.3).exp() - 7.0).collect();
+        assert_eq!(spearman(&x, &y).unwrap().r, 1.0);
+        let rev: Vec<f64> = y.iter().map(|v| -v).collect();
+        assert_eq!(spearman(&x, &rev).unwrap().r, -1.0);
+        assert!(matches!(
+            spearman(&x, &[4.0; 20]),
+            Err(AnalysisError::ZeroVariance { .. })
+        ));
+    }
+
+    #[test]
     fn pearson_closed_forms_small_n() {
         // n = 3, df = 1: x = [0, 1, 2], y = [0, 2, 1].
         // x̄ = 1, ȳ = 1; Sxy = (−1)(−1) + 0 + (1)(0) = 1; Sxx = 2; Syy = 2 → r = 1/2.

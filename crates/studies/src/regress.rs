@@ -1,17 +1,26 @@
 //! Regression checks: compare a run's `summary.toml` with the study's
-//! `experiments/<study>/expected.toml` (used by `cargo xtask regress` and by
-//! the workspace's regression tests).
+//! expectations for the run's scale, `experiments/<study>/expected-<scale>.toml`
+//! (used by `cargo xtask regress` and by the workspace's regression tests).
 //!
 //! `summary.toml` holds a `[statistics]` table of named numbers. Each
-//! `[[check]]` of `expected.toml` names one statistic and either a value with
+//! `[[check]]` of an expected file names one statistic and either a value with
 //! a tolerance (`expected` with `abs_tol` and/or `rel_tol`) or a published
 //! inequality (`greater_than`, `less_than`, or both). A statistic that is
 //! missing or not finite fails its check.
+//!
+//! A published claim that a stored run did not reproduce stays in the file
+//! with its measured value: `not_reproduced = { measured = …, abs_tol = … }`.
+//! Such a check passes while the statistic stays within `abs_tol` of the
+//! recorded value *and* still misses the published expectation, so the number
+//! stays guarded and a change in either direction is flagged.
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::io::{Provenance, read_toml};
 
 /// A run's `summary.toml`: the study, its scale and its named statistics.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -39,7 +48,7 @@ impl Summary {
     }
 }
 
-/// `experiments/<study>/expected.toml`.
+/// `experiments/<study>/expected-<scale>.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
@@ -71,6 +80,31 @@ pub struct Check {
     pub greater_than: Option<f64>,
     /// The statistic must be strictly less than this.
     pub less_than: Option<f64>,
+    /// The published expectation above was not reproduced by the stored run:
+    /// its measured value, guarded within a tolerance.
+    pub not_reproduced: Option<NotReproduced>,
+}
+
+/// A published claim the stored run did not reproduce, with the measured value.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotReproduced {
+    /// The value the stored run gave.
+    pub measured: f64,
+    /// How far a re-aggregation may move it before regress flags a change.
+    pub abs_tol: f64,
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The statistic meets the published expectation.
+    Pass,
+    /// It does not (or is missing), and the file does not record that.
+    Fail,
+    /// A recorded non-reproduction, with the statistic still at its recorded
+    /// value and still missing the published expectation.
+    NotReproduced,
 }
 
 impl Check {
@@ -99,6 +133,16 @@ impl Check {
                     self.statistic
                 );
             }
+        }
+        if let Some(n) = self.not_reproduced
+            && !(n.measured.is_finite() && n.abs_tol >= 0.0 && n.abs_tol.is_finite())
+        {
+            bail!(
+                "check `{}`: `not_reproduced` needs a finite `measured` and a finite `abs_tol` >= 0 (got {} and {})",
+                self.statistic,
+                n.measured,
+                n.abs_tol
+            );
         }
         if let (Some(lo), Some(hi)) = (self.greater_than, self.less_than)
             && lo >= hi
@@ -133,7 +177,22 @@ impl Check {
         parts.join(", ")
     }
 
-    /// Does `measured` satisfy this check? Missing or non-finite values fail.
+    /// The verdict for `measured`: a recorded non-reproduction holds while
+    /// the value stays within its tolerance and still misses the expectation.
+    pub fn verdict(&self, measured: Option<f64>) -> Verdict {
+        let meets = self.passes(measured);
+        match (self.not_reproduced, measured) {
+            (Some(n), Some(m)) if !meets && (m - n.measured).abs() <= n.abs_tol => {
+                Verdict::NotReproduced
+            }
+            (Some(_), _) => Verdict::Fail,
+            (None, _) if meets => Verdict::Pass,
+            (None, _) => Verdict::Fail,
+        }
+    }
+
+    /// Does `measured` meet the published expectation? Missing or non-finite
+    /// values fail.
     pub fn passes(&self, measured: Option<f64>) -> bool {
         let Some(m) = measured.filter(|m| m.is_finite()) else {
             return false;
@@ -159,8 +218,10 @@ pub struct Row {
     pub expected: String,
     /// The measured value, if the summary has it.
     pub measured: Option<f64>,
-    /// Whether the check passed.
+    /// Whether the check passed (a guarded non-reproduction passes).
     pub pass: bool,
+    /// The verdict of the check.
+    pub verdict: Verdict,
     /// Where the expectation comes from.
     pub description: String,
 }
@@ -173,15 +234,105 @@ pub fn compare(expected: &Expected, summary: &Summary) -> Result<Vec<Row>> {
         .map(|c| {
             c.validate()?;
             let measured = summary.statistics.get(&c.statistic).copied();
+            let verdict = c.verdict(measured);
             Ok(Row {
                 statistic: c.statistic.clone(),
                 expected: c.describe(),
                 measured,
-                pass: c.passes(measured),
+                pass: verdict != Verdict::Fail,
+                verdict,
                 description: c.description.clone(),
             })
         })
         .collect()
+}
+
+/// A results folder checked against the expected file of its own scale.
+#[derive(Debug, Clone)]
+pub struct FolderCheck {
+    /// The study and scale read from the folder's `run.toml`.
+    pub study: String,
+    /// The scale the results were made at.
+    pub scale: String,
+    /// The expected file used, `experiments/<study>/expected-<scale>.toml`.
+    pub expected_path: PathBuf,
+    /// One row per check.
+    pub rows: Vec<Row>,
+}
+
+/// Check `results/summary.toml` against `experiments/<study>/expected-<scale>.toml`,
+/// where study and scale come from the folder's run record (`run.toml`) and
+/// must match the summary's. A missing run record or expected file is an
+/// error: a run is never checked against another scale's expectations.
+pub fn check_folder(results: &Path, experiments: &Path) -> Result<FolderCheck> {
+    let run: Provenance = read_toml(&results.join("run.toml"))?;
+    let summary: Summary = read_toml(&results.join("summary.toml"))?;
+    if (summary.study.as_str(), summary.scale.as_str()) != (run.study.as_str(), run.scale.as_str())
+    {
+        bail!(
+            "{}: summary.toml is study `{}` scale `{}` but run.toml is study `{}` scale `{}`",
+            results.display(),
+            summary.study,
+            summary.scale,
+            run.study,
+            run.scale
+        );
+    }
+    let expected_path = experiments
+        .join(&run.study)
+        .join(format!("expected-{}.toml", run.scale));
+    if !expected_path.is_file() {
+        bail!(
+            "{}: no expected statistics for study `{}` at scale `{}` ({} does not exist)",
+            results.display(),
+            run.study,
+            run.scale,
+            expected_path.display()
+        );
+    }
+    let expected: Expected = read_toml(&expected_path)?;
+    if (expected.study.as_str(), expected.scale.as_str())
+        != (run.study.as_str(), run.scale.as_str())
+    {
+        bail!(
+            "{}: declares study `{}` scale `{}`, not `{}` `{}`",
+            expected_path.display(),
+            expected.study,
+            expected.scale,
+            run.study,
+            run.scale
+        );
+    }
+    let rows = compare(&expected, &summary)?;
+    Ok(FolderCheck {
+        study: run.study,
+        scale: run.scale,
+        expected_path,
+        rows,
+    })
+}
+
+/// The stored results folders of every study: `experiments/<study>/*-results`.
+pub fn stored_results(experiments: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for study in std::fs::read_dir(experiments)? {
+        let study = study?.path();
+        if !study.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&study)? {
+            let p = entry?.path();
+            let is_results = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("-results"));
+            if p.is_dir() && is_results {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Render rows as an aligned plain-text table.
@@ -206,7 +357,11 @@ pub fn render(rows: &[Row]) -> String {
         let m = r
             .measured
             .map_or_else(|| "missing".to_string(), |m| format!("{m:.6}"));
-        let verdict = if r.pass { "pass" } else { "FAIL" };
+        let verdict = match r.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::NotReproduced => "not reproduced (recorded)",
+        };
         let _ = writeln!(
             out,
             "{:<w$}  {:<we$}  {m:>14}  {verdict}",
@@ -273,6 +428,28 @@ mod tests {
         );
         assert!(
             check("statistic = 'x'\nexpected = 0.0\nabs_tol = -1.0")
+                .validate()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_recorded_non_reproduction_guards_its_number_in_both_directions() {
+        let c = check(
+            "statistic = 'x'\nless_than = 0.0\nnot_reproduced = { measured = 12.0, abs_tol = 1.0 }",
+        );
+        c.validate().unwrap();
+        assert_eq!(c.verdict(Some(12.5)), Verdict::NotReproduced);
+        assert_eq!(c.verdict(Some(13.5)), Verdict::Fail);
+        assert_eq!(c.verdict(Some(-1.0)), Verdict::Fail);
+        assert_eq!(c.verdict(None), Verdict::Fail);
+        // Reproduced now (within the guard yet meeting the claim): flagged too.
+        let c = check(
+            "statistic = 'x'\nless_than = 0.0\nnot_reproduced = { measured = 0.5, abs_tol = 1.0 }",
+        );
+        assert_eq!(c.verdict(Some(-0.2)), Verdict::Fail);
+        assert!(
+            check("statistic = 'x'\nless_than = 0.0\nnot_reproduced = { measured = nan, abs_tol = 1.0 }")
                 .validate()
                 .is_err()
         );

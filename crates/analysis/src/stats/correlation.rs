@@ -1,4 +1,5 @@
-//! Pearson correlation with its t-test, and the Fisher z transform.
+//! Pearson and Spearman rank correlation with their t-tests, and the Fisher
+//! z transform.
 
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -107,6 +108,47 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Result<Correlation> {
         df,
         p_value,
     })
+}
+
+/// Spearman rank correlation of `x` and `y`: the Pearson correlation of their
+/// ranks, tied values sharing the mean of their ranks (Spearman 1904), with the
+/// same t-approximation test as [`pearson`] (valid for n ≳ 10).
+///
+/// # Errors
+/// As [`pearson`]; [`AnalysisError::ZeroVariance`] when every value of `x` (or
+/// of `y`) is tied.
+pub fn spearman(x: &[f64], y: &[f64]) -> Result<Correlation> {
+    if x.len() != y.len() {
+        return Err(AnalysisError::shape(
+            "y",
+            format!("length {} (as x)", x.len()),
+            format!("length {}", y.len()),
+        ));
+    }
+    summarize("x", x, 3)?;
+    summarize("y", y, 3)?;
+    pearson(&average_ranks(x), &average_ranks(y))
+}
+
+/// Ranks 1..=n of finite values, ties given the mean of the ranks they span.
+fn average_ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && v[order[end]] == v[order[start]] {
+            end += 1;
+        }
+        // Ranks start+1 ..= end share their mean.
+        let mean_rank = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = mean_rank;
+        }
+        start = end;
+    }
+    ranks
 }
 
 /// Fisher z transform `atanh(r) = ½ ln((1 + r)/(1 − r))`.

@@ -303,14 +303,20 @@ pub fn report_markdown(
     let _ = writeln!(
         s,
         "Untrained pulse responses: slope of SI on σ0 over the grid {:.3} (published: sequential responses appear as σ0 grows). \
-         Banded model SI: sequential case {:.3}, persistent case {:.3}.\n",
+         Banded model (a pulse into the first unit of a chain with self-weight 0.9 and the supplement's band, 0.09 forward and 0.01 backward): \
+         SI {:.3}, Spearman correlation of unit index with peak time {:.3} (a sequence runs along the band when it is near 1); persistent case (self-weight 1, no band) SI {:.3}. \
+         The model as the supplement's text gives it (self-weight 1, a pulse into every unit) cannot make a sequence, because every unit's activity only grows: \
+         peak order {:.3}, SI {:.3}.\n",
         g("untrained_si_sigma0_slope"),
         g("banded_si_sequential"),
-        g("banded_si_persistent")
+        g("banded_peak_order_rho"),
+        g("banded_si_persistent"),
+        g("banded_as_written_peak_order_rho"),
+        g("banded_si_as_written")
     );
     let _ = writeln!(
         s,
-        "![untrained grid](untrained_si_grid.png) ![banded](banded_sequential.png) ![persistent](banded_persistent.png)\n"
+        "![untrained grid](untrained_si_grid.png) ![banded](banded_sequential.png) ![persistent](banded_persistent.png) ![as written](banded_as_written.png)\n"
     );
     let _ = writeln!(s, "## All statistics\n\n| statistic | value |\n|---|---|");
     for (k, v) in stats {

@@ -17,6 +17,7 @@ use crate::orhan_ma::aggregate::{
     Factor, NetworkResult, included, multiple_regression, paired_rho_regression, regress_on,
     si_by_task, success_rate,
 };
+use crate::orhan_ma::banded::{PEAK_ORDER_MIN_FRACTION, peak_order_rho};
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::figures::{sorted_activity_heatmap, to_array, untrained_si_map};
 use crate::orhan_ma::grid::expand;
@@ -219,17 +220,35 @@ fn untrained_and_banded(
     if let Ok(fit) = simple_linear_regression(&x, &y) {
         stats.insert("untrained_si_sigma0_slope".into(), fit.coefficients[1]);
     }
-    let params = SiParams::default();
     for (name, model) in [
         ("sequential", cfg.banded.clone()),
         ("persistent", cfg.banded.persistent()),
+        ("as_written", cfg.banded.as_written()),
     ] {
-        let h = to_array(&model.simulate());
+        let activity = model.simulate();
+        let h = to_array(&activity);
+        // The banded model is linear in its pulse, so its activity has no
+        // natural scale: a unit counts as active above 1 % of the largest
+        // unit mean, not above the trained networks' absolute 0.1.
+        let top_mean = h
+            .mean_axis(Axis(0))
+            .map_or(0.0, |m| m.fold(0.0_f64, |a, &b| a.max(b)));
+        let params = SiParams {
+            activity_threshold: PEAK_ORDER_MIN_FRACTION * top_mean,
+            ..SiParams::default()
+        };
         let si = sequentiality_index(h.view().insert_axis(Axis(0)), &params)?.si;
         stats.insert(format!("banded_si_{name}"), si);
+        if let Ok(rho) = peak_order_rho(&activity) {
+            let key = match name {
+                "sequential" => "banded_peak_order_rho".to_string(),
+                _ => format!("banded_{name}_peak_order_rho"),
+            };
+            stats.insert(key, rho);
+        }
         sorted_activity_heatmap(
             &out.join(format!("banded_{name}.png")),
-            &format!("Banded model, {name} (SI {si:.2})"),
+            &format!("Banded model, {} (SI {si:.2})", name.replace('_', " ")),
             h.view(),
             params.activity_threshold,
             HEATMAP_UNITS,
