@@ -53,6 +53,10 @@ pub enum Scale {
     Smoke,
     /// The default: minutes; enough networks for the effects to be visible.
     Quick,
+    /// A pre-registered design that can show each published claim within
+    /// ~30 core-hours on one machine; run it as a resumable sweep
+    /// (`experiments/<study>/medium.toml`, results in `medium-results/`).
+    Medium,
     /// The published numbers of networks and trials; meant for a cluster (see `wm sweep`).
     Paper,
 }
@@ -63,6 +67,7 @@ impl Scale {
         match self {
             Scale::Smoke => "smoke",
             Scale::Quick => "quick",
+            Scale::Medium => "medium",
             Scale::Paper => "paper",
         }
     }

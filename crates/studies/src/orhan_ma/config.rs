@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{check_count, check_memory, check_value, check_values};
 use crate::orhan_ma::banded::BandedModel;
+use wm_tasks::OrhanMaTaskOptions;
+use wm_tasks::orhan_ma::{CdObserver, DeMetric};
 
 /// The trained tasks of Orhan & Ma 2019 (spec §3).
 pub const TASKS: [&str; 6] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP"];
@@ -56,6 +58,48 @@ pub enum Activation {
     Elu,
     /// Softplus (Supp. Fig. 14b).
     Softplus,
+}
+
+/// Which version of the original code's task and scoring details to use.
+/// The original code has three known defects (Orhan & Ma 2019's public
+/// code, as documented in wm-tasks): GDE trials with cue 1 show location 2's
+/// orientation at location 1 (an alias), the CD ideal observer's
+/// concentration is not the exact posterior one, and the delayed-estimation
+/// error `mod(|s − ŷ|, π)` is not a circular distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskCode {
+    /// Tasks corrected (no GDE alias), scoring as the original computed it
+    /// (coded CD observer, code DE metric), so that the success criterion
+    /// F < 0.5 means what it meant in the paper.
+    #[default]
+    Parity,
+    /// Everything as the original code did it, defects included.
+    AsCoded,
+    /// Everything corrected: no GDE alias, the exact CD observer, the
+    /// circular DE error, the variable-delay response rate `SPON_RATE / T_r`.
+    Corrected,
+}
+
+impl TaskCode {
+    /// Whether this is the default (kept out of network run records, so
+    /// folders written before the option existed still resume).
+    pub fn is_parity(&self) -> bool {
+        *self == TaskCode::Parity
+    }
+
+    /// Set the task options this version stands for.
+    pub fn apply(self, opts: &mut OrhanMaTaskOptions) {
+        let (alias, observer, metric, vde) = match self {
+            TaskCode::Parity => (false, CdObserver::Coded, DeMetric::Code, false),
+            TaskCode::AsCoded => (true, CdObserver::Coded, DeMetric::Code, true),
+            TaskCode::Corrected => (false, CdObserver::Corrected, DeMetric::Circular, false),
+        };
+        opts.legacy_gde_alias = alias;
+        opts.cd_observer = observer;
+        opts.de_metric = metric;
+        opts.legacy_vde_response_rate = vde;
+    }
 }
 
 /// The reproduction at one scale. Every field has a default equal to the
@@ -122,6 +166,9 @@ pub struct OrhanMaConfig {
     /// First task of the sequential condition (spec: 2AFC before CD or COMP,
     /// or CD/COMP before 2AFC). Grid tasks equal to it are skipped there.
     pub sequential_first: String,
+    /// Task and scoring details: `"parity"` (default), `"as-coded"` (the
+    /// original code's defects included) or `"corrected"`.
+    pub task_code: TaskCode,
     /// Write each network's recorded activity to `activity.safetensors`
     /// (`[trial, time, unit]`; large at paper scale: 300 × 150 × 500 floats).
     pub save_activity: bool,
@@ -157,6 +204,7 @@ impl Default for OrhanMaConfig {
             profile_max_offset: 20,
             save_activity: false,
             sequential_first: "2AFC".into(),
+            task_code: TaskCode::Parity,
         }
     }
 }
@@ -351,6 +399,30 @@ mod tests {
     fn err_of(text: &str) -> String {
         let cfg: OrhanMaConfig = toml::from_str(text).unwrap();
         cfg.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn task_code_names_select_the_original_or_corrected_details() {
+        for (name, alias, observer, metric) in [
+            ("parity", false, CdObserver::Coded, DeMetric::Code),
+            ("as-coded", true, CdObserver::Coded, DeMetric::Code),
+            (
+                "corrected",
+                false,
+                CdObserver::Corrected,
+                DeMetric::Circular,
+            ),
+        ] {
+            let cfg: OrhanMaConfig = toml::from_str(&format!("task_code = \"{name}\"")).unwrap();
+            let mut opts = OrhanMaTaskOptions::default();
+            cfg.task_code.apply(&mut opts);
+            assert_eq!(
+                (opts.legacy_gde_alias, opts.cd_observer, opts.de_metric),
+                (alias, observer, metric),
+                "{name}"
+            );
+        }
+        assert!(toml::from_str::<OrhanMaConfig>("task_code = \"fixed\"").is_err());
     }
 
     #[test]

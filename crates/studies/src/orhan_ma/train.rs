@@ -23,7 +23,7 @@ use wm_tasks::{OrhanMaTaskOptions, Task, TaskRng, orhan_ma_task};
 
 use crate::io::{read_toml, write_atomic, write_toml};
 use crate::orhan_ma::aggregate::NetworkResult;
-use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig};
+use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig, TaskCode};
 use crate::orhan_ma::grid::NetworkSpec;
 use crate::orhan_ma::network::{NetworkMeasures, measure};
 
@@ -45,11 +45,12 @@ pub struct TrainedNetwork {
 }
 
 /// The task a grid point trains on.
-pub fn task_for(spec: &NetworkSpec) -> Result<Box<dyn Task>> {
+pub fn task_for(spec: &NetworkSpec, code: TaskCode) -> Result<Box<dyn Task>> {
     let mut opts = OrhanMaTaskOptions {
         gain: spec.input_gain,
         ..Default::default()
     };
+    code.apply(&mut opts);
     match spec.condition {
         Condition::VariableDelay => opts.variant = TaskVariant::VariableDelay,
         Condition::DynamicInput => opts.variant = TaskVariant::DynamicInput,
@@ -107,6 +108,8 @@ pub fn train_config(spec: &NetworkSpec, cfg: &OrhanMaConfig) -> TrainConfig {
 #[derive(Serialize)]
 struct NetworkRun<'a> {
     spec: &'a NetworkSpec,
+    #[serde(skip_serializing_if = "TaskCode::is_parity")]
+    task_code: TaskCode,
     model: &'a VanillaConfig,
     train: &'a TrainConfig,
     wm_version: &'static str,
@@ -129,12 +132,13 @@ pub fn train_network(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<TrainedNetwork> {
     let clock = Instant::now();
-    let task = task_for(spec)?;
+    let task = task_for(spec, cfg.task_code)?;
     let model_cfg = model_config(spec, cfg, task.as_ref());
     let train_cfg = train_config(spec, cfg);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let run = toml::to_string_pretty(&NetworkRun {
         spec,
+        task_code: cfg.task_code,
         model: &model_cfg,
         train: &train_cfg,
         wm_version: env!("CARGO_PKG_VERSION"),
@@ -171,7 +175,7 @@ pub fn train_network(
             task: cfg.sequential_first.clone(),
             ..spec.clone()
         };
-        let first_task = task_for(&first)?;
+        let first_task = task_for(&first, cfg.task_code)?;
         let first_dir = dir.join(format!("first-{}", cfg.sequential_first));
         train(
             &model,
