@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
-use wm_analysis::stats::{mean_sem, ols_with_intercept, simple_linear_regression, t_two_sided_p};
+use wm_analysis::stats::{
+    mean_sem, ols_with_intercept, simple_linear_regression, t_two_sided_p, ttest_welch,
+};
 
 use crate::orhan_ma::config::Condition;
 
@@ -297,6 +299,38 @@ pub fn si_by_task(rows: &[&NetworkResult]) -> Vec<TaskSi> {
     out
 }
 
+/// Difference in mean SI between two groups of networks with Welch's t-test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiContrast {
+    /// Mean SI of group a minus mean SI of group b.
+    pub diff: f64,
+    /// Two-sided Welch p-value.
+    pub p_value: f64,
+    /// Networks in group a.
+    pub n_a: usize,
+    /// Networks in group b.
+    pub n_b: usize,
+}
+
+/// Mean SI of the networks `in_a` selects minus that of those `in_b`
+/// selects, with Welch's t-test; `None` with fewer than 2 networks in
+/// either group or no spread.
+pub fn si_contrast(
+    rows: &[&NetworkResult],
+    in_a: impl Fn(&NetworkResult) -> bool,
+    in_b: impl Fn(&NetworkResult) -> bool,
+) -> Option<SiContrast> {
+    let a: Vec<f64> = rows.iter().filter(|r| in_a(r)).map(|r| r.si).collect();
+    let b: Vec<f64> = rows.iter().filter(|r| in_b(r)).map(|r| r.si).collect();
+    let t = ttest_welch(&a, &b).ok()?;
+    Some(SiContrast {
+        diff: t.estimate,
+        p_value: t.p_value,
+        n_a: a.len(),
+        n_b: b.len(),
+    })
+}
+
 /// Fraction of networks whose test fractional loss is below the threshold.
 pub fn success_rate(results: &[NetworkResult]) -> f64 {
     if results.is_empty() {
@@ -385,6 +419,29 @@ mod tests {
         assert_eq!(included(&rows, true).len(), 1);
         assert_eq!(included(&rows, false).len(), 2);
         assert!((success_rate(&rows) - 2.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn si_contrast_is_welchs_test_of_the_selected_groups() {
+        // scipy: ttest_ind([1, 2, 3.5], [4, 5, 6, 7.5], equal_var=False)
+        //   -> t = -3.32, p = 0.021996893898412757
+        let rows: Vec<NetworkResult> = [1.0, 2.0, 3.5]
+            .iter()
+            .map(|&si| row("2AFC", 0.0, 0.9, 0.0, si))
+            .chain(
+                [4.0, 5.0, 6.0, 7.5]
+                    .iter()
+                    .map(|&si| row("DE-1", 0.0, 0.9, 0.0, si)),
+            )
+            .chain([100.0].iter().map(|&si| row("CD", 0.0, 0.9, 0.0, si)))
+            .collect();
+        let refs: Vec<&NetworkResult> = rows.iter().collect();
+        let c = si_contrast(&refs, |r| r.task == "2AFC", |r| r.task == "DE-1").unwrap();
+        assert!((c.diff - (6.5 / 3.0 - 22.5 / 4.0)).abs() < 1e-12);
+        assert!((c.p_value - 0.021996893898412757).abs() < 1e-9);
+        assert_eq!((c.n_a, c.n_b), (3, 4));
+        // One network in a group: no test.
+        assert!(si_contrast(&refs, |r| r.task == "CD", |r| r.task == "DE-1").is_none());
     }
 
     #[test]

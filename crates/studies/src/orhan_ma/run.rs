@@ -11,11 +11,12 @@ use ndarray::Axis;
 use rayon::prelude::*;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 use wm_analysis::stats::simple_linear_regression;
+use wm_analysis::weight_profile::WeightProfile;
 
 use crate::io::{Provenance, write_atomic, write_csv, write_toml};
 use crate::orhan_ma::aggregate::{
-    Factor, NetworkResult, included, multiple_regression, paired_rho_regression, regress_on,
-    si_by_task, success_rate,
+    Factor, NetworkResult, SiContrast, included, multiple_regression, paired_rho_regression,
+    regress_on, si_by_task, si_contrast, success_rate,
 };
 use crate::orhan_ma::banded::{PEAK_ORDER_MIN_FRACTION, peak_order_rho};
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
@@ -176,6 +177,7 @@ pub fn run_with_progress(
         task_figure(&out.join("si_by_task.png"), &by_task, &inc)?;
     }
 
+    contrasts(cfg, &inc, &mut stats);
     profiles_and_schur(cfg, &trained, out, &mut stats)?;
 
     let summary = Summary {
@@ -195,6 +197,44 @@ pub fn run_with_progress(
     write_atomic(&out.join("REPORT.md"), report.as_bytes())?;
     tracing::info!(out = %out.display(), "orhan-ma done: summary.toml, networks.csv, REPORT.md and figures written");
     Ok(summary)
+}
+
+/// Task and condition contrasts: for every pair of tasks (in config order)
+/// and every condition against the basic one, the difference in mean SI
+/// with its Welch p-value (`si_diff_<a>_vs_<b>`, `si_diff_p_<a>_vs_<b>`),
+/// the comparisons behind Fig. 3a (tasks) and the conditions the paper
+/// reports as favouring sequential or persistent solutions.
+fn contrasts(cfg: &OrhanMaConfig, inc: &[&NetworkResult], stats: &mut BTreeMap<String, f64>) {
+    let mut put = |a: &str, b: &str, c: Option<SiContrast>| {
+        if let Some(c) = c {
+            stats.insert(format!("si_diff_{a}_vs_{b}"), c.diff);
+            stats.insert(format!("si_diff_p_{a}_vs_{b}"), c.p_value);
+        }
+    };
+    for (i, a) in cfg.tasks.iter().enumerate() {
+        for b in &cfg.tasks[i + 1..] {
+            put(a, b, si_contrast(inc, |r| r.task == *a, |r| r.task == *b));
+        }
+    }
+    if cfg.conditions.contains(&Condition::Basic) {
+        for &c in cfg.conditions.iter().filter(|&&c| c != Condition::Basic) {
+            // Only tasks trained in both conditions enter the comparison.
+            let shared = |r: &NetworkResult| {
+                inc.iter()
+                    .any(|o| o.task == r.task && o.condition == Condition::Basic)
+                    && inc.iter().any(|o| o.task == r.task && o.condition == c)
+            };
+            put(
+                c.name(),
+                Condition::Basic.name(),
+                si_contrast(
+                    inc,
+                    |r| r.condition == c && shared(r),
+                    |r| r.condition == Condition::Basic && shared(r),
+                ),
+            );
+        }
+    }
 }
 
 /// Supp. Fig. 1 (untrained grid) and Supp. Fig. 7 (banded model).
@@ -296,11 +336,23 @@ fn profiles_and_schur(
         )?;
     }
     let mut groups = Vec::new();
-    for (name, group) in [("high_si", high), ("low_si", low)] {
-        let ps: Vec<_> = group
+    // The baseline: the same networks' initial (random) weights, each
+    // ordered by its own untrained responses.
+    let untrained: Vec<_> = ranked
+        .iter()
+        .filter_map(|t| t.untrained_profile.as_ref())
+        .collect();
+    fn trained_profiles<'a>(group: &[&'a TrainedNetwork]) -> Vec<&'a WeightProfile> {
+        group
             .iter()
             .filter_map(|t| t.measures.profile.as_ref())
-            .collect();
+            .collect()
+    }
+    for (name, ps) in [
+        ("high_si", trained_profiles(high)),
+        ("low_si", trained_profiles(low)),
+        ("untrained", untrained),
+    ] {
         if let Some(avg) = average_profiles(&ps) {
             let at = |k: i64| {
                 avg.offsets

@@ -14,9 +14,10 @@ use anyhow::{Context, Result};
 use ndarray::{Array2, Array3};
 use rand::SeedableRng;
 use serde::Serialize;
+use wm_analysis::weight_profile::WeightProfile;
 use wm_rate_rnn::loss::Objective;
 use wm_rate_rnn::optim::AdamConfig;
-use wm_rate_rnn::record::{evaluate, record, write_activity};
+use wm_rate_rnn::record::{Activity, evaluate, record, write_activity};
 use wm_rate_rnn::{DType, FastWeights, Nonlinearity, TrainConfig, Vanilla, VanillaConfig, train};
 use wm_tasks::orhan_ma::TaskVariant;
 use wm_tasks::{OrhanMaTaskOptions, Task, TaskRng, orhan_ma_task};
@@ -42,6 +43,11 @@ pub struct TrainedNetwork {
     pub measures: NetworkMeasures,
     /// Trained `W_hh` `[pre, post]`.
     pub w_hh: Array2<f64>,
+    /// The weight profile of the same network before training (its initial
+    /// weights, ordered by the peak times of its own untrained responses to
+    /// the same recorded trials): the random-network baseline of Fig. 6 and
+    /// Supp. Fig. 12. `None` when fewer than two units respond.
+    pub untrained_profile: Option<WeightProfile>,
 }
 
 /// The task a grid point trains on.
@@ -154,7 +160,7 @@ pub fn train_network(
         );
     }
     write_atomic(&run_path, run.as_bytes())?;
-    let model = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
+    let model = Vanilla::new(model_cfg.clone(), DType::F32, &mut stream(spec.seed, 0))?;
     let name = spec.dir_name();
     let last = std::cell::Cell::new(0usize);
     let mut on_log = |row: &wm_rate_rnn::train::LogRow| {
@@ -236,18 +242,24 @@ pub fn train_network(
     if cfg.save_activity {
         write_activity(&dir.join("activity.safetensors"), &act, &batch)?;
     }
-    let (t, b, n) = (act.n_steps, act.batch_size, act.n_units);
-    let activity = Array3::from_shape_fn((b, t, n), |(k, s, i)| {
-        f64::from(act.rates[(s * b + k) * n + i])
-    });
-    let w: Vec<f64> = model.w_hh()?;
-    let w_hh = Array2::from_shape_vec((n, n), w)?;
+    let (w_hh, activity) = weights_and_activity(&model, &act)?;
     let measures = measure(
         w_hh.view(),
         activity.view(),
         batch.update.as_deref(),
         cfg.profile_max_offset,
     )?;
+    // The same network re-created from its seed, before any training.
+    let initial = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
+    let (w0, activity0) =
+        weights_and_activity(&initial, &record(&initial, task.as_ref(), &batch)?)?;
+    let untrained_profile = measure(
+        w0.view(),
+        activity0.view(),
+        batch.update.as_deref(),
+        cfg.profile_max_offset,
+    )?
+    .profile;
     let success = test.fractional_loss.is_finite() && test.fractional_loss < cfg.success_threshold;
     let result = NetworkResult {
         fractional_loss: test.fractional_loss,
@@ -266,7 +278,19 @@ pub fn train_network(
         result,
         measures,
         w_hh,
+        untrained_profile,
     })
+}
+
+/// A network's `W_hh` `[pre, post]` and its recorded rates as
+/// `[trial, time, unit]`, in f64.
+fn weights_and_activity(model: &Vanilla, act: &Activity) -> Result<(Array2<f64>, Array3<f64>)> {
+    let (t, b, n) = (act.n_steps, act.batch_size, act.n_units);
+    let activity = Array3::from_shape_fn((b, t, n), |(k, s, i)| {
+        f64::from(act.rates[(s * b + k) * n + i])
+    });
+    let w_hh = Array2::from_shape_vec((n, n), model.w_hh()?)?;
+    Ok((w_hh, activity))
 }
 
 /// Iterations a call to `train` ran (not resumed).
@@ -325,5 +349,6 @@ fn diverged_network(
             example_trial: Array2::zeros((0, 0)),
         },
         w_hh: Array2::from_shape_vec((n, n), w)?,
+        untrained_profile: None,
     })
 }
