@@ -180,12 +180,32 @@ pub fn reproduce(
             scale.name()
         ),
     }
+    append_verdict(&out)?;
     println!(
         "results in {}; compare with `cargo xtask regress {}`",
         out.display(),
         study.name()
     );
     Ok(())
+}
+
+/// Append the verdict table (claim | expected | wm | verdict) to the run's
+/// REPORT.md when its scale has an expected file; say so when it has none.
+fn append_verdict(out: &Path) -> Result<()> {
+    let experiments = workspace_root().join("experiments");
+    match wm_studies::regress::check_folder(out, &experiments) {
+        Ok(check) => {
+            let report = out.join("REPORT.md");
+            let mut text = std::fs::read_to_string(&report).unwrap_or_default();
+            text.push_str("\n");
+            text.push_str(&wm_studies::regress::verdict_markdown(&check));
+            wm_studies::io::write_atomic(&report, text.as_bytes())
+        }
+        Err(e) => {
+            println!("no verdict table in REPORT.md: {e:#}");
+            Ok(())
+        }
+    }
 }
 
 /// Run `job` with a progress bar of `len` `unit`s that it advances through

@@ -312,6 +312,43 @@ pub fn check_folder(results: &Path, experiments: &Path) -> Result<FolderCheck> {
     })
 }
 
+/// The verdict table of a report: one row per check, with the published
+/// claim (the check's description), the expectation, wm's value and the
+/// verdict, as Markdown.
+pub fn verdict_markdown(check: &FolderCheck) -> String {
+    let mut s = format!(
+        "## Verdict against `{}`\n\nEach row is one published claim (or a design check), its expectation, what this run measured and the verdict (α = 0.05 where a p-value is checked).\n\n| claim | expected | wm | verdict |\n|---|---|---|---|\n",
+        check
+            .expected_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    for r in &check.rows {
+        let measured = r
+            .measured
+            .map_or_else(|| "missing".to_string(), |m| format!("{m:.4}"));
+        let verdict = match r.verdict {
+            Verdict::Pass => "reproduced",
+            Verdict::Fail => "**not reproduced**",
+            Verdict::NotReproduced => "not reproduced (recorded)",
+        };
+        let _ = writeln!(
+            s,
+            "| {} (`{}`) | {} | {measured} | {verdict} |",
+            r.description.replace('|', "/"),
+            r.statistic,
+            r.expected
+        );
+    }
+    let passed = check
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Pass)
+        .count();
+    let _ = writeln!(s, "\n{passed} of {} reproduced.", check.rows.len());
+    s
+}
+
 /// The stored results folders of every study: `experiments/<study>/*-results`.
 pub fn stored_results(experiments: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -453,6 +490,44 @@ mod tests {
                 .validate()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn verdict_table_has_one_row_per_check_with_its_verdict() {
+        let expected: Expected = toml::from_str(
+            "study = 's'\nscale = 'medium'\n\
+             [[check]]\nstatistic = 'a'\ngreater_than = 0.0\ndescription = 'a rises'\n\
+             [[check]]\nstatistic = 'b'\nless_than = 0.0\ndescription = 'b | falls'\n\
+             [[check]]\nstatistic = 'c'\nless_than = 0.0\nnot_reproduced = { measured = 2.0, abs_tol = 0.1 }\n",
+        )
+        .unwrap();
+        let summary: Summary =
+            toml::from_str("[statistics]\na = 0.5\nb = 0.25\nc = 2.05\n").unwrap();
+        let check = FolderCheck {
+            study: "s".into(),
+            scale: "medium".into(),
+            expected_path: PathBuf::from("experiments/s/expected-medium.toml"),
+            rows: compare(&expected, &summary).unwrap(),
+        };
+        let md = verdict_markdown(&check);
+        assert!(md.contains("`expected-medium.toml`"));
+        let rows: Vec<&str> = md
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| claim"))
+            .collect();
+        assert_eq!(rows.len(), 3, "{md}");
+        assert!(rows[0].ends_with("| 0.5000 | reproduced |"), "{}", rows[0]);
+        assert!(
+            rows[1].contains("b / falls") && rows[1].ends_with("**not reproduced** |"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].ends_with("not reproduced (recorded) |"),
+            "{}",
+            rows[2]
+        );
+        assert!(md.contains("1 of 3 reproduced."));
     }
 
     #[test]

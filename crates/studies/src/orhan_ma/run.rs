@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use ndarray::Axis;
 use rayon::prelude::*;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
-use wm_analysis::stats::simple_linear_regression;
+use wm_analysis::stats::{simple_linear_regression, ttest_welch};
 use wm_analysis::weight_profile::WeightProfile;
 
 use crate::io::{Provenance, write_atomic, write_csv, write_toml};
@@ -237,6 +237,14 @@ fn contrasts(cfg: &OrhanMaConfig, inc: &[&NetworkResult], stats: &mut BTreeMap<S
     }
 }
 
+/// The profile's mean weight at offset `k` (NaN where it has none).
+fn profile_at(offsets: &[i64], mean: &[f64], k: i64) -> f64 {
+    offsets
+        .iter()
+        .position(|&o| o == k)
+        .map_or(f64::NAN, |p| mean[p])
+}
+
 /// Supp. Fig. 1 (untrained grid) and Supp. Fig. 7 (banded model).
 fn untrained_and_banded(
     cfg: &OrhanMaConfig,
@@ -348,18 +356,34 @@ fn profiles_and_schur(
             .filter_map(|t| t.measures.profile.as_ref())
             .collect()
     }
+    let (high_p, low_p) = (trained_profiles(high), trained_profiles(low));
+    // Per-network forward-minus-backward asymmetry, compared between groups
+    // (Fig. 6: sequential networks carry a forward band; random ones none).
+    let asymmetries = |ps: &[&WeightProfile]| -> Vec<f64> {
+        ps.iter()
+            .map(|p| profile_at(&p.offsets, &p.mean, 1) - profile_at(&p.offsets, &p.mean, -1))
+            .filter(|a| a.is_finite())
+            .collect()
+    };
+    for (name, other) in [("low_si", &low_p), ("untrained", &untrained)] {
+        if let Ok(t) = ttest_welch(&asymmetries(&high_p), &asymmetries(other)) {
+            stats.insert(
+                format!("profile_asymmetry_diff_high_si_vs_{name}"),
+                t.estimate,
+            );
+            stats.insert(
+                format!("profile_asymmetry_diff_p_high_si_vs_{name}"),
+                t.p_value,
+            );
+        }
+    }
     for (name, ps) in [
-        ("high_si", trained_profiles(high)),
-        ("low_si", trained_profiles(low)),
+        ("high_si", high_p),
+        ("low_si", low_p),
         ("untrained", untrained),
     ] {
         if let Some(avg) = average_profiles(&ps) {
-            let at = |k: i64| {
-                avg.offsets
-                    .iter()
-                    .position(|&o| o == k)
-                    .map_or(f64::NAN, |p| avg.mean[p])
-            };
+            let at = |k: i64| profile_at(&avg.offsets, &avg.mean, k);
             stats.insert(format!("profile_asymmetry_{name}"), at(1) - at(-1));
             stats.insert(format!("profile_self_{name}"), at(0));
             let w = toeplitz_from_profile(&avg, SCHUR_DIM.min(cfg.n_units));
@@ -373,6 +397,13 @@ fn profiles_and_schur(
             stats.insert(format!("schur_nonnormal_fraction_{name}"), nonnormal);
             groups.push((name, avg));
         }
+    }
+    if let (Some(h), Some(l)) = (
+        stats.get("schur_significant_modes_high_si"),
+        stats.get("schur_significant_modes_low_si"),
+    ) {
+        let diff = h - l;
+        stats.insert("schur_significant_modes_high_minus_low_si".into(), diff);
     }
     if !groups.is_empty() {
         let refs: Vec<(&str, &_)> = groups.iter().map(|(n, p)| (*n, p)).collect();
