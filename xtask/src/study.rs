@@ -197,7 +197,7 @@ fn append_verdict(out: &Path) -> Result<()> {
         Ok(check) => {
             let report = out.join("REPORT.md");
             let mut text = std::fs::read_to_string(&report).unwrap_or_default();
-            text.push_str("\n");
+            text.push('\n');
             text.push_str(&wm_studies::regress::verdict_markdown(&check));
             wm_studies::io::write_atomic(&report, text.as_bytes())
         }

@@ -2,13 +2,13 @@
 //! 2019): grid search of the scaling factor s on LIF task accuracy, then
 //! spike trains and a raster of a few trials at the best s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use rand::SeedableRng;
 use wm_spiking::{LifParams, RateArrays, ScaleSearch, SimOptions, search_scale};
-use wm_studies::io::write_toml;
+use wm_studies::io::{read_toml, write_toml};
 use wm_tasks::kim::{DmsOptions, GoNoGoOptions, KimDms, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
 
@@ -43,9 +43,43 @@ pub struct ConvertArgs {
     /// Seed of trial types and noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The task's timeline and scoring as a TOML file of its options (the
+    /// fields of `DmsOptions` or `GoNoGoOptions`; missing fields keep their
+    /// defaults), so a network is converted on the timeline it was trained
+    /// on. Default: DMS as the paper states it (750-ms delay), Go-NoGo as
+    /// coded.
+    #[arg(long)]
+    task_options: Option<PathBuf>,
+    /// Simulate the LIF networks in float64 instead of float32 (the
+    /// original MATLAB code's precision; slower, and changes the accuracy
+    /// of marginal scaling factors).
+    #[arg(long)]
+    f64: bool,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The task to score on, with the options of `path` when given.
+fn task_of(task: ConvertTask, path: Option<&Path>) -> Result<Box<dyn Task>> {
+    Ok(match (task, path) {
+        (ConvertTask::Dms, None) => Box::new(KimDms::new(DmsOptions::default())?),
+        (ConvertTask::Dms, Some(p)) => {
+            let opts: DmsOptions = read_toml(p)?;
+            Box::new(KimDms::new(opts).with_context(|| p.display().to_string())?)
+        }
+        (ConvertTask::GoNogo, None) => {
+            Box::new(KimGoNoGo::new(GoNoGoOptions::default())?.lif_scoring())
+        }
+        (ConvertTask::GoNogo, Some(p)) => {
+            let opts: GoNoGoOptions = read_toml(p)?;
+            Box::new(
+                KimGoNoGo::new(opts)
+                    .with_context(|| p.display().to_string())?
+                    .lif_scoring(),
+            )
+        }
+    })
 }
 
 /// Run `wm convert`.
@@ -66,10 +100,7 @@ pub fn run(a: ConvertArgs) -> Result<()> {
         bail!("--scales: at most 1000 candidates");
     }
     let arrays = RateArrays::from_safetensors(&a.arrays)?;
-    let task: Box<dyn Task> = match a.task {
-        ConvertTask::Dms => Box::new(KimDms::new(DmsOptions::default())?),
-        ConvertTask::GoNogo => Box::new(KimGoNoGo::new(GoNoGoOptions::default())?.lif_scoring()),
-    };
+    let task = task_of(a.task, a.task_options.as_deref())?;
     if task.n_inputs() != arrays.n_inputs || task.n_outputs() != arrays.n_outputs {
         bail!(
             "{}: the network has {} inputs and {} outputs; the {:?} task needs {} and {}",
@@ -92,7 +123,11 @@ pub fn run(a: ConvertArgs) -> Result<()> {
         search.scales = s;
     }
     let params = LifParams::default();
-    let result = search_scale::<f32>(&arrays, &params, task.as_ref(), &search, a.seed)?;
+    let result = if a.f64 {
+        search_scale::<f64>(&arrays, &params, task.as_ref(), &search, a.seed)?
+    } else {
+        search_scale::<f32>(&arrays, &params, task.as_ref(), &search, a.seed)?
+    };
     for (s, acc) in result.scales.iter().zip(&result.accuracies) {
         println!("s = {s:>5}: LIF accuracy {acc:.3}");
     }
@@ -104,23 +139,25 @@ pub fn run(a: ConvertArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     write_toml(&a.out.join("conversion.toml"), &result)?;
     if a.record_trials > 0 {
-        let net = arrays.to_lif::<f32>(result.best_scale, &params)?;
         let mut rng = TaskRng::seed_from_u64(a.seed);
         let batch = task.batch(&mut rng, a.record_trials);
-        let steps = (task.timeline().dt_ms / params.dt_ms).round() as usize;
-        let sim = net.simulate(
-            &batch.input,
-            batch.n_steps,
-            batch.batch_size,
-            &SimOptions {
-                seed: a.seed,
-                steps_per_input: steps,
-                record_spikes: true,
-                readout: true,
-            },
-        )?;
-        sim.spikes.write_csv(&a.out.join("spikes.csv"))?;
-        sim.spikes.raster(
+        let options = SimOptions {
+            seed: a.seed,
+            steps_per_input: (task.timeline().dt_ms / params.dt_ms).round() as usize,
+            record_spikes: true,
+            readout: true,
+        };
+        let spikes = if a.f64 {
+            let net = arrays.to_lif::<f64>(result.best_scale, &params)?;
+            net.simulate(&batch.input, batch.n_steps, batch.batch_size, &options)?
+                .spikes
+        } else {
+            let net = arrays.to_lif::<f32>(result.best_scale, &params)?;
+            net.simulate(&batch.input, batch.n_steps, batch.batch_size, &options)?
+                .spikes
+        };
+        spikes.write_csv(&a.out.join("spikes.csv"))?;
+        spikes.raster(
             &a.out.join("raster.png"),
             0,
             &format!("LIF network at s = {} (trial 0)", result.best_scale),

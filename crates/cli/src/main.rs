@@ -82,7 +82,7 @@ enum Command {
     },
     /// Convert a trained rate network to a LIF network (scale search on task accuracy).
     #[command(
-        after_help = "Example:\n  wm convert --arrays net.safetensors --task dms --out lif/\n\n\
+        after_help = "Examples:\n  wm convert --arrays net.safetensors --task dms --out lif/\n  wm convert --arrays net.safetensors --task dms --task-options dms.toml --f64 --out lif/\n\n\
         net.safetensors holds tau_ms [N], w_rec [N, N] (post × pre), w_in [N, I], w_out [O, N]."
     )]
     Convert(convert::ConvertArgs),

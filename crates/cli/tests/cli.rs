@@ -917,3 +917,71 @@ fn convert_searches_the_scale_and_writes_spikes_and_a_raster() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("inputs"), "{}", text(&o));
 }
+
+/// Spike times (ms) of a `spikes.csv` written by `wm convert`.
+fn spike_times_ms(path: &Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+        .collect()
+}
+
+#[test]
+fn convert_uses_the_timeline_it_is_given_and_simulates_in_f64_on_request() {
+    let d = tempfile::tempdir().unwrap();
+    let net = d.path().join("net.safetensors");
+    write_arrays(&net, 2, 40);
+    let convert = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "convert",
+            "--arrays",
+            net.to_str().unwrap(),
+            "--task",
+            "dms",
+            "--scales",
+            "30",
+            "--trials",
+            "2",
+            "--record-trials",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // The paper's timeline (default) lasts 2.95 s; the original code's
+    // short-delay one (250-ms fixation, 50-ms delay) 1.5 s.
+    let long = d.path().join("long");
+    let o = convert(&long, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t_long = spike_times_ms(&long.join("spikes.csv"));
+    assert!(t_long.iter().any(|&t| t > 1500.0), "default timeline ended by 1.5 s");
+    let opts = d.path().join("dms.toml");
+    std::fs::write(&opts, "fixation_ms = 250.0\ndelay_ms = 50.0\n").unwrap();
+    let short = d.path().join("short");
+    let o = convert(&short, &["--task-options", opts.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t_short = spike_times_ms(&short.join("spikes.csv"));
+    assert!(!t_short.is_empty());
+    assert!(t_short.iter().all(|&t| t < 1500.0), "spikes after the 1.5-s trial");
+    // float64 simulates the same dynamics: spike counts agree closely.
+    let wide = d.path().join("f64");
+    let o = convert(&wide, &["--f64"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let n64 = spike_times_ms(&wide.join("spikes.csv")).len() as f64;
+    let n32 = t_long.len() as f64;
+    assert!((n64 - n32).abs() <= 0.1 * n32, "f64 {n64} vs f32 {n32} spikes");
+    // Bad options files: one-line errors naming the file or the field.
+    std::fs::write(&opts, "delay_ms = -5.0\n").unwrap();
+    let o = convert(&short, &["--task-options", opts.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("delay_ms"), "{}", text(&o));
+    std::fs::write(&opts, "delay = 5.0\n").unwrap();
+    let o = convert(&short, &["--task-options", opts.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("dms.toml"), "{}", text(&o));
+    assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
+}
