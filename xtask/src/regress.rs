@@ -18,12 +18,19 @@ pub fn run(study: Study, results: Option<PathBuf>, stored: bool) -> Result<()> {
         (true, Some(_)) => {
             bail!("--stored checks the folders under experiments/; it takes no --results")
         }
-        (true, None) => stored_results(&experiments)?
-            .into_iter()
-            .filter(|p| {
+        (true, None) => {
+            let of_study = |p: &PathBuf| {
                 study == Study::All || p.parent().is_some_and(|d| d.ends_with(study.name()))
-            })
-            .collect(),
+            };
+            let stored = stored_results(&experiments)?;
+            for p in stored.in_progress.iter().filter(|p| of_study(p)) {
+                println!(
+                    "{}: a sweep still running (no summary.toml yet); not checked\n",
+                    p.display()
+                );
+            }
+            stored.finished.into_iter().filter(of_study).collect()
+        }
         (false, Some(dir)) => vec![dir],
         (false, None) if study == Study::All => Study::EACH
             .iter()

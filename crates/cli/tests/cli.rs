@@ -958,7 +958,10 @@ fn convert_uses_the_timeline_it_is_given_and_simulates_in_f64_on_request() {
     let o = convert(&long, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let t_long = spike_times_ms(&long.join("spikes.csv"));
-    assert!(t_long.iter().any(|&t| t > 1500.0), "default timeline ended by 1.5 s");
+    assert!(
+        t_long.iter().any(|&t| t > 1500.0),
+        "default timeline ended by 1.5 s"
+    );
     let opts = d.path().join("dms.toml");
     std::fs::write(&opts, "fixation_ms = 250.0\ndelay_ms = 50.0\n").unwrap();
     let short = d.path().join("short");
@@ -966,14 +969,20 @@ fn convert_uses_the_timeline_it_is_given_and_simulates_in_f64_on_request() {
     assert!(o.status.success(), "{}", text(&o));
     let t_short = spike_times_ms(&short.join("spikes.csv"));
     assert!(!t_short.is_empty());
-    assert!(t_short.iter().all(|&t| t < 1500.0), "spikes after the 1.5-s trial");
+    assert!(
+        t_short.iter().all(|&t| t < 1500.0),
+        "spikes after the 1.5-s trial"
+    );
     // float64 simulates the same dynamics: spike counts agree closely.
     let wide = d.path().join("f64");
     let o = convert(&wide, &["--f64"]);
     assert!(o.status.success(), "{}", text(&o));
     let n64 = spike_times_ms(&wide.join("spikes.csv")).len() as f64;
     let n32 = t_long.len() as f64;
-    assert!((n64 - n32).abs() <= 0.1 * n32, "f64 {n64} vs f32 {n32} spikes");
+    assert!(
+        (n64 - n32).abs() <= 0.1 * n32,
+        "f64 {n64} vs f32 {n32} spikes"
+    );
     // Bad options files: one-line errors naming the file or the field.
     std::fs::write(&opts, "delay_ms = -5.0\n").unwrap();
     let o = convert(&short, &["--task-options", opts.to_str().unwrap()]);

@@ -80,6 +80,11 @@ pub struct Check {
     pub greater_than: Option<f64>,
     /// The statistic must be strictly less than this.
     pub less_than: Option<f64>,
+    /// `finite = true`: the run must produce a finite value (for statistics
+    /// whose range the pipeline guarantees by construction, such as an
+    /// accuracy or a p-value, where a range check could not fail).
+    #[serde(default)]
+    pub finite: bool,
     /// The published expectation above was not reproduced by the stored run:
     /// its measured value, guarded within a tolerance.
     pub not_reproduced: Option<NotReproduced>,
@@ -118,9 +123,9 @@ impl Check {
                 self.statistic
             );
         }
-        if !has_value && self.greater_than.is_none() && self.less_than.is_none() {
+        if !has_value && self.greater_than.is_none() && self.less_than.is_none() && !self.finite {
             bail!(
-                "check `{}` constrains nothing: give `expected` with a tolerance, or `greater_than`/`less_than`",
+                "check `{}` constrains nothing: give `expected` with a tolerance, `greater_than`/`less_than`, or `finite = true`",
                 self.statistic
             );
         }
@@ -173,6 +178,9 @@ impl Check {
         }
         if let Some(l) = self.less_than {
             parts.push(format!("< {l}"));
+        }
+        if parts.is_empty() && self.finite {
+            parts.push("finite".to_string());
         }
         parts.join(", ")
     }
@@ -349,9 +357,19 @@ pub fn verdict_markdown(check: &FolderCheck) -> String {
     s
 }
 
-/// The stored results folders of every study: `experiments/<study>/*-results`.
-pub fn stored_results(experiments: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// The stored results folders of every study, `experiments/<study>/*-results`.
+#[derive(Debug, Clone, Default)]
+pub struct StoredResults {
+    /// Folders with a `summary.toml`: finished runs, checked by regress.
+    pub finished: Vec<PathBuf>,
+    /// Sweep folders (`sweep.toml`) without a summary yet: still running.
+    pub in_progress: Vec<PathBuf>,
+}
+
+/// List the stored results folders of every study; a folder that is
+/// neither finished nor a sweep in progress is an error.
+pub fn stored_results(experiments: &Path) -> Result<StoredResults> {
+    let mut out = StoredResults::default();
     for study in std::fs::read_dir(experiments)? {
         let study = study?.path();
         if !study.is_dir() {
@@ -363,12 +381,23 @@ pub fn stored_results(experiments: &Path) -> Result<Vec<PathBuf>> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.ends_with("-results"));
-            if p.is_dir() && is_results {
-                out.push(p);
+            if !(p.is_dir() && is_results) {
+                continue;
+            }
+            if p.join("summary.toml").is_file() {
+                out.finished.push(p);
+            } else if p.join("sweep.toml").is_file() {
+                out.in_progress.push(p);
+            } else {
+                bail!(
+                    "{}: a results folder with neither summary.toml nor sweep.toml",
+                    p.display()
+                );
             }
         }
     }
-    out.sort();
+    out.finished.sort();
+    out.in_progress.sort();
     Ok(out)
 }
 
@@ -451,6 +480,18 @@ mod tests {
         assert!(!c.passes(None));
         assert!(!c.passes(Some(f64::NAN)));
         assert!(!c.passes(Some(f64::NEG_INFINITY)));
+    }
+
+    #[test]
+    fn a_finite_check_fails_on_missing_or_non_finite_values_only() {
+        let c = check("statistic = 'x'\nfinite = true");
+        c.validate().unwrap();
+        assert_eq!(c.describe(), "finite");
+        assert!(c.passes(Some(-1e300)));
+        assert!(!c.passes(Some(f64::NAN)));
+        assert!(!c.passes(Some(f64::INFINITY)));
+        assert!(!c.passes(None));
+        assert!(check("statistic = 'x'\nfinite = false").validate().is_err());
     }
 
     #[test]
