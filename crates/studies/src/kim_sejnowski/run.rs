@@ -117,6 +117,27 @@ pub fn run_with_progress(
     };
     stats.insert("mean_rate_accuracy".into(), mean_of(&|r| r.rate_accuracy));
     stats.insert("mean_lif_accuracy".into(), mean_of(&|r| r.lif_accuracy));
+    // Kept DMS networks scored on the long-delay timeline of the
+    // cross-temporal analysis (trained on their own, possibly shorter, delay).
+    for (key, of) in [
+        (
+            "mean_rate_accuracy_long_delay_dms",
+            (|r: &crate::kim_sejnowski::network::NetworkRow| r.rate_accuracy_long_delay)
+                as fn(&_) -> f64,
+        ),
+        ("mean_lif_accuracy_long_delay_dms", |r| {
+            r.lif_accuracy_long_delay
+        }),
+    ] {
+        let v: Vec<f64> = kept
+            .iter()
+            .map(|o| of(&o.row))
+            .filter(|v| v.is_finite())
+            .collect();
+        if !v.is_empty() {
+            stats.insert(key.into(), v.iter().sum::<f64>() / v.len() as f64);
+        }
+    }
     stats.insert(
         "min_lif_accuracy_kept".into(),
         kept.iter()
