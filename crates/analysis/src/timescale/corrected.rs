@@ -5,43 +5,57 @@
 //!
 //! Per unit: the across-trial autocorrelation at lags 1..=K bins, the start
 //! after the first decrease (clamped so that 3 lags remain; no late-peak
-//! exclusion), and the least-squares τ of `a·exp(−Δ/τ) + c` over
-//! `[tau_min_ms, tau_max_ms]` by variable projection
+//! exclusion), and the τ of `a·exp(−Δ/τ) + c` minimising the residual sum
+//! of squares weighted by the number of bin pairs averaged at each lag
+//! (`bins − k`), over `[tau_min_ms, tau_max_ms]`, by variable projection
 //! ([`super::profile::fit_one_exponential`]). This is the estimator of
-//! Murray et al. (2014, Nat. Neurosci. 17:1661, Fig. 1) with the same model
-//! and residuals as the default pipeline, minimised globally over a bounded
-//! range so that it never fails; `a = 0` means no decay.
+//! Murray et al. (2014, Nat. Neurosci. 17:1661, Fig. 1 and Methods) with the
+//! model of the default pipeline; the weights lower its variance on short
+//! trials (the last lags average few pairs), and the bounded global search
+//! means it never fails; `a = 0` means no decay.
 //!
 //! ## Bias correction (indirect inference, after Zeraati et al. 2022)
 //!
-//! On short trials the raw τ is biased (low for long τ: the offset absorbs
-//! the tail of the decay, and the default pipeline's τ ≤ 500 ms rule drops
-//! the largest estimates). Zeraati, Engel & Levina (2022, Nat. Comput. Sci.
-//! 2:193, Fig. 2) fit a generative model by approximate Bayesian computation
-//! so that summary statistics of surrogate data match the data's. Here the
-//! generative model is [`super::surrogate::OuPoissonModel`] and the summary
-//! statistic is the raw τ itself:
+//! On short trials the fitted τ is biased (low for long τ: the offset
+//! absorbs the tail of the decay, and the default pipeline's τ ≤ 500 ms rule
+//! drops the largest estimates) and widely spread. Zeraati, Engel & Levina
+//! (2022, Nat. Comput. Sci. 2:193, Fig. 1–2) fit a generative model by
+//! approximate Bayesian computation so that summary statistics of surrogate
+//! data match the data's. Here the generative model is
+//! [`super::surrogate::OuPoissonModel`] and the summary statistic is the raw
+//! τ itself (indirect inference: Gouriéroux, Monfort & Renault 1993):
 //!
-//! 1. for τ on a log grid over the range, surrogates with the unit's trial
-//!    count, bin count and bin width, its mean count per bin, and the
-//!    amplitude and offset of the best fit of the data's autocorrelation at
-//!    that τ (the fraction of count variance that is rate variance fixes the
-//!    dispersion under Poisson spiking) are analysed by the same estimator;
-//! 2. the median raw log τ over the surrogates at each grid τ, made
-//!    monotone (pool-adjacent-violators), is the calibration curve g;
-//!    surrogates at different grid τ share their random numbers (common
-//!    random numbers), so g is smooth in τ;
+//! 1. surrogates are simulated with the data's trial count, bin count and
+//!    bin width, the population's median mean count per bin and median
+//!    autocorrelation offset, on a grid of τ (log-spaced over the range) ×
+//!    autocorrelation at lag 1 (log-spaced over 0.01–0.6: this level, over
+//!    the Poisson variance, sets the unit's signal-to-noise ratio and thus
+//!    its dispersion, Fano factor `1/(1 − a − c)`), and analysed by the same
+//!    estimator; the median raw log τ in each cell is the calibration;
+//!    every cell uses the same random numbers (common random numbers), so
+//!    the calibration is smooth across cells. One calibration serves all
+//!    units of a call (its cost does not grow with the number of units);
+//! 2. a unit's curve g(τ) is the calibration interpolated (in log level) at
+//!    the unit's own autocorrelation at its start lag, restricted to the τ
+//!    between its lowest and highest value (outside, decays faster than a
+//!    bin or slower than the window leave the estimate uninformative) and
+//!    made monotone (pool-adjacent-violators);
 //! 3. the corrected τ is g⁻¹(raw τ of the data) (linear interpolation in
 //!    log–log): the τ whose surrogates give, in median, the data's estimate,
 //!    which makes it median-unbiased when the model holds. A data estimate
-//!    beyond g's range gives the range's end, flagged as a bound; no decay
-//!    is [`Exclusion::NegativeAmplitude`].
+//!    beyond g's range gives the range's end, flagged as a bound
+//!    ([`UnitUncertainty::corrected_at_bound`]); no decay is
+//!    [`Exclusion::NegativeAmplitude`].
 //!
 //! Assumptions: trials are independent and stationary within the window;
 //! the rate is one autocorrelated (exponential) process plus a per-trial
 //! offset, small enough that the rate rarely reaches 0; spiking is Poisson
-//! given the rate. A unit violating these (bursting, oscillations, drifts)
-//! is corrected for a model that does not describe it.
+//! given the rate; units differ from the population mainly in their
+//! autocorrelation level (their mean count and offset enter only through
+//! the population medians). A unit violating these (bursting, oscillations,
+//! drifts) is corrected for a model that does not describe it. Where the
+//! window is short for the τ (τ/window ≳ 0.4) the estimate carries little
+//! information about τ and the correction, though centred, is imprecise.
 //!
 //! ## Confidence intervals
 //!
@@ -57,9 +71,10 @@
 //! ## Two timescales
 //!
 //! `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c` is fitted beside the single
-//! exponential on the same lags ([`super::profile::fit_two_exponentials`];
-//! at least 6 lags) and chosen when its Bayesian information criterion
-//! `n ln(RSS/n) + k ln n` (Schwarz 1978; k = 3 or 5) is lower. BIC rather
+//! exponential on the same lags with the same weights
+//! ([`super::profile::fit_two_exponentials`]; at least 6 lags) and chosen
+//! when its Bayesian information criterion `n ln(RSS/n) + k ln n` (Schwarz
+//! 1978; weighted RSS, k = 3 or 5) is lower. BIC rather
 //! than AIC because neighbouring autocorrelation lags have correlated errors,
 //! which makes AIC favour the larger model.
 
@@ -99,8 +114,8 @@ impl Default for CorrectionParams {
             tau_min_ms: 10.0,
             tau_max_ms: 2000.0,
             grid_points: 12,
-            amplitude_levels: 5,
-            surrogates: 200,
+            amplitude_levels: 6,
+            surrogates: 256,
         }
     }
 }
@@ -435,12 +450,6 @@ fn pooled_calibration(
         .chunks(log_tau.len())
         .map(|row| row.to_vec())
         .collect();
-    if std::env::var_os("WM_DEBUG_CAL").is_some() {
-        eprintln!("mu {mean_count} off {offset}");
-        for (r, row) in g.iter().enumerate() {
-            eprintln!("a {:.3}: {:?}", log_a[r].exp(), row.iter().map(|v: &f64| v.exp().round()).collect::<Vec<_>>());
-        }
-    }
     PooledCalibration { log_tau, log_a, g }
 }
 
@@ -543,7 +552,7 @@ fn analyse_unit(
         };
     }
     if opts.two_timescales
-        && let Some(two) = two_timescales(&out.base.autocorrelation, params.bin_ms, c)
+        && let Some(two) = two_timescales(&out.base.autocorrelation, bins, params.bin_ms, c)
         && usable
     {
         out.two = Some(two);
@@ -583,7 +592,12 @@ fn analyse_unit(
     UnitWork { out, boot }
 }
 
-fn two_timescales(ac: &[f64], bin_ms: f64, c: &CorrectionParams) -> Option<TwoTimescales> {
+fn two_timescales(
+    ac: &[f64],
+    bins: usize,
+    bin_ms: f64,
+    c: &CorrectionParams,
+) -> Option<TwoTimescales> {
     if ac.iter().any(|v| !v.is_finite()) {
         return None;
     }
@@ -594,12 +608,12 @@ fn two_timescales(ac: &[f64], bin_ms: f64, c: &CorrectionParams) -> Option<TwoTi
         return None;
     }
     let lags: Vec<f64> = (m..=ac.len()).map(|k| k as f64 * bin_ms).collect();
-    let ones = vec![1.0; n];
-    let one = fit_one_exponential(&lags, y, &ones, c.tau_min_ms, c.tau_max_ms);
-    let fit = fit_two_exponentials(&lags, y, c.tau_min_ms, c.tau_max_ms);
+    let w = pair_weights(m, ac.len(), bins);
+    let one = fit_one_exponential(&lags, y, &w, c.tau_min_ms, c.tau_max_ms);
+    let fit = fit_two_exponentials(&lags, y, &w, c.tau_min_ms, c.tau_max_ms);
     let nf = n as f64;
     // A floor on RSS keeps the criterion finite for exact data.
-    let floor = 1e-300 + 1e-14 * y.iter().map(|v| v * v).sum::<f64>();
+    let floor = 1e-300 + 1e-14 * y.iter().zip(&w).map(|(v, wi)| wi * v * v).sum::<f64>();
     let bic = |rss: f64, k: f64| nf * ((rss + floor) / nf).ln() + k * nf.ln();
     let bic_one = bic(one.rss, 3.0);
     let bic_two = fit.map_or(f64::INFINITY, |f| bic(f.rss, 5.0));
@@ -669,9 +683,8 @@ pub fn timescales_with_uncertainty(
         let mut mu: Vec<f64> = pre.iter().map(|p| p.0).collect();
         let mut off: Vec<f64> = pre.iter().map(|p| p.1).collect();
         let (mu, off) = (median(&mut mu), median(&mut off));
-        (mu.is_finite() && mu > 0.0).then(|| {
-            pooled_calibration(mu, off, (trials, bins, k), params.bin_ms, c, rng)
-        })
+        (mu.is_finite() && mu > 0.0)
+            .then(|| pooled_calibration(mu, off, (trials, bins, k), params.bin_ms, c, rng))
     } else {
         None
     };

@@ -161,24 +161,22 @@ pub fn fit_at_tau(lags_ms: &[f64], y: &[f64], w: &[f64], tau_ms: f64) -> Profile
     }
 }
 
-/// Amplitudes and RSS of `a₁e₁ + a₂e₂ + c` (both a > 0), or None.
-fn solve_two(e1: &[f64], e2: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> {
-    // Normal equations G p = r, G = XᵀX for X = [e1 e2 1].
-    let n = y.len() as f64;
+/// Amplitudes and weighted RSS of `a₁e₁ + a₂e₂ + c` (both a > 0), or None.
+fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, f64, f64)> {
+    // Normal equations G p = r, G = XᵀWX for X = [e1 e2 1].
     let mut g = [[0.0f64; 3]; 3];
     let mut r = [0.0f64; 3];
     let mut syy = 0.0;
-    for ((&a, &b), &v) in e1.iter().zip(e2).zip(y) {
+    for (((&a, &b), &v), &wi) in e1.iter().zip(e2).zip(y).zip(w) {
         let x = [a, b, 1.0];
         for i in 0..3 {
             for j in i..3 {
-                g[i][j] += x[i] * x[j];
+                g[i][j] += wi * x[i] * x[j];
             }
-            r[i] += x[i] * v;
+            r[i] += wi * x[i] * v;
         }
-        syy += v * v;
+        syy += wi * v * v;
     }
-    g[2][2] = n;
     for i in 0..3 {
         for j in 0..i {
             g[i][j] = g[j][i];
@@ -210,12 +208,14 @@ fn solve_two(e1: &[f64], e2: &[f64], y: &[f64]) -> Option<(f64, f64, f64, f64)> 
     Some((p[0], p[1], p[2], rss))
 }
 
-/// Fit `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c` (a₁, a₂ > 0, τ₁ < τ₂ both in
+/// Fit `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c` by weighted least squares
+/// (weights as [`fit_one_exponential`]; a₁, a₂ > 0, τ₁ < τ₂ both in
 /// `[tau_lo_ms, tau_hi_ms]`), or None when no pair of timescales gives two
 /// positive amplitudes. Needs at least 4 points (the caller checks).
 pub fn fit_two_exponentials(
     lags_ms: &[f64],
     y: &[f64],
+    w: &[f64],
     tau_lo_ms: f64,
     tau_hi_ms: f64,
 ) -> Option<TwoExpFit> {
@@ -228,7 +228,7 @@ pub fn fit_two_exponentials(
     let mut best: Option<(f64, f64, (f64, f64, f64, f64))> = None;
     for i in 0..GRID {
         for j in i + 1..GRID {
-            if let Some(s) = solve_two(&basis[i], &basis[j], y)
+            if let Some(s) = solve_two(&basis[i], &basis[j], y, w)
                 && best.is_none_or(|b| s.3 < b.2.3)
             {
                 best = Some((grid[i].ln(), grid[j].ln(), s));
@@ -250,7 +250,7 @@ pub fn fit_two_exponentials(
             *x1 = (-l / ta).exp();
             *x2 = (-l / tb).exp();
         }
-        solve_two(&e1, &e2, y)
+        solve_two(&e1, &e2, y, w)
     };
     for _ in 0..30 {
         let mut moved = false;
@@ -307,7 +307,7 @@ mod tests {
             .iter()
             .map(|l| 0.4 * (-l / 40.0).exp() + 0.1 * (-l / 400.0).exp() + 0.01)
             .collect();
-        let f = fit_two_exponentials(&lags, &y, 5.0, 2000.0).unwrap();
+        let f = fit_two_exponentials(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0).unwrap();
         assert!((f.tau1_ms - 40.0).abs() < 0.5, "{f:?}");
         assert!((f.tau2_ms - 400.0).abs() < 5.0, "{f:?}");
         assert!(f.rss < 1e-8, "{f:?}");
