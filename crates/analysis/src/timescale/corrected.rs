@@ -71,7 +71,8 @@
 //! ## Two timescales
 //!
 //! `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c` is fitted beside the single
-//! exponential on the same lags with the same weights
+//! exponential `a·exp(−Δ/τ) + c` (both with c ≥ 0, the variance of a
+//! per-trial offset) on the same lags with the same weights
 //! ([`super::profile::fit_two_exponentials`]; at least 6 lags) and chosen
 //! when its Bayesian information criterion `n ln(RSS/n) + k ln n` (Schwarz
 //! 1978; weighted RSS, k = 3 or 5) is lower. BIC rather
@@ -85,7 +86,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::profile::{TwoExpFit, fit_one_exponential, fit_two_exponentials};
-use super::surrogate::OuPoissonModel;
+use super::surrogate::{OuPoissonModel, SurrogateNoise};
 use super::{
     Exclusion, TimescaleParams, UnitTimescale, check_shape, spike_count_autocorrelation,
     start_index, unit_timescale,
@@ -104,7 +105,7 @@ pub struct CorrectionParams {
     /// Grid points in autocorrelation amplitude of the calibration (≥ 1),
     /// log-spaced over [0.01, 0.8]. Default 5.
     pub amplitude_levels: usize,
-    /// Surrogate data sets per grid cell (≥ 1). Default 200.
+    /// Surrogate data sets per grid cell (≥ 1). Default 1024.
     pub surrogates: usize,
 }
 
@@ -114,8 +115,8 @@ impl Default for CorrectionParams {
             tau_min_ms: 10.0,
             tau_max_ms: 2000.0,
             grid_points: 12,
-            amplitude_levels: 6,
-            surrogates: 256,
+            amplitude_levels: 4,
+            surrogates: 1024,
         }
     }
 }
@@ -365,7 +366,7 @@ fn raw_statistic(ac: &[f64], bins: usize, bin_ms: f64, c: &CorrectionParams) -> 
     let m = raw_start(ac);
     let lags: Vec<f64> = (m..=ac.len()).map(|k| k as f64 * bin_ms).collect();
     let w = pair_weights(m, ac.len(), bins);
-    let f = fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms);
+    let f = fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms, false);
     Some((f.tau_ms.ln(), f.a))
 }
 
@@ -384,10 +385,10 @@ struct PooledCalibration {
     g: Vec<Vec<f64>>,
 }
 
-/// Levels of the first-lag autocorrelation of the calibration grid:
-/// log-spaced over [0.01, 0.6].
-fn amplitude_levels(n: usize) -> Vec<f64> {
-    let (l0, l1) = (0.01f64.ln(), 0.6f64.ln());
+/// Log levels of the start-lag autocorrelation of the calibration grid:
+/// `n` log-spaced over [lo, hi].
+fn amplitude_levels(n: usize, (lo, hi): (f64, f64)) -> Vec<f64> {
+    let (l0, l1) = (lo.ln(), hi.ln());
     (0..n)
         .map(|i| l0 + (l1 - l0) * i as f64 / (n - 1).max(1) as f64)
         .collect()
@@ -404,43 +405,54 @@ fn tau_grid(c: &CorrectionParams) -> Vec<f64> {
 fn pooled_calibration(
     mean_count: f64,
     offset: f64,
+    levels: (f64, f64),
     (trials, bins, k): (usize, usize, usize),
     bin_ms: f64,
     c: &CorrectionParams,
     rng: &mut ChaCha8Rng,
 ) -> PooledCalibration {
     let log_tau = tau_grid(c);
-    let log_a = amplitude_levels(c.amplitude_levels);
+    let log_a = amplitude_levels(c.amplitude_levels, levels);
     let seeds: Vec<u64> = (0..c.surrogates).map(|_| rng.random()).collect();
-    let cells: Vec<(usize, usize)> = (0..log_a.len())
-        .flat_map(|r| (0..log_tau.len()).map(move |j| (r, j)))
-        .collect();
-    let values: Vec<f64> = cells
-        .par_iter()
-        .map(|&(r, j)| {
+    let models: Vec<Option<OuPoissonModel>> = log_a
+        .iter()
+        .flat_map(|&la| log_tau.iter().map(move |&lt| (la.exp(), lt.exp())))
+        .map(|(level, tau)| {
             // Expected autocorrelation at lag 1: a·exp(−bin/τ) + offset = level.
-            let tau = log_tau[j].exp();
-            let tr = offset.clamp(0.0, 0.5 * log_a[r].exp());
-            let a = ((log_a[r].exp() - tr) / (-bin_ms / tau).exp()).min(0.9);
-            let Ok(model) = OuPoissonModel::from_correlation(tau, bin_ms, mean_count, a, tr)
-            else {
-                return f64::NAN;
-            };
+            let tr = offset.clamp(0.0, 0.5 * level);
+            let a = ((level - tr) / (-bin_ms / tau).exp()).min(0.9);
+            OuPoissonModel::from_correlation(tau, bin_ms, mean_count, a, tr).ok()
+        })
+        .collect();
+    // stats[s][cell]: every cell analyses the same random numbers (common
+    // random numbers), drawn once per surrogate.
+    let stats: Vec<Vec<f64>> = seeds
+        .par_iter()
+        .map(|&s| {
+            let noise = SurrogateNoise::draw(trials, bins, &mut ChaCha8Rng::seed_from_u64(s));
             let mut buf = vec![0.0; trials * bins];
-            let mut stats = Vec::with_capacity(seeds.len());
-            for &s in &seeds {
-                // Common random numbers: the same stream in every cell.
-                let mut g = ChaCha8Rng::seed_from_u64(s);
-                model.sample_into(bins, &mut buf, &mut g);
-                let Ok(v) = ArrayView2::from_shape((trials, bins), &buf) else {
-                    return f64::NAN;
-                };
-                if let Some(x) = raw_log_tau(v, k, bin_ms, c) {
-                    stats.push(x);
-                }
-            }
-            if 2 * stats.len() >= seeds.len() {
-                median(&mut stats)
+            models
+                .iter()
+                .map(|m| {
+                    let Some(m) = m else { return f64::NAN };
+                    m.counts_from_noise(&noise, &mut buf);
+                    ArrayView2::from_shape((trials, bins), &buf)
+                        .ok()
+                        .and_then(|v| raw_log_tau(v, k, bin_ms, c))
+                        .unwrap_or(f64::NAN)
+                })
+                .collect()
+        })
+        .collect();
+    let values: Vec<f64> = (0..models.len())
+        .map(|cell| {
+            let mut v: Vec<f64> = stats
+                .iter()
+                .map(|row| row[cell])
+                .filter(|x| x.is_finite())
+                .collect();
+            if 2 * v.len() >= seeds.len() {
+                median(&mut v)
             } else {
                 f64::NAN
             }
@@ -609,7 +621,7 @@ fn two_timescales(
     }
     let lags: Vec<f64> = (m..=ac.len()).map(|k| k as f64 * bin_ms).collect();
     let w = pair_weights(m, ac.len(), bins);
-    let one = fit_one_exponential(&lags, y, &w, c.tau_min_ms, c.tau_max_ms);
+    let one = fit_one_exponential(&lags, y, &w, c.tau_min_ms, c.tau_max_ms, true);
     let fit = fit_two_exponentials(&lags, y, &w, c.tau_min_ms, c.tau_max_ms);
     let nf = n as f64;
     // A floor on RSS keeps the criterion finite for exact data.
@@ -662,7 +674,7 @@ pub fn timescales_with_uncertainty(
         // (medians over units with a finite autocorrelation).
         let k = params.max_lag_bins();
         let c = &opts.correction;
-        let pre: Vec<(f64, f64)> = (0..units)
+        let pre: Vec<(f64, f64, f64)> = (0..units)
             .into_par_iter()
             .filter_map(|u| {
                 let x = counts.index_axis(Axis(0), u);
@@ -676,15 +688,23 @@ pub fn timescales_with_uncertainty(
                 let m = raw_start(&ac);
                 let lags: Vec<f64> = (m..=k).map(|j| j as f64 * params.bin_ms).collect();
                 let w = pair_weights(m, k, bins);
-                let f = fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms);
-                Some((x.sum() / (trials * bins) as f64, f.c.clamp(0.0, 0.5)))
+                let f = fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms, false);
+                Some((x.sum() / (trials * bins) as f64, f.c.clamp(0.0, 0.5), ac[m - 1]))
             })
             .collect();
         let mut mu: Vec<f64> = pre.iter().map(|p| p.0).collect();
         let mut off: Vec<f64> = pre.iter().map(|p| p.1).collect();
+        let mut lev: Vec<f64> = pre.iter().map(|p| p.2.clamp(0.005, 0.8)).collect();
+        lev.sort_by(f64::total_cmp);
         let (mu, off) = (median(&mut mu), median(&mut off));
-        (mu.is_finite() && mu > 0.0)
-            .then(|| pooled_calibration(mu, off, (trials, bins, k), params.bin_ms, c, rng))
+        (mu.is_finite() && mu > 0.0 && !lev.is_empty()).then(|| {
+            // Levels spanning the units' own (5th to 95th percentile).
+            let (lo, hi) = (percentile(&lev, 0.05), percentile(&lev, 0.95));
+            let mid = (lo * hi).sqrt();
+            let half = (hi / lo).sqrt().max(1.1);
+            let levels = ((mid / half).max(0.004), (mid * half).min(0.85));
+            pooled_calibration(mu, off, levels, (trials, bins, k), params.bin_ms, c, rng)
+        })
     } else {
         None
     };

@@ -26,7 +26,7 @@ pub struct ProfileFit {
     pub rss: f64,
 }
 
-/// A two-exponential fit `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c`, τ₁ < τ₂.
+/// A two-exponential fit `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c`, τ₁ < τ₂, c ≥ 0.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct TwoExpFit {
     /// Faster timescale τ₁, ms.
@@ -51,25 +51,37 @@ fn sums(y: &[f64], w: &[f64]) -> (f64, f64, f64) {
 }
 
 /// Amplitudes and weighted RSS of `a·e + c` for one basis vector `e`
-/// (a ≥ 0); `(n, sy, syy)` from [`sums`].
-fn solve_one(e: &[f64], y: &[f64], w: &[f64], (n, sy, syy): (f64, f64, f64)) -> (f64, f64, f64) {
+/// (a ≥ 0, and c ≥ 0 when `nonneg_offset`); `(n, sy, syy)` from [`sums`].
+fn solve_one(
+    e: &[f64],
+    y: &[f64],
+    w: &[f64],
+    (n, sy, syy): (f64, f64, f64),
+    nonneg_offset: bool,
+) -> (f64, f64, f64) {
     let (mut se, mut see, mut sey) = (0.0, 0.0, 0.0);
     for ((&ei, &yi), &wi) in e.iter().zip(y).zip(w) {
         se += wi * ei;
         see += wi * ei * ei;
         sey += wi * ei * yi;
     }
+    let flat_c = if nonneg_offset { (sy / n).max(0.0) } else { sy / n };
+    let flat = (0.0, flat_c, (syy - 2.0 * flat_c * sy + flat_c * flat_c * n).max(0.0));
     let det = see * n - se * se;
-    let flat = (0.0, sy / n, (syy - sy * sy / n).max(0.0));
     if det <= 1e-14 * see * n {
         return flat;
     }
-    let a = (sey * n - se * sy) / det;
-    let c = (see * sy - se * sey) / det;
+    let mut a = (sey * n - se * sy) / det;
+    let mut c = (see * sy - se * sey) / det;
+    if nonneg_offset && c < 0.0 {
+        // Offset pinned at 0: a·e alone.
+        c = 0.0;
+        a = if see > 0.0 { sey / see } else { 0.0 };
+    }
     if a <= 0.0 {
         return flat;
     }
-    let rss = (syy - a * sey - c * sy).max(0.0);
+    let rss = (syy - 2.0 * (a * sey + c * sy) + a * a * see + 2.0 * a * c * se + c * c * n).max(0.0);
     (a, c, rss)
 }
 
@@ -83,14 +95,15 @@ fn log_grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 
 /// Fit `a·exp(−Δ/τ) + c` to `y` at `lags_ms` by weighted least squares
 /// (weights `w` > 0, one per point; all ones for ordinary least squares),
-/// τ in `[tau_lo_ms, tau_hi_ms]` (0 < lo < hi). Needs at least 3 finite
-/// points (the caller checks).
+/// τ in `[tau_lo_ms, tau_hi_ms]` (0 < lo < hi), c ≥ 0 when
+/// `nonneg_offset`. Needs at least 3 finite points (the caller checks).
 pub fn fit_one_exponential(
     lags_ms: &[f64],
     y: &[f64],
     w: &[f64],
     tau_lo_ms: f64,
     tau_hi_ms: f64,
+    nonneg_offset: bool,
 ) -> ProfileFit {
     let s = sums(y, w);
     let mut e = vec![0.0; y.len()];
@@ -98,7 +111,7 @@ pub fn fit_one_exponential(
         for (ei, &l) in e.iter_mut().zip(lags_ms) {
             *ei = (-l / tau).exp();
         }
-        let (a, c, rss) = solve_one(&e, y, w, s);
+        let (a, c, rss) = solve_one(&e, y, w, s, nonneg_offset);
         ProfileFit {
             tau_ms: tau,
             a,
@@ -125,7 +138,7 @@ pub fn fit_one_exponential(
     let mut x2 = lo + g * (hi - lo);
     let mut f1 = eval(x1.exp());
     let mut f2 = eval(x2.exp());
-    for _ in 0..30 {
+    for _ in 0..22 {
         if f1.rss <= f2.rss {
             hi = x2;
             x2 = x1;
@@ -152,7 +165,7 @@ pub fn fit_one_exponential(
 /// `a·exp(−Δ/τ) + c` at a fixed τ (weights as [`fit_one_exponential`]).
 pub fn fit_at_tau(lags_ms: &[f64], y: &[f64], w: &[f64], tau_ms: f64) -> ProfileFit {
     let e: Vec<f64> = lags_ms.iter().map(|&l| (-l / tau_ms).exp()).collect();
-    let (a, c, rss) = solve_one(&e, y, w, sums(y, w));
+    let (a, c, rss) = solve_one(&e, y, w, sums(y, w), false);
     ProfileFit {
         tau_ms,
         a,
@@ -201,17 +214,38 @@ fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, 
         }
         *pk = det3(&m) / d;
     }
+    if p[2] < 0.0 {
+        // Offset pinned at 0: the 2 × 2 system of the two exponentials.
+        let d2 = g[0][0] * g[1][1] - g[0][1] * g[1][0];
+        if !(d2.abs() > 1e-12 * g[0][0] * g[1][1]) {
+            return None;
+        }
+        p = [
+            (r[0] * g[1][1] - g[0][1] * r[1]) / d2,
+            (g[0][0] * r[1] - g[1][0] * r[0]) / d2,
+            0.0,
+        ];
+    }
     if !(p[0] > 0.0 && p[1] > 0.0) {
         return None;
     }
-    let rss = (syy - p[0] * r[0] - p[1] * r[1] - p[2] * r[2]).max(0.0);
+    // RSS = yᵀWy − 2 pᵀr + pᵀGp.
+    let mut quad = 0.0;
+    for i in 0..3 {
+        for j in 0..3 {
+            quad += p[i] * g[i][j] * p[j];
+        }
+    }
+    let rss = (syy - 2.0 * (p[0] * r[0] + p[1] * r[1] + p[2] * r[2]) + quad).max(0.0);
     Some((p[0], p[1], p[2], rss))
 }
 
 /// Fit `a₁·exp(−Δ/τ₁) + a₂·exp(−Δ/τ₂) + c` by weighted least squares
-/// (weights as [`fit_one_exponential`]; a₁, a₂ > 0, τ₁ < τ₂ both in
+/// (weights as [`fit_one_exponential`]; a₁, a₂ > 0, c ≥ 0, τ₁ < τ₂ both in
 /// `[tau_lo_ms, tau_hi_ms]`), or None when no pair of timescales gives two
-/// positive amplitudes. Needs at least 4 points (the caller checks).
+/// positive amplitudes. The offset is kept ≥ 0 (a trial-to-trial rate
+/// variance) because a slow exponential with a negative offset otherwise
+/// mimics a straight line. Needs at least 4 points (the caller checks).
 pub fn fit_two_exponentials(
     lags_ms: &[f64],
     y: &[f64],
@@ -286,7 +320,7 @@ mod tests {
     fn one_exponential_exact() {
         let lags: Vec<f64> = (1..=13).map(|k| 50.0 * k as f64).collect();
         let y: Vec<f64> = lags.iter().map(|l| 0.3 * (-l / 137.0).exp() + 0.02).collect();
-        let f = fit_one_exponential(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0);
+        let f = fit_one_exponential(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0, false);
         assert!((f.tau_ms - 137.0).abs() < 1e-3, "{f:?}");
         assert!((f.a - 0.3).abs() < 1e-6 && (f.c - 0.02).abs() < 1e-6, "{f:?}");
     }
@@ -295,7 +329,7 @@ mod tests {
     fn flat_or_rising_data_give_zero_amplitude() {
         let lags: Vec<f64> = (1..=9).map(|k| 50.0 * k as f64).collect();
         let y: Vec<f64> = (0..9).map(|k| 0.01 * k as f64).collect();
-        let f = fit_one_exponential(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0);
+        let f = fit_one_exponential(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0, false);
         assert_eq!(f.a, 0.0);
         assert!((f.c - 0.04).abs() < 1e-12);
     }

@@ -108,16 +108,29 @@ impl OuPoissonModel {
     /// with counts drawn from the model. Fields are assumed valid
     /// ([`OuPoissonModel::validate`]).
     pub fn sample_into<R: Rng + ?Sized>(&self, bins: usize, out: &mut [f64], rng: &mut R) {
+        let noise = SurrogateNoise::draw(out.len() / bins.max(1), bins, rng);
+        self.counts_from_noise(&noise, out);
+    }
+
+    /// Counts from pre-drawn random numbers (`noise` for `[trials, bins]`,
+    /// `out` of length trials × bins): the same noise under different
+    /// parameters gives common-random-number surrogates.
+    pub(crate) fn counts_from_noise(&self, noise: &SurrogateNoise, out: &mut [f64]) {
+        let bins = noise.bins;
         let phi = (-self.bin_ms / self.tau_ms).exp();
         let innov = (1.0 - phi * phi).max(0.0).sqrt();
-        let mut normal = NormalSampler::default();
-        for trial in out.chunks_mut(bins.max(1)) {
-            let offset = self.mean_count + self.trial_sd_count * normal.sample(rng);
-            let mut y = normal.sample(rng);
-            for c in trial.iter_mut() {
+        let per = 2 * bins + 1;
+        for (t, trial) in out.chunks_mut(bins.max(1)).enumerate() {
+            let z = &noise.normals[t * per..(t + 1) * per];
+            let u = &noise.uniforms[t * bins..(t + 1) * bins];
+            let offset = self.mean_count + self.trial_sd_count * z[0];
+            let mut y = z[1];
+            for (i, c) in trial.iter_mut().enumerate() {
                 let lambda = (offset + self.ou_sd_count * y).max(0.0);
-                *c = poisson(lambda, rng);
-                y = phi * y + innov * normal.sample(rng);
+                *c = poisson_from(lambda, u[i], z[bins + 1 + i]);
+                if i + 1 < bins {
+                    y = phi * y + innov * z[2 + i];
+                }
             }
         }
     }
@@ -155,27 +168,70 @@ impl NormalSampler {
     }
 }
 
-/// One Poisson(λ) draw: inversion (sequential search from 0) for λ ≤ 30; a
-/// rounded normal N(λ, λ) clipped at 0 above (relative error of its moments
-/// below 2 % there).
-pub(crate) fn poisson<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> f64 {
+/// The random numbers of one surrogate data set `[trials, bins]`: per trial
+/// 2·bins + 1 standard normals (trial offset, initial state, bins − 1
+/// innovations, bins for large-count Poisson draws) and bins uniforms.
+#[derive(Debug, Clone)]
+pub(crate) struct SurrogateNoise {
+    bins: usize,
+    normals: Vec<f64>,
+    uniforms: Vec<f64>,
+}
+
+impl SurrogateNoise {
+    /// Draw the numbers for `trials` × `bins` counts from `rng`.
+    pub(crate) fn draw<R: Rng + ?Sized>(trials: usize, bins: usize, rng: &mut R) -> Self {
+        let mut normal = NormalSampler::default();
+        let normals = (0..trials * (2 * bins + 1))
+            .map(|_| normal.sample(rng))
+            .collect();
+        let uniforms = (0..trials * bins).map(|_| rng.random::<f64>()).collect();
+        Self {
+            bins,
+            normals,
+            uniforms,
+        }
+    }
+}
+
+/// A Poisson(λ) draw from one uniform `u` (inversion by sequential search
+/// from 0, for λ ≤ 30) or, above, from one standard normal `z` (rounded
+/// N(λ, λ) clipped at 0; relative error of its moments below 2 % there).
+pub(crate) fn poisson_from(lambda: f64, u: f64, z: f64) -> f64 {
     if lambda <= 0.0 {
         return 0.0;
     }
     if lambda > 30.0 {
-        let z = NormalSampler::default().sample(rng);
         return (lambda + lambda.sqrt() * z).round().max(0.0);
     }
-    let u: f64 = rng.random();
     let mut p = (-lambda).exp();
     let mut f = p;
-    let mut k = 0u32;
+    let mut k = 0usize;
     while u > f && k < 1000 {
         k += 1;
-        p *= lambda / k as f64;
+        p *= lambda * INV.get(k).copied().unwrap_or(1.0 / k as f64);
         f += p;
     }
     k as f64
+}
+
+/// 1/k for k < 64 (multiplication instead of division in the inversion loop).
+const INV: [f64; 64] = {
+    let mut t = [0.0; 64];
+    let mut k = 1;
+    while k < 64 {
+        t[k] = 1.0 / k as f64;
+        k += 1;
+    }
+    t
+};
+
+/// One Poisson(λ) draw from `rng` ([`poisson_from`]).
+#[cfg(test)]
+fn poisson<R: Rng + ?Sized>(lambda: f64, rng: &mut R) -> f64 {
+    let u: f64 = rng.random();
+    let z = NormalSampler::default().sample(rng);
+    poisson_from(lambda, u, z)
 }
 
 #[cfg(test)]
