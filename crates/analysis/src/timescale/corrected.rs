@@ -355,7 +355,9 @@ fn raw_start(ac: &[f64]) -> usize {
 /// pairs averaged at each lag, `bins − k` (the inverse of the variance of
 /// the lag's autocorrelation, were the pairs independent).
 fn pair_weights(m: usize, k: usize, bins: usize) -> Vec<f64> {
-    (m..=k).map(|j| bins.saturating_sub(j).max(1) as f64).collect()
+    (m..=k)
+        .map(|j| bins.saturating_sub(j).max(1) as f64)
+        .collect()
 }
 
 /// The raw statistic of an autocorrelation: (log τ, a), or None for NaN.
@@ -371,9 +373,15 @@ fn raw_statistic(ac: &[f64], bins: usize, bin_ms: f64, c: &CorrectionParams) -> 
 }
 
 /// Log raw τ of counts, with "no decay" read as the top of the range.
-fn raw_log_tau(counts: ArrayView2<f64>, k: usize, bin_ms: f64, c: &CorrectionParams) -> Option<f64> {
+fn raw_log_tau(
+    counts: ArrayView2<f64>,
+    k: usize,
+    bin_ms: f64,
+    c: &CorrectionParams,
+) -> Option<f64> {
     let ac = spike_count_autocorrelation(counts, k);
-    raw_statistic(&ac, counts.ncols(), bin_ms, c).map(|(l, a)| if a > 0.0 { l } else { c.tau_max_ms.ln() })
+    raw_statistic(&ac, counts.ncols(), bin_ms, c)
+        .map(|(l, a)| if a > 0.0 { l } else { c.tau_max_ms.ln() })
 }
 
 /// The calibration shared by all units of a call: median raw log τ of
@@ -483,7 +491,12 @@ impl PooledCalibration {
             } else if la >= self.log_a[n - 1] {
                 self.g[n - 1][j]
             } else {
-                let r = self.log_a.iter().position(|&x| x >= la).unwrap_or(n - 1).max(1);
+                let r = self
+                    .log_a
+                    .iter()
+                    .position(|&x| x >= la)
+                    .unwrap_or(n - 1)
+                    .max(1);
                 let w = (la - self.log_a[r - 1]) / (self.log_a[r] - self.log_a[r - 1]);
                 (1.0 - w) * self.g[r - 1][j] + w * self.g[r][j]
             };
@@ -555,7 +568,10 @@ fn analyse_unit(
                         let (lo, hi) = (cal.g[0], cal.g[cal.g.len() - 1]);
                         out.corrected_at_bound = log_tau < lo || log_tau > hi;
                         out.tau_corrected_ms = cal.invert(log_tau, true).map(f64::exp);
-                        let e = out.tau_corrected_ms.is_none().then_some(Exclusion::FitFailed);
+                        let e = out
+                            .tau_corrected_ms
+                            .is_none()
+                            .then_some(Exclusion::FitFailed);
                         calibration = Some(cal);
                         e
                     }
@@ -688,8 +704,13 @@ pub fn timescales_with_uncertainty(
                 let m = raw_start(&ac);
                 let lags: Vec<f64> = (m..=k).map(|j| j as f64 * params.bin_ms).collect();
                 let w = pair_weights(m, k, bins);
-                let f = fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms, false);
-                Some((x.sum() / (trials * bins) as f64, f.c.clamp(0.0, 0.5), ac[m - 1]))
+                let f =
+                    fit_one_exponential(&lags, &ac[m - 1..], &w, c.tau_min_ms, c.tau_max_ms, false);
+                Some((
+                    x.sum() / (trials * bins) as f64,
+                    f.c.clamp(0.0, 0.5),
+                    ac[m - 1],
+                ))
             })
             .collect();
         let mut mu: Vec<f64> = pre.iter().map(|p| p.0).collect();

@@ -74,10 +74,10 @@ pub use corrected::{
     TwoTimescales, UncertaintyOptions, UnitUncertainty, timescales_with_uncertainty,
 };
 pub use profile::{ProfileFit, TwoExpFit};
-pub use surrogate::OuPoissonModel;
 /// The seeded generator every random draw of this module takes (re-exported
 /// so that callers need no direct `rand_chacha` dependency).
 pub use rand_chacha::ChaCha8Rng;
+pub use surrogate::OuPoissonModel;
 
 /// A [`ChaCha8Rng`] seeded from `seed` (`SeedableRng::seed_from_u64`).
 pub fn seeded_rng(seed: u64) -> ChaCha8Rng {

@@ -45,9 +45,11 @@ pub struct TwoExpFit {
 
 /// Weighted sums of `y` the fits need: Σw, Σwy, Σwy².
 fn sums(y: &[f64], w: &[f64]) -> (f64, f64, f64) {
-    y.iter().zip(w).fold((0.0, 0.0, 0.0), |(n, s, ss), (&v, &wi)| {
-        (n + wi, s + wi * v, ss + wi * v * v)
-    })
+    y.iter()
+        .zip(w)
+        .fold((0.0, 0.0, 0.0), |(n, s, ss), (&v, &wi)| {
+            (n + wi, s + wi * v, ss + wi * v * v)
+        })
 }
 
 /// Amplitudes and weighted RSS of `a·e + c` for one basis vector `e`
@@ -65,8 +67,16 @@ fn solve_one(
         see += wi * ei * ei;
         sey += wi * ei * yi;
     }
-    let flat_c = if nonneg_offset { (sy / n).max(0.0) } else { sy / n };
-    let flat = (0.0, flat_c, (syy - 2.0 * flat_c * sy + flat_c * flat_c * n).max(0.0));
+    let flat_c = if nonneg_offset {
+        (sy / n).max(0.0)
+    } else {
+        sy / n
+    };
+    let flat = (
+        0.0,
+        flat_c,
+        (syy - 2.0 * flat_c * sy + flat_c * flat_c * n).max(0.0),
+    );
     let det = see * n - se * se;
     if det <= 1e-14 * see * n {
         return flat;
@@ -81,7 +91,8 @@ fn solve_one(
     if a <= 0.0 {
         return flat;
     }
-    let rss = (syy - 2.0 * (a * sey + c * sy) + a * a * see + 2.0 * a * c * se + c * c * n).max(0.0);
+    let rss =
+        (syy - 2.0 * (a * sey + c * sy) + a * a * see + 2.0 * a * c * se + c * c * n).max(0.0);
     (a, c, rss)
 }
 
@@ -166,12 +177,7 @@ pub fn fit_one_exponential(
 pub fn fit_at_tau(lags_ms: &[f64], y: &[f64], w: &[f64], tau_ms: f64) -> ProfileFit {
     let e: Vec<f64> = lags_ms.iter().map(|&l| (-l / tau_ms).exp()).collect();
     let (a, c, rss) = solve_one(&e, y, w, sums(y, w), false);
-    ProfileFit {
-        tau_ms,
-        a,
-        c,
-        rss,
-    }
+    ProfileFit { tau_ms, a, c, rss }
 }
 
 /// Amplitudes and weighted RSS of `a₁e₁ + a₂e₂ + c` (both a > 0), or None.
@@ -319,10 +325,16 @@ mod tests {
     #[test]
     fn one_exponential_exact() {
         let lags: Vec<f64> = (1..=13).map(|k| 50.0 * k as f64).collect();
-        let y: Vec<f64> = lags.iter().map(|l| 0.3 * (-l / 137.0).exp() + 0.02).collect();
+        let y: Vec<f64> = lags
+            .iter()
+            .map(|l| 0.3 * (-l / 137.0).exp() + 0.02)
+            .collect();
         let f = fit_one_exponential(&lags, &y, &vec![1.0; y.len()], 5.0, 2000.0, false);
         assert!((f.tau_ms - 137.0).abs() < 1e-3, "{f:?}");
-        assert!((f.a - 0.3).abs() < 1e-6 && (f.c - 0.02).abs() < 1e-6, "{f:?}");
+        assert!(
+            (f.a - 0.3).abs() < 1e-6 && (f.c - 0.02).abs() < 1e-6,
+            "{f:?}"
+        );
     }
 
     #[test]
