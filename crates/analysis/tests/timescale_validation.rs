@@ -21,8 +21,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 use wm_analysis::timescale::{
-    TimescaleModel, TimescaleParams, UncertaintyOptions, autocorrelation_timescales,
-    seeded_rng, timescales_with_uncertainty,
+    TimescaleModel, TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
+    timescales_with_uncertainty,
 };
 
 const BIN_MS: f64 = 50.0;
@@ -122,8 +122,13 @@ fn corrected_median_within_ten_percent_and_fewer_units_lost() {
     for (i, &(tau, bins, trials)) in cases.iter().enumerate() {
         let units = 300;
         let c = ou_counts(units, trials, bins, &[tau], &[0.5], 20.0, 20 + i as u64);
-        let r = timescales_with_uncertainty(c.view(), &params_for(bins), &opts, &mut seeded_rng(i as u64))
-            .unwrap();
+        let r = timescales_with_uncertainty(
+            c.view(),
+            &params_for(bins),
+            &opts,
+            &mut seeded_rng(i as u64),
+        )
+        .unwrap();
         let corrected: Vec<f64> = r.units.iter().filter_map(|u| u.tau_corrected_ms).collect();
         let default = r.units.iter().filter(|u| u.base.tau_ms.is_some()).count();
         let med = median(corrected.clone());
@@ -149,9 +154,18 @@ fn bootstrap_intervals_cover_at_the_nominal_rate() {
         resamples: 100,
         ..UncertaintyOptions::default()
     };
-    let r = timescales_with_uncertainty(c.view(), &params_for(15), &opts, &mut seeded_rng(5)).unwrap();
-    let with_ci: Vec<_> = r.units.iter().filter(|u| u.tau_ci_low_ms.is_some()).collect();
-    assert!(with_ci.len() >= 190, "{} units with an interval", with_ci.len());
+    let r =
+        timescales_with_uncertainty(c.view(), &params_for(15), &opts, &mut seeded_rng(5)).unwrap();
+    let with_ci: Vec<_> = r
+        .units
+        .iter()
+        .filter(|u| u.tau_ci_low_ms.is_some())
+        .collect();
+    assert!(
+        with_ci.len() >= 190,
+        "{} units with an interval",
+        with_ci.len()
+    );
     let covered = with_ci
         .iter()
         .filter(|u| u.tau_ci_low_ms.unwrap() <= tau && tau <= u.tau_ci_high_ms.unwrap())
@@ -186,7 +200,12 @@ fn two_timescales_are_recovered_when_the_truth_has_two() {
         .filter(|t| t.model == TimescaleModel::Two)
         .filter_map(|t| t.fit)
         .collect();
-    assert!(chosen.len() * 5 >= r.units.len() * 2, "{} of {} chose two", chosen.len(), r.units.len());
+    assert!(
+        chosen.len() * 5 >= r.units.len() * 2,
+        "{} of {} chose two",
+        chosen.len(),
+        r.units.len()
+    );
     // Both timescales found, within a factor of two (the two-exponential
     // fit is not bias-corrected: on 20 bins both come out low, as the single
     // τ does), and well apart.
@@ -202,7 +221,15 @@ fn two_timescales_are_recovered_when_the_truth_has_two() {
     let n_two = r
         .units
         .iter()
-        .filter(|u| u.two.as_ref().is_some_and(|t| t.model == TimescaleModel::Two))
+        .filter(|u| {
+            u.two
+                .as_ref()
+                .is_some_and(|t| t.model == TimescaleModel::Two)
+        })
         .count();
-    assert!(n_two * 5 < r.units.len(), "{n_two} of {} chose two", r.units.len());
+    assert!(
+        n_two * 5 < r.units.len(),
+        "{n_two} of {} chose two",
+        r.units.len()
+    );
 }
