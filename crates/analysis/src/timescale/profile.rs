@@ -180,8 +180,11 @@ pub fn fit_at_tau(lags_ms: &[f64], y: &[f64], w: &[f64], tau_ms: f64) -> Profile
     ProfileFit { tau_ms, a, c, rss }
 }
 
+/// (a₁, a₂, c, weighted RSS) of a two-exponential fit at fixed timescales.
+type TwoSolution = (f64, f64, f64, f64);
+
 /// Amplitudes and weighted RSS of `a₁e₁ + a₂e₂ + c` (both a > 0), or None.
-fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, f64, f64)> {
+fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<TwoSolution> {
     // Normal equations G p = r, G = XᵀWX for X = [e1 e2 1].
     let mut g = [[0.0f64; 3]; 3];
     let mut r = [0.0f64; 3];
@@ -196,11 +199,8 @@ fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, 
         }
         syy += wi * v * v;
     }
-    for i in 0..3 {
-        for j in 0..i {
-            g[i][j] = g[j][i];
-        }
-    }
+    // Mirror the upper triangle.
+    (g[1][0], g[2][0], g[2][1]) = (g[0][1], g[0][2], g[1][2]);
     // Cramer's rule on the 3 × 3 system.
     let det3 = |m: &[[f64; 3]; 3]| {
         m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
@@ -209,7 +209,7 @@ fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, 
     };
     let d = det3(&g);
     let scale = g[0][0] * g[1][1] * g[2][2];
-    if !(d.abs() > 1e-12 * scale) {
+    if d.abs().is_nan() || d.abs() <= 1e-12 * scale {
         return None;
     }
     let mut p = [0.0; 3];
@@ -223,7 +223,7 @@ fn solve_two(e1: &[f64], e2: &[f64], y: &[f64], w: &[f64]) -> Option<(f64, f64, 
     if p[2] < 0.0 {
         // Offset pinned at 0: the 2 × 2 system of the two exponentials.
         let d2 = g[0][0] * g[1][1] - g[0][1] * g[1][0];
-        if !(d2.abs() > 1e-12 * g[0][0] * g[1][1]) {
+        if d2.is_nan() || d2.abs() <= 1e-12 * g[0][0] * g[1][1] {
             return None;
         }
         p = [
@@ -265,7 +265,7 @@ pub fn fit_two_exponentials(
         .iter()
         .map(|&t| lags_ms.iter().map(|&l| (-l / t).exp()).collect())
         .collect();
-    let mut best: Option<(f64, f64, (f64, f64, f64, f64))> = None;
+    let mut best: Option<(f64, f64, TwoSolution)> = None;
     for i in 0..GRID {
         for j in i + 1..GRID {
             if let Some(s) = solve_two(&basis[i], &basis[j], y, w)
