@@ -20,8 +20,9 @@ abcTau runs as its example script `example_1tau_OUprocess_ac_distLin.py`
 sets it up (adaptive ABC, linear distance on the autocorrelation computed by
 FFT, epsilon_0 = 1, at least 100 accepted samples, at most 60 steps,
 minimum acceptance rate 0.01), with the generative model for spike counts
-`oneTauOU_poissonSpikes`, deltaT = binSize = 50 ms, a uniform prior on
-tau over 0-1000 ms, one process. Its estimate is the median of the final
+`oneTauOU_poissonSpikes`, time in units of one bin as in its spike-count
+example (deltaT = binSize = 1 bin = 50 ms), a uniform prior on tau over
+0-1000 ms, one process. Its estimate is the median of the final
 step's accepted samples (the posterior), with the 2.5-97.5 % range.
 """
 
@@ -82,9 +83,12 @@ def run_abctau(n_units):
     sys.path.append(importlib.util.find_spec("abcTau").submodule_search_locations[0])
     import abcTau
     counts = np.load(os.path.join(OUT, "abctau_data.npy"))[:n_units]
-    deltaT = binSize = BIN_MS
-    summ, if_norm, max_lag = "comp_ac_fft", True, (N_BINS - 1) * BIN_MS
-    prior = [stats.uniform(loc=0.0, scale=1000.0)]
+    # Time in units of one bin, as abcTau's spike-count example
+    # (example_2tau_inhomPoiss_ac_distLin.py: deltaT = binSize = 1); tau is
+    # converted to ms at the end.
+    deltaT = binSize = 1
+    summ, if_norm, max_lag = "comp_ac_fft", True, N_BINS - 1
+    prior = [stats.uniform(loc=0.0, scale=1000.0 / BIN_MS)]
     results = []
     tmp = os.path.join(OUT, "abctau_tmp") + os.sep
     os.makedirs(tmp, exist_ok=True)
@@ -101,9 +105,14 @@ def run_abctau(n_units):
                 return [p.rvs() for p in self.prior]
 
             def generate_data(self, theta):
-                syn, n_bins = abcTau.generative_models.oneTauOU_poissonSpikes(
-                    theta, deltaT, binSize, T, n_trials, data_mean, data_var
-                )
+                try:
+                    syn, n_bins = abcTau.generative_models.oneTauOU_poissonSpikes(
+                        theta, deltaT, binSize, T, n_trials, data_mean, data_var
+                    )
+                except ValueError:
+                    # numpy refuses a Poisson mean that overflowed (tau near
+                    # 0): an all-zero summary, which the distance rejects.
+                    return np.zeros(max_lag + 1)
                 return abcTau.summary_stats.comp_sumStat(syn, summ, if_norm, deltaT, binSize, T, n_bins, max_lag)
 
             def summary_stats(self, data):
@@ -119,7 +128,7 @@ def run_abctau(n_units):
             MyModel, data_sum, prior, tmp, "inter", tmp, f"unit{u}", 1, 100, 60, 0.01, False, 1, None
         )
         secs = time.perf_counter() - t0
-        post = np.asarray(abc[final - 1]["theta accepted"]).ravel()
+        post = np.asarray(abc[final - 1]["theta accepted"]).ravel() * BIN_MS
         results.append(
             {
                 "unit": u,
