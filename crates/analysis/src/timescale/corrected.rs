@@ -28,10 +28,13 @@
 //! 1. surrogates are simulated with the data's trial count, bin count and
 //!    bin width, the population's median mean count per bin and median
 //!    autocorrelation offset, on a grid of τ (log-spaced over the range) ×
-//!    autocorrelation at lag 1 (log-spaced over 0.01–0.6: this level, over
-//!    the Poisson variance, sets the unit's signal-to-noise ratio and thus
-//!    its dispersion, Fano factor `1/(1 − a − c)`), and analysed by the same
-//!    estimator; the median raw log τ in each cell is the calibration;
+//!    level of the autocorrelation at the start lag (log-spaced over the
+//!    5th–95th percentiles of the units' own levels, widened to at least a
+//!    factor 1.2: this level, against the Poisson variance, sets a unit's
+//!    signal-to-noise ratio and thus its dispersion, Fano factor
+//!    `1/(1 − a − c)`), and analysed by the same estimator (1,024 data sets
+//!    per cell by default); the median raw log τ in each cell is the
+//!    calibration;
 //!    every cell uses the same random numbers (common random numbers), so
 //!    the calibration is smooth across cells. One calibration serves all
 //!    units of a call (its cost does not grow with the number of units);
@@ -102,8 +105,9 @@ pub struct CorrectionParams {
     pub tau_max_ms: f64,
     /// Grid points in τ of the calibration (≥ 3). Default 12.
     pub grid_points: usize,
-    /// Grid points in autocorrelation amplitude of the calibration (≥ 1),
-    /// log-spaced over [0.01, 0.8]. Default 5.
+    /// Grid points in autocorrelation level of the calibration (≥ 1),
+    /// log-spaced over the 5th–95th percentiles of the units' levels.
+    /// Default 4.
     pub amplitude_levels: usize,
     /// Surrogate data sets per grid cell (≥ 1). Default 1024.
     pub surrogates: usize,
@@ -230,7 +234,7 @@ pub struct TwoTimescales {
 pub struct UnitUncertainty {
     /// The default pipeline, exactly as [`super::autocorrelation_timescales`].
     pub base: UnitTimescale,
-    /// Raw statistic: least-squares τ over the correction range, ms (NaN
+    /// Raw statistic: the weighted least-squares τ over the correction range, ms (NaN
     /// when the autocorrelation has NaN or the counts are not finite).
     pub tau_raw_ms: f64,
     /// Bias-corrected τ, ms (`None` without correction or when excluded).
