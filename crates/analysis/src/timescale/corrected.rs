@@ -824,6 +824,49 @@ mod tests {
     }
 
     #[test]
+    fn degenerate_inputs_give_exclusions_not_panics() {
+        let opts = UncertaintyOptions {
+            ci_level: Some(0.9),
+            resamples: 20,
+            bias_correct: true,
+            two_timescales: true,
+            correction: CorrectionParams {
+                surrogates: 8,
+                ..CorrectionParams::default()
+            },
+        };
+        let p = TimescaleParams::default();
+        let mut rng = super::super::seeded_rng(1);
+        // No units.
+        let none = ndarray::Array3::<f64>::zeros((0, 10, 20));
+        let r = timescales_with_uncertainty(none.view(), &p, &opts, &mut rng).unwrap();
+        assert!(r.units.is_empty() && r.population.mean_tau_ms.is_nan());
+        // Silent units and a unit with a NaN count.
+        let mut c = ndarray::Array3::<f64>::zeros((2, 10, 20));
+        c[[1, 3, 4]] = f64::NAN;
+        let r = timescales_with_uncertainty(c.view(), &p, &opts, &mut rng).unwrap();
+        assert_eq!(
+            r.units[0].corrected_exclusion,
+            Some(Exclusion::NanAutocorrelation)
+        );
+        assert_eq!(
+            r.units[1].corrected_exclusion,
+            Some(Exclusion::NonFiniteCounts)
+        );
+        assert!(
+            r.units
+                .iter()
+                .all(|u| u.tau_ci_low_ms.is_none() && u.two.is_none())
+        );
+        // Too few trials is an error naming them.
+        let one = ndarray::Array3::<f64>::zeros((1, 1, 20));
+        assert!(matches!(
+            timescales_with_uncertainty(one.view(), &p, &opts, &mut rng),
+            Err(AnalysisError::TooFew { what: "trials", .. })
+        ));
+    }
+
+    #[test]
     fn bad_options_are_errors() {
         let bad = [
             UncertaintyOptions {
