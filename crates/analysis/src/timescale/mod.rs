@@ -37,6 +37,19 @@
 //! Start point of the fit (MATLAB's `[0, 0, 0]` relies on its own LM
 //! details): A = y₁ − y_end, b = −0.5 per bin, B = y_end / A.
 //!
+//! Why some fits fail where scipy's `curve_fit` (20,000 evaluations)
+//! succeeds: in the parametrisation `A(exp(b·x) + B)` the offset is the
+//! product A·B, so on noisy, nearly flat autocorrelations the solver crawls
+//! along a valley (A → 0 with A·B fixed, or τ → ∞ with B → −1) and stops at
+//! [`LmOptions::max_iters`] (200) as [`Exclusion::FitFailed`]. On 20,000
+//! synthetic units (50 trials × 20 bins) 28 % stopped so; with
+//! `max_iters = 20_000` 0.5 % did, every fit that converged within 200
+//! iterations was bit-identical, and most of the rest ended with τ out of
+//! range. The default stays at 200 so that published numbers (Kim &
+//! Sejnowski's) do not move; raise `lm.max_iters` to rescue such units.
+//! [`timescales_with_uncertainty`] solves the same least squares by
+//! variable projection and never stops early.
+//!
 //! ## Beyond the default pipeline
 //!
 //! [`timescales_with_uncertainty`] ([`corrected`]) keeps this pipeline's
