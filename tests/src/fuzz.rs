@@ -213,6 +213,21 @@ fn spike_csv(rng: &mut ChaCha8Rng, dir: &Path) -> Vec<String> {
             args.push(format!("{flag}={v}"));
         }
     }
+    for flag in ["--ci", "--resamples", "--seed"] {
+        if rng.random_bool(0.1) {
+            let v = match rng.random_range(0..3) {
+                0 => pick(rng, &HOSTILE).trim_matches('"').to_string(),
+                1 => format!("{}", rng.random_range(-2.0..2.0f64)),
+                _ => rng.random_range(0..300).to_string(),
+            };
+            args.push(format!("{flag}={v}"));
+        }
+    }
+    for flag in ["--bias-correct", "--two-timescales"] {
+        if rng.random_bool(0.1) {
+            args.push(flag.into());
+        }
+    }
     args.push("--out".into());
     args.push("tau.csv".into());
     args

@@ -10,6 +10,7 @@
 mod fuzz;
 mod regress;
 mod study;
+mod timescales;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,19 @@ enum Command {
         #[arg(long)]
         stored: bool,
     },
+    /// Validate the timescale estimators (default, bias-corrected, intervals,
+    /// two timescales) on simulated counts; write REPORT.md and figures.
+    TimescalesValidation {
+        /// Output folder (default `results/timescales`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Simulated units per design.
+        #[arg(long, default_value_t = 200)]
+        units: usize,
+        /// Seed of the simulations, resamples and surrogates.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Fuzz every parser and config loader with hostile input for a while
     /// (the generators CI runs with fixed seeds, here with fresh ones).
     Fuzz {
@@ -122,6 +136,7 @@ fn main() -> ExitCode {
             stored,
         } => regress::run(study, results, stored),
         Command::Fuzz { minutes, seed } => fuzz::run(minutes, seed),
+        Command::TimescalesValidation { out, units, seed } => timescales::run(out, units, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,10 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 use wm_analysis::spikes::bin_spike_table;
-use wm_analysis::timescale::{TimescaleParams, autocorrelation_timescales};
+use wm_analysis::timescale::{
+    TimescaleModel, TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
+    timescales_with_uncertainty,
+};
 use wm_studies::io::write_atomic;
 
 use crate::input::{read_activity, read_spike_csv};
@@ -37,6 +40,25 @@ pub enum Measure {
         /// Per-unit table (CSV); default: print only the summary.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Bootstrap confidence intervals over trials at this level (0 < level
+        /// < 1), per unit and for the population mean: of the corrected τ with
+        /// --bias-correct, else of the default τ.
+        #[arg(long)]
+        ci: Option<f64>,
+        /// Bootstrap resamples of trials for --ci (20 to 100000).
+        #[arg(long, default_value_t = 200)]
+        resamples: usize,
+        /// Bias-correct τ by simulation from a fitted Ornstein–Uhlenbeck-rate
+        /// Poisson model (after Zeraati et al. 2022), column tau_corrected_ms.
+        #[arg(long)]
+        bias_correct: bool,
+        /// Fit two timescales beside one and choose by BIC (columns tau1_ms,
+        /// tau2_ms, model).
+        #[arg(long)]
+        two_timescales: bool,
+        /// Seed of the bootstrap and the surrogates.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Sequentiality index (Orhan & Ma) of activity `[trial, time, unit]`:
     /// safetensors (`rates`, as `wm record` writes), `.npy` or `.npz`; float,
@@ -65,9 +87,22 @@ pub fn run(m: Measure) -> Result<()> {
             max_lag_ms,
             min_rate_hz,
             out,
+            ci,
+            resamples,
+            bias_correct,
+            two_timescales,
+            seed,
         } => {
             if !(bin_ms.is_finite() && bin_ms > 0.0) {
                 bail!("--bin-ms = {bin_ms} is outside the allowed range (> 0)");
+            }
+            if let Some(level) = ci
+                && !(level > 0.0 && level < 1.0)
+            {
+                bail!("--ci = {level} is outside the allowed range (0 < level < 1)");
+            }
+            if !(20..=100_000).contains(&resamples) {
+                bail!("--resamples = {resamples} is outside the allowed range (20 ..= 100000)");
             }
             let table = read_spike_csv(&spikes)?;
             let last = table.time_ms.iter().copied().fold(start_ms, f64::max);
@@ -92,8 +127,29 @@ pub fn run(m: Measure) -> Result<()> {
                 min_rate_hz,
                 ..TimescaleParams::default()
             };
-            let fits = autocorrelation_timescales(counts.view(), &params)
+            let extended = ci.is_some() || bias_correct || two_timescales;
+            let (fits, more) = if extended {
+                let opts = UncertaintyOptions {
+                    ci_level: ci,
+                    resamples,
+                    bias_correct,
+                    two_timescales,
+                    ..UncertaintyOptions::default()
+                };
+                let r = timescales_with_uncertainty(
+                    counts.view(),
+                    &params,
+                    &opts,
+                    &mut seeded_rng(seed),
+                )
                 .with_context(|| format!("{}: timescales", spikes.display()))?;
+                let fits = r.units.iter().map(|u| u.base.clone()).collect();
+                (fits, Some(r))
+            } else {
+                let fits = autocorrelation_timescales(counts.view(), &params)
+                    .with_context(|| format!("{}: timescales", spikes.display()))?;
+                (fits, None)
+            };
             let taus: Vec<f64> = fits.iter().filter_map(|f| f.tau_ms).collect();
             println!(
                 "{n_units} units × {n_trials} trials × {} bins of {bin_ms} ms: {} fitted, mean τ = {:.1} ms",
@@ -101,9 +157,35 @@ pub fn run(m: Measure) -> Result<()> {
                 taus.len(),
                 taus.iter().sum::<f64>() / taus.len().max(1) as f64
             );
+            if let Some(r) = &more {
+                let p = &r.population;
+                let what = if bias_correct { "corrected" } else { "default" };
+                let interval = match (ci, p.ci_low_ms, p.ci_high_ms) {
+                    (Some(level), Some(lo), Some(hi)) => {
+                        format!(", {:.0} % CI {lo:.1}–{hi:.1} ms", level * 100.0)
+                    }
+                    _ => String::new(),
+                };
+                println!(
+                    "{what} τ: {} units, mean {:.1} ms{interval}",
+                    p.n_units, p.mean_tau_ms
+                );
+                if two_timescales {
+                    let n_two = r
+                        .units
+                        .iter()
+                        .filter(|u| {
+                            u.two
+                                .as_ref()
+                                .is_some_and(|t| t.model == TimescaleModel::Two)
+                        })
+                        .count();
+                    println!("two timescales chosen (BIC) for {n_two} of {n_units} units");
+                }
+            }
             if let Some(out) = out {
                 let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record([
+                let mut header = vec![
                     "unit",
                     "tau_ms",
                     "a",
@@ -111,17 +193,47 @@ pub fn run(m: Measure) -> Result<()> {
                     "rate_hz",
                     "start_lag_ms",
                     "exclusion",
-                ])?;
+                ];
+                if more.is_some() {
+                    header.extend([
+                        "tau_ci_low_ms",
+                        "tau_ci_high_ms",
+                        "tau_corrected_ms",
+                        "tau1_ms",
+                        "tau2_ms",
+                        "model",
+                    ]);
+                }
+                w.write_record(&header)?;
+                let opt = |v: Option<f64>| v.map_or(String::new(), |t| t.to_string());
                 for (u, f) in fits.iter().enumerate() {
-                    w.write_record([
+                    let mut row = vec![
                         u.to_string(),
-                        f.tau_ms.map_or(String::new(), |t| t.to_string()),
+                        opt(f.tau_ms),
                         f.a.to_string(),
                         f.b.to_string(),
                         f.rate_hz.to_string(),
-                        f.start_lag_ms.map_or(String::new(), |t| t.to_string()),
+                        opt(f.start_lag_ms),
                         f.exclusion.map_or(String::new(), |e| format!("{e:?}")),
-                    ])?;
+                    ];
+                    if let Some(r) = &more {
+                        let x = &r.units[u];
+                        let two = x.two.as_ref();
+                        let fit2 = two.and_then(|t| t.fit);
+                        row.extend([
+                            opt(x.tau_ci_low_ms),
+                            opt(x.tau_ci_high_ms),
+                            opt(x.tau_corrected_ms),
+                            opt(fit2.map(|f| f.tau1_ms)),
+                            opt(fit2.map(|f| f.tau2_ms)),
+                            match two.map(|t| t.model) {
+                                Some(TimescaleModel::One) => "one".into(),
+                                Some(TimescaleModel::Two) => "two".into(),
+                                None => String::new(),
+                            },
+                        ]);
+                    }
+                    w.write_record(&row)?;
                 }
                 write_atomic(&out, &w.into_inner()?)?;
             }

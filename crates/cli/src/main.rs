@@ -96,7 +96,7 @@ enum Command {
     },
     /// Analyze recordings: timescales of spike trains, SI of activity.
     #[command(
-        after_help = "Examples:\n  wm analyze timescales spikes.csv --stop-ms 1000 --out tau.csv\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy\n  wm analyze si counts.npz --tensor counts"
+        after_help = "Examples:\n  wm analyze timescales spikes.csv --stop-ms 1000 --out tau.csv\n  wm analyze timescales spikes.csv --ci 0.95 --bias-correct --two-timescales --out tau.csv\n  wm analyze si activity.safetensors\n  wm analyze si activity.npy\n  wm analyze si counts.npz --tensor counts"
     )]
     Analyze {
         #[command(subcommand)]

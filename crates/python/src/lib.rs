@@ -37,6 +37,10 @@ fn _wm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(timescales::bin_spikes, m)?)?;
     m.add_function(wrap_pyfunction!(timescales::autocorrelation_timescales, m)?)?;
     m.add_function(wrap_pyfunction!(
+        timescales::timescales_with_uncertainty,
+        m
+    )?)?;
+    m.add_function(wrap_pyfunction!(
         timescales::spike_count_autocorrelation,
         m
     )?)?;

@@ -171,3 +171,134 @@ pub fn fano_factors<'py>(counts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAr
     let c = view::<Ix3>(&array, "counts")?;
     Ok(py.detach(|| fano_binned(c)).into_pyarray(py))
 }
+
+/// The timescale of every unit as `autocorrelation_timescales`, plus, on
+/// request, a bias-corrected tau, bootstrap confidence intervals and a
+/// two-timescale fit (see wm-analysis `timescale::corrected` for the
+/// methods and their assumptions).
+///
+/// counts: [unit, trial, bin] spike counts in bins of `bin_ms`.
+/// ci: confidence level in (0, 1) of bootstrap intervals over trials
+///     (`resamples` resamples); of the corrected tau with `bias_correct`,
+///     else of the default tau. None: no intervals.
+/// bias_correct: correct tau by simulation from a fitted Ornstein-Uhlenbeck
+///     rate Poisson model (indirect inference after Zeraati et al. 2022):
+///     median-unbiased when the model holds.
+/// two_timescales: fit a1 exp(-lag/tau1) + a2 exp(-lag/tau2) + c beside one
+///     exponential and choose by BIC.
+/// seed: seed of the resampling and the surrogates (same seed, same result).
+///
+/// Returns the dict of `autocorrelation_timescales` with, per unit (float64
+/// [unit], NaN where not computed): `tau_corrected_ms`, `tau_raw_ms` (the
+/// weighted least-squares tau the correction starts from),
+/// `corrected_at_bound` (bool: the corrected tau is the end of the range
+/// over which tau is identifiable, a bound), `tau_ci_low_ms`,
+/// `tau_ci_high_ms`, `tau1_ms`, `tau2_ms`, `model` (str: "one", "two" or
+/// ""), and `population`: a dict of `n_units`, `mean_tau_ms`, `ci_low_ms`,
+/// `ci_high_ms` (NaN without an interval).
+#[pyfunction]
+#[pyo3(signature = (counts, bin_ms = 50.0, max_lag_ms = 650.0, min_rate_hz = None, *, ci = None, resamples = 200, bias_correct = false, two_timescales = false, seed = 0, max_start_lag_ms = 150.0, max_tau_ms = 500.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn timescales_with_uncertainty<'py>(
+    counts: &Bound<'py, PyAny>,
+    bin_ms: f64,
+    max_lag_ms: f64,
+    min_rate_hz: Option<f64>,
+    ci: Option<f64>,
+    resamples: usize,
+    bias_correct: bool,
+    two_timescales: bool,
+    seed: u64,
+    max_start_lag_ms: f64,
+    max_tau_ms: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    use wm_analysis::timescale::{
+        TimescaleModel, UncertaintyOptions, seeded_rng, timescales_with_uncertainty as run,
+    };
+    let py = counts.py();
+    if let Some(level) = ci
+        && !(level > 0.0 && level < 1.0)
+    {
+        return Err(invalid("ci", level, "0 < ci < 1"));
+    }
+    let array = float_array(counts, "counts", "[unit, trial, bin]", 3)?;
+    let c = view::<Ix3>(&array, "counts")?;
+    let params = TimescaleParams {
+        bin_ms,
+        max_lag_ms,
+        max_start_lag_ms,
+        max_tau_ms,
+        min_rate_hz,
+        ..TimescaleParams::default()
+    };
+    let opts = UncertaintyOptions {
+        ci_level: ci,
+        resamples,
+        bias_correct,
+        two_timescales,
+        ..UncertaintyOptions::default()
+    };
+    let r = py
+        .detach(|| run(c, &params, &opts, &mut seeded_rng(seed)))
+        .map_err(value_error)?;
+    let k = params.max_lag_bins();
+    let column = |f: &dyn Fn(&wm_analysis::timescale::UnitUncertainty) -> f64| {
+        r.units.iter().map(f).collect::<Vec<f64>>().into_pyarray(py)
+    };
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let out = PyDict::new(py);
+    out.set_item("tau_ms", column(&|u| nan(u.base.tau_ms)))?;
+    out.set_item("a", column(&|u| u.base.a))?;
+    out.set_item("b", column(&|u| u.base.b))?;
+    out.set_item("rate_hz", column(&|u| u.base.rate_hz))?;
+    out.set_item("start_lag_ms", column(&|u| nan(u.base.start_lag_ms)))?;
+    let strings = |v: Vec<String>| py.import("numpy")?.call_method1("asarray", (v,));
+    out.set_item(
+        "exclusion",
+        strings(
+            r.units
+                .iter()
+                .map(|u| u.base.exclusion.map_or(String::new(), |e| format!("{e:?}")))
+                .collect(),
+        )?,
+    )?;
+    let ac = Array2::from_shape_fn((r.units.len(), k), |(u, j)| {
+        r.units[u].base.autocorrelation[j]
+    });
+    out.set_item("autocorrelation", ac.into_pyarray(py))?;
+    let lags: Array1<f64> = (1..=k).map(|j| j as f64 * bin_ms).collect();
+    out.set_item("lags_ms", lags.into_pyarray(py))?;
+    out.set_item("tau_raw_ms", column(&|u| u.tau_raw_ms))?;
+    out.set_item("tau_corrected_ms", column(&|u| nan(u.tau_corrected_ms)))?;
+    let bound: Vec<bool> = r.units.iter().map(|u| u.corrected_at_bound).collect();
+    out.set_item(
+        "corrected_at_bound",
+        py.import("numpy")?.call_method1("asarray", (bound,))?,
+    )?;
+    out.set_item("tau_ci_low_ms", column(&|u| nan(u.tau_ci_low_ms)))?;
+    out.set_item("tau_ci_high_ms", column(&|u| nan(u.tau_ci_high_ms)))?;
+    let fit2 = |u: &wm_analysis::timescale::UnitUncertainty| u.two.as_ref().and_then(|t| t.fit);
+    out.set_item("tau1_ms", column(&|u| nan(fit2(u).map(|f| f.tau1_ms))))?;
+    out.set_item("tau2_ms", column(&|u| nan(fit2(u).map(|f| f.tau2_ms))))?;
+    out.set_item(
+        "model",
+        strings(
+            r.units
+                .iter()
+                .map(|u| match u.two.as_ref().map(|t| t.model) {
+                    Some(TimescaleModel::One) => "one".to_string(),
+                    Some(TimescaleModel::Two) => "two".to_string(),
+                    None => String::new(),
+                })
+                .collect(),
+        )?,
+    )?;
+    let pop = PyDict::new(py);
+    let p = &r.population;
+    pop.set_item("n_units", p.n_units)?;
+    pop.set_item("mean_tau_ms", p.mean_tau_ms)?;
+    pop.set_item("ci_low_ms", nan(p.ci_low_ms))?;
+    pop.set_item("ci_high_ms", nan(p.ci_high_ms))?;
+    out.set_item("population", pop)?;
+    Ok(out)
+}

