@@ -6,9 +6,10 @@
 //! `k` positions apart: `P(k) = mean_a W[o_a, o_{a+k}]`.
 //!
 //! **Orientation.** Weight matrices follow the row-vector convention of the
-//! original Lasagne code (github.com/eminorhan/recurrent-memory): `W[i, j]` is the weight *from* presynaptic unit `i`
-//! *to* postsynaptic unit `j` (`h_t = relu(h_{t−1} W + …)`). So `k > 0` measures
-//! connections from earlier-peaking to later-peaking units (feed-forward along the
+//! original Lasagne code (github.com/eminorhan/recurrent-memory): `W[i, j]` is
+//! the weight *from* presynaptic unit `i` *to* postsynaptic unit `j`
+//! (`h_t = relu(h_{t−1} W + …)`). So `k > 0` measures connections
+//! from earlier-peaking to later-peaking units (feed-forward along the
 //! sequence), `k < 0` the backward connections, and `k = 0` the self-weights. A
 //! forward asymmetry `P(k) > P(−k)` for small `k > 0` indicates feed-forward
 //! chaining. If your matrix is in the column convention (`W[post, pre]`), pass its

@@ -13,8 +13,8 @@
 //! see the same parameters.
 //!
 //! The fast-weights (Hebbian) variant (the original code's
-//! `CustomRecurrentLayerWithFastWeights.py`) adds `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}`
-//! to `a_t`; it runs on per-step candle ops, as does the [`Path::Reference`]
+//! `CustomRecurrentLayerWithFastWeights.py`) adds
+//! `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}` to `a_t`; it runs on per-step candle ops, as does the [`Path::Reference`]
 //! path that tests use to check the fused recurrence.
 
 use std::sync::Arc;

@@ -140,8 +140,8 @@ pub struct XieConfig {
     /// Delay-unit rule.
     pub delay_unit_rule: DelayUnitRule,
     /// Decode behaviour from a second, independently noised pass (the
-    /// original's two-pass recorder, `compute_H_` in `utils/functions.py`); false: rates and behaviour
-    /// from the same pass (default). Both are reported when `report_both`.
+    /// original's two-pass recorder, `compute_H_` in `utils/functions.py`);
+    /// false: rates and behaviour from the same pass (default). Both are reported when `report_both`.
     pub faithful_unpaired_noise: bool,
     /// Also compute the other pairing's t and r for the report.
     pub report_both: bool,
