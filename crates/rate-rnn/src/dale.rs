@@ -215,7 +215,7 @@ fn sigmoid(x: f64) -> f64 {
 
 impl DaleLeaky {
     /// A freshly initialised network (initialised as the original code,
-/// github.com/rkim35/spikeRNN, does); every draw comes from `rng`.
+    /// github.com/rkim35/spikeRNN, does); every draw comes from `rng`.
     pub fn new<R: Rng>(cfg: DaleConfig, dtype: DType, rng: &mut R) -> Result<Self> {
         cfg.validate()?;
         let (n, ni, no) = (cfg.n_units, cfg.n_inputs, cfg.n_outputs);
