@@ -1,5 +1,5 @@
 //! Rate → LIF conversion on a trained network (Kim, Li & Sejnowski 2019,
-//! spec §3): a Dale's-law rate network trained on Go-NoGo with the study's
+//! PNAS): a Dale's-law rate network trained on Go-NoGo with the study's
 //! settings, converted at the scale the grid search picks, must produce a
 //! filtered-spike output that tracks the rate network's output on the same
 //! trials (Pearson r > 0.9 over every trial and time step).

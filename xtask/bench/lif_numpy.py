@@ -1,8 +1,9 @@
 """The LIF network's step loop in plain numpy, for `cargo bench -p wm-spiking`.
 
-The straightforward implementation of the same update (spec kim-sejnowski
-§3.2): 200 units, 50 trials batched as rows, 0.05-ms steps, membrane update
-with a 2-ms refractory period, voltage noise, dense propagation of the spikes
+The straightforward implementation of the same update (Kim, Li & Sejnowski
+2019, PNAS; `spiking/LIF_network_fnc.m` of github.com/rkim35/spikeRNN): 200
+units, 50 trials batched as rows, 0.05-ms steps, membrane update with a 2-ms
+refractory period, voltage noise, dense propagation of the spikes
 through W, double-exponential synapses. Prints `neuron_steps_per_s <value>`
 (units × trials × steps per second), comparable with the Rust benchmark.
 

@@ -1,9 +1,10 @@
 """The self-organizing memory network's step loop in plain numpy.
 
 The straightforward implementation of the same loop `cargo bench -p
-wm-plasticity` times (spec §1.4): Euler activity update, mat-vec, analytic
-error, rank-1 plastic update with the diagonal kept at zero. Prints
-`steps_per_s N <value>` for each size given on the command line.
+wm-plasticity` times (the step of `NN.py` in github.com/cfederer/SOMN):
+Euler activity update, mat-vec, analytic error, rank-1 plastic update with
+the diagonal kept at zero. Prints `steps_per_s N <value>` for each size given
+on the command line.
 
 Usage: python3 xtask/bench/somn_numpy.py [N ...] (default 100 1000)
 """

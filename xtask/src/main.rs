@@ -99,7 +99,7 @@ enum Command {
 fn main() -> ExitCode {
     // candle's CPU matmul sizes its thread count from RAYON_NUM_THREADS on
     // every call. Networks train one per core on an explicit pool, so candle
-    // itself must stay single-threaded (see ../shared/specs/ecosystem.md §1.3).
+    // itself must stay single-threaded (see `wm_rate_rnn::linalg`).
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         // SAFETY: the first statement of main, before any thread exists.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };

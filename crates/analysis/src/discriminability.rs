@@ -1,5 +1,5 @@
 //! Cross-temporal discriminability (Kim & Sejnowski 2021, after Murray et al.
-//! 2017; spec `kim-sejnowski.md` §4.3 and §6 item 10).
+//! 2017; the original `cross_temporal_disc.m` of github.com/rkim35/wmRNN).
 //!
 //! How reliably does a population carry a stimulus-specific difference from
 //! time t1 to time t2? For each stimulus condition the trials are split into

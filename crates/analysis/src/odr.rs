@@ -1,5 +1,6 @@
 //! Single-unit measures of the oculomotor delayed-response analyses of Xie
-//! et al. 2022 (spec `xie-odr.md` §5.3–§5.6).
+//! et al. 2022 (Methods; their code: github.com/maiziezhoulab/RNN_workingmemoryaccuracy,
+//! `analysis/`).
 //!
 //! * [`normalized_rate`]: ρ = rate/baseline − 1 (dimensionless).
 //! * [`population_fano_factor`]: variance with the N denominator (ddof 0) over
@@ -35,8 +36,8 @@ pub fn population_fano_factor(x: &[f64]) -> f64 {
 }
 
 /// The sign of a saccade deviation relative to a unit's preferred location
-/// (Xie §5.5): `location` and `preferred` index L locations whose angle
-/// increases with the index; `ccw` says the saccade landed counter-clockwise
+/// (Xie et al. 2022, Methods, rate–behaviour correlation): `location` and
+/// `preferred` index L locations whose angle increases with the index; `ccw` says the saccade landed counter-clockwise
 /// of the location's median. Locations "below" the preferred one (relative
 /// offset in [L/2, L), the opposite location included) count CCW as toward
 /// (+1); locations above count CW as toward; at the preferred location every

@@ -1,6 +1,6 @@
 //! Cluster-based permutation test over a 2-D map (Maris & Oostenveld 2007),
 //! e.g. a cross-temporal discriminability map `[t1, t2]`
-//! (spec `kim-sejnowski.md` §6 item 10).
+//! such as those of Kim & Sejnowski 2021.
 //!
 //! Testing every cell of a map separately has a severe multiple-comparison
 //! problem; the cluster test controls the family-wise error rate by testing
@@ -95,7 +95,7 @@ pub struct ClusterParams {
     pub tail: Tail,
     /// Neighbourhood of a cell.
     pub connectivity: Connectivity,
-    /// Number of random relabellings (≥ 1; Maris & Oostenveld and spec: ≥ 1000).
+    /// Number of random relabellings (≥ 1; Maris & Oostenveld 2007: ≥ 1000).
     pub n_permutations: usize,
 }
 

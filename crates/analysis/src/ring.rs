@@ -1,5 +1,5 @@
 //! Ring and tuning measures for oculomotor delayed-response (ODR) studies
-//! (Xie et al. 2022; spec `xie-odr.md` §2, §5.3, §5.5–5.6).
+//! (Xie et al. 2022, Methods).
 //!
 //! All angles are in **radians**. A *ring* is a set of units (or stimulus
 //! locations) with preferred directions θₖ; for R evenly spaced units
@@ -295,9 +295,9 @@ impl AlignedTuning {
 
 /// Rotate each row of a `[units, locations]` array of values at L evenly
 /// spaced locations (location k at 2πk/L) so that the unit's preferred
-/// location `preferred[u]` is at relative angle 0 (Xie §5.5–5.6: tuning
-/// curves and Fano factors "rotated so that the best location is in the
-/// centre"). See [`AlignedTuning`] for the column layout.
+/// location `preferred[u]` is at relative angle 0 (Xie et al. 2022, Fig. 3C and
+/// Methods: tuning curves and Fano factors with each unit's best location
+/// in the centre). See [`AlignedTuning`] for the column layout.
 ///
 /// Values are moved, not computed on, so NaN entries (e.g. an undefined Fano
 /// factor) are allowed and carried along.

@@ -1,5 +1,5 @@
 //! Real Schur decomposition and Schur-mode analysis of recurrent weight matrices
-//! (Orhan & Ma 2019, Supp. Fig. 12; spec `orhan-ma.md` §7.2).
+//! (Orhan & Ma 2019, Supp. Fig. 12).
 //!
 //! A real square matrix factors as `W = Q T Qᵀ` with `Q` orthogonal and `T`
 //! quasi-upper-triangular: 1×1 diagonal blocks for real eigenvalues and 2×2
@@ -9,7 +9,8 @@
 //! diagonal blocks is the feed-forward interaction between modes: a normal
 //! matrix has none, so its size measures non-normality.
 //!
-//! **Orientation.** Weight matrices follow spec §5's row-vector convention,
+//! **Orientation.** Weight matrices follow the row-vector convention of
+//! the original Lasagne code (github.com/eminorhan/recurrent-memory),
 //! `W[pre, post]` with `h_t = f(h_{t−1} W + …)`. In mode coordinates `z = h Q`
 //! the linear dynamics read `z_t = z_{t−1} T`, so `T[i, j]` with `i < j` is the
 //! drive from mode `i` to mode `j`: earlier modes (in the Schur order) feed
@@ -380,7 +381,7 @@ pub struct SchurModes {
 /// the feed-forward strength.
 ///
 /// `reference_sd` is typically [`reference_interaction_sd`] of the untrained
-/// matrix (the paper's exact threshold is unknown; spec §7.2). Sort `schur`
+/// matrix (Orhan & Ma 2019 do not state their significance threshold). Sort `schur`
 /// first ([`reorder_schur`]) if the mode order matters.
 ///
 /// # Errors

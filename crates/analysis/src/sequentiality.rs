@@ -4,7 +4,7 @@
 //! units' peak times tile the trial evenly (high peak-time entropy) *and* each
 //! unit is active in a narrow ridge around its peak (high ridge-to-background
 //! ratio). This is a faithful port of `utils.compute_SI` of
-//! `eminorhan/recurrent-memory` (spec `orhan-ma.md` §7.1), including its quirks:
+//! the original code (github.com/eminorhan/recurrent-memory), including its quirks:
 //!
 //! * active units are chosen per trial (mean over all steps > `activity_threshold`);
 //! * the peak is the *first* argmax;
@@ -116,7 +116,7 @@ pub struct SiSummary {
     pub n_inf: usize,
 }
 
-/// Sequentiality index of one trial (spec §7.1).
+/// Sequentiality index of one trial (Orhan & Ma 2019, Methods).
 ///
 /// `activity` is `[time, units]` (T ≥ 2 steps, N ≥ 1 units), finite. Returns the
 /// entropy, the mean log ridge-to-background ratio, their sum (the SI) and the
@@ -135,7 +135,7 @@ pub fn sequentiality_index_trial(activity: ArrayView2<f64>, params: &SiParams) -
     Ok(si_trial_unchecked(activity, params))
 }
 
-/// Sequentiality index of a batch of trials (spec §7.1): the SI of every trial
+/// Sequentiality index of a batch of trials (Orhan & Ma 2019): the SI of every trial
 /// and their nanmean, the network SI.
 ///
 /// `activity` is `[trials, time, units]` (≥ 1 trial, T ≥ 2, N ≥ 1), finite; these

@@ -2,8 +2,8 @@
 //!
 //! Times are in milliseconds (`_ms`), rates in spikes per second (`_hz`).
 //! Binned counts are `[trials, bins]` for one unit and `[units, trials, bins]`
-//! for a population, as in Kim & Sejnowski's analyses (spec §4.1–4.2: 50-ms
-//! bins, Fano factor of per-trial totals).
+//! for a population, as in Kim & Sejnowski's analyses (their MATLAB code,
+//! github.com/rkim35/wmRNN: 50-ms bins, Fano factor of per-trial totals).
 //!
 //! Bins are half-open, `[t_start + i·bin, t_start + (i + 1)·bin)`; a trailing
 //! partial bin is dropped. Invalid parameters (non-positive widths, reversed
@@ -294,7 +294,8 @@ pub fn fano_factors(counts: ArrayView2<f64>) -> Vec<f64> {
 }
 
 /// Fano factor per unit of `[units, trials, bins]` counts, from each trial's
-/// total count over the bins (Kim & Sejnowski §4.2, `compute_fano.m`).
+/// total count over the bins (Kim & Sejnowski 2021; `compute_fano.m` of
+/// github.com/rkim35/wmRNN).
 /// Length = units; NaN as in [`fano_factor`].
 pub fn fano_factors_binned(counts: ArrayView3<f64>) -> Vec<f64> {
     counts

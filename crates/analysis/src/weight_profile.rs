@@ -1,14 +1,15 @@
-//! Recurrent-weight profile along the peak-time order (Orhan & Ma 2019; spec
-//! `orhan-ma.md` §7.2).
+//! Recurrent-weight profile along the peak-time order (Orhan & Ma 2019,
+//! Fig. 6a,b).
 //!
 //! Order the (active) units by the peak time of their trial-averaged response,
 //! `o_0, o_1, …` (earliest first), and average the recurrent weight between units
 //! `k` positions apart: `P(k) = mean_a W[o_a, o_{a+k}]`.
 //!
 //! **Orientation.** Weight matrices follow the row-vector convention of the
-//! original code (spec §5): `W[i, j]` is the weight *from* presynaptic unit `i`
-//! *to* postsynaptic unit `j` (`h_t = relu(h_{t−1} W + …)`). So `k > 0` measures
-//! connections from earlier-peaking to later-peaking units (feed-forward along the
+//! original Lasagne code (github.com/eminorhan/recurrent-memory): `W[i, j]` is
+//! the weight *from* presynaptic unit `i` *to* postsynaptic unit `j`
+//! (`h_t = relu(h_{t−1} W + …)`). So `k > 0` measures connections
+//! from earlier-peaking to later-peaking units (feed-forward along the
 //! sequence), `k < 0` the backward connections, and `k = 0` the self-weights. A
 //! forward asymmetry `P(k) > P(−k)` for small `k > 0` indicates feed-forward
 //! chaining. If your matrix is in the column convention (`W[post, pre]`), pass its
@@ -171,8 +172,8 @@ pub fn active_peak_order(mean_activity: ArrayView2<f64>, threshold: f64) -> Resu
 }
 
 /// Average `[trials, time, units]` activity over trials and return the active
-/// units' peak-time order, as [`active_peak_order`] (spec §7.2: the 300 saved
-/// test trials, or the trials of one condition).
+/// units' peak-time order, as [`active_peak_order`] (for an Orhan & Ma network: the
+/// 300 saved test trials, or the trials of one condition).
 ///
 /// # Errors
 /// [`AnalysisError::TooFew`] for zero trials or steps, [`AnalysisError::NonFinite`]

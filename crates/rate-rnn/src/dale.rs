@@ -1,7 +1,8 @@
 //! Kim, Li & Sejnowski's continuous-time rate RNN with Dale's principle and
-//! trainable per-unit synaptic time constants (spec `kim-sejnowski.md` §1),
+//! trainable per-unit synaptic time constants (Kim, Li & Sejnowski 2019, PNAS;
+//! original code: github.com/rkim35/spikeRNN, `rate/`),
 //! plus its own training loop (single-trial root-sum-square loss and the
-//! evaluate-every-100-trials stopping rule of §1.4–1.5), with checkpoints
+//! evaluate-every-100-trials stopping rule of the original `rate/main.py`), with checkpoints
 //! that a killed run resumes from bit-for-bit ([`train_kim`]).
 //!
 //! ```text
@@ -15,8 +16,8 @@
 //! original code. The relu is applied as `w ⊙ 1[w > 0]` with the indicator
 //! detached, so entries at or below zero get **zero** gradient (TensorFlow's
 //! relu'(0) = 0; candle's own relu passes gradient at 0): the initial
-//! sparsity never fills in and pruned connections stay pruned (spec §6
-//! item 7). `W_in` is fixed; `w`, `W_out`, `b_out` and θ (trained-τ mode)
+//! sparsity never fills in and pruned connections stay pruned.
+//! `W_in` is fixed; `w`, `W_out`, `b_out` and θ (trained-τ mode)
 //! are trained. Noise and the initial state x₀ ~ N(0, 0.01²) are drawn from
 //! the caller's seeded RNG ([`RateModel::forward_noisy`]).
 //!
@@ -213,7 +214,8 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 impl DaleLeaky {
-    /// A freshly initialised network (spec §1.3); every draw comes from `rng`.
+    /// A freshly initialised network (initialised as the original code,
+    /// github.com/rkim35/spikeRNN, does); every draw comes from `rng`.
     pub fn new<R: Rng>(cfg: DaleConfig, dtype: DType, rng: &mut R) -> Result<Self> {
         cfg.validate()?;
         let (n, ni, no) = (cfg.n_units, cfg.n_inputs, cfg.n_outputs);
@@ -534,7 +536,8 @@ impl RateModel for DaleLeaky {
     }
 }
 
-/// Training settings of Kim et al. (spec §1.4–1.5).
+/// Training settings of Kim, Li & Sejnowski 2019 (PNAS, Methods; the original
+/// `rate/main.py` of github.com/rkim35/spikeRNN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KimTrainConfig {

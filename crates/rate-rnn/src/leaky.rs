@@ -1,5 +1,6 @@
 //! Yang-style continuous-time ("leaky") rate RNN with noise, as in Xie et
-//! al. 2022 and Liu et al. 2021 (spec `xie-odr.md` §1).
+//! al. 2022 and Liu et al. 2021 (Xie et al. 2022, Methods; the network of
+//! github.com/gyyang/multitask that their code reuses).
 //!
 //! ```text
 //! z_t = x̃_t W_in + r_{t−1} W_rec + b_rec + √(2/α)·σ_rec·ξ_t
@@ -158,7 +159,7 @@ impl Noise {
         input: true,
         recurrent: true,
     };
-    /// Recurrent noise only (the recordings behind the rate analyses, spec §5).
+    /// Recurrent noise only (the recordings behind the rate analyses of Xie et al. 2022).
     pub const RECORDING: Noise = Noise {
         input: false,
         recurrent: true,

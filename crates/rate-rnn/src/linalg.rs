@@ -3,7 +3,7 @@
 //!
 //! Training runs one network per core, so every product here uses
 //! `Parallelism::None`; a second thread per network was measured slower on
-//! the 2-core development machine (see `../shared/specs/ecosystem.md` §1.3).
+//! the 2-core development machine.
 
 /// A floating-point element the fused kernels run on (`f32` or `f64`).
 pub trait Real:

@@ -1,5 +1,6 @@
 //! The training objective: task loss under the mask, an end-of-trial
-//! activity penalty and weight decay (Orhan & Ma spec §6).
+//! activity penalty and weight decay (Orhan & Ma 2019, Methods; `utils.py` of
+//! github.com/eminorhan/recurrent-memory).
 //!
 //! ```text
 //! L = L_task + κ · mean_{b, t ∈ last k steps, i} h²  +  ρ · Σ_θ Σ θ²

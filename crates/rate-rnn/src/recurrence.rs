@@ -14,7 +14,7 @@
 //!
 //! Why fused: driving the loop with per-step candle ops builds a graph of
 //! `T × ops` nodes whose backward costs several small gemms per step and a
-//! full-size gradient per slice (`../shared/specs/ecosystem.md` §1.3). Here the
+//! full-size gradient per slice (measured far slower on CPU). Here the
 //! backward runs one `B×N · N×N` gemm per step for `∂L/∂h_{t−1}` and one
 //! `N×KB · KB×N` gemm for `∂L/∂W` per block of K steps (≥ 512 rows, still in
 //! cache; `DW_BLOCK_ROWS`). The forward pass

@@ -1,4 +1,5 @@
-//! Orhan & Ma's discrete-time vanilla RNN (spec `orhan-ma.md` §5).
+//! Orhan & Ma's discrete-time vanilla RNN (Orhan & Ma 2019; `models.py` and
+//! `LeInit.py` of github.com/eminorhan/recurrent-memory).
 //!
 //! ```text
 //! a_t = x_t W_in + b_in + h_{t−1} W_hh + b_hh,   h_t = φ(a_t),   ŷ_t = h_t W_out + b_out
@@ -11,8 +12,9 @@
 //! `b_hh`) are kept, as in the original, so the weight penalty ρΣθ² and Adam
 //! see the same parameters.
 //!
-//! The fast-weights (Hebbian) variant (§5.2) adds `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}`
-//! to `a_t`; it runs on per-step candle ops, as does the [`Path::Reference`]
+//! The fast-weights (Hebbian) variant (the original code's
+//! `CustomRecurrentLayerWithFastWeights.py`) adds
+//! `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}` to `a_t`; it runs on per-step candle ops, as does the [`Path::Reference`]
 //! path that tests use to check the fused recurrence.
 
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Rate → LIF conversion (spec §3.1, §3.3): recurrent and output weights
+//! Rate → LIF conversion (Kim, Li & Sejnowski 2019, PNAS; the original
+//! MATLAB code, github.com/rkim35/spikeRNN, `spiking/`): recurrent and output weights
 //! divided by the scaling factor s (= 1/λ), inputs unchanged, each unit's
 //! trained τ^s as its synaptic decay, the output bias dropped; and the grid
 //! search over s scored by LIF task accuracy.
@@ -223,7 +224,8 @@ pub fn lif_accuracy<T: Real>(
     Ok(task.score(&batch, &sim.output).accuracy.unwrap_or(f64::NAN))
 }
 
-/// Grid search of the scaling factor (spec §3.3).
+/// Grid search of the scaling factor, as in the original code's
+/// `spiking/lambda_grid_search.m` (github.com/rkim35/spikeRNN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScaleSearch {

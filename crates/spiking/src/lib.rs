@@ -1,8 +1,8 @@
 //! # wm-spiking
 //!
 //! Leaky integrate-and-fire (LIF) networks and the conversion of trained
-//! rate RNNs into them (Kim, Li & Sejnowski 2019, PNAS; spec
-//! `kim-sejnowski.md` §3).
+//! rate RNNs into them (Kim, Li & Sejnowski 2019, PNAS; original
+//! code: github.com/rkim35/spikeRNN, `spiking/`).
 //!
 //! * [`lif`]: the building blocks: [`LifPopulation`] (voltage, threshold,
 //!   reset, refractory clock, noise) and [`DoubleExp`] (the

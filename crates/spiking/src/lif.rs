@@ -1,6 +1,6 @@
 //! The LIF building block: a population of leaky integrate-and-fire units
 //! with an absolute refractory period and additive voltage noise, and the
-//! double-exponential synaptic filter (spec `kim-sejnowski.md` §3.2). Both
+//! double-exponential synaptic filter (Kim, Li & Sejnowski 2019, PNAS, SI Table S1). Both
 //! are plain state structs with a `step` method, so a network (here
 //! [`crate::network`], or `plasticity`'s spiking experiment) composes them.
 //!

@@ -1,7 +1,8 @@
 //! A recurrent LIF network converted from a rate RNN, simulated in batches
 //! of independent trials (rayon-parallel over trials).
 //!
-//! Per 0.05-ms step `i = 1..n_t`, in the original code's order (spec §3.2):
+//! Per 0.05-ms step `i = 1..n_t`, in the order of the original MATLAB
+//! code (github.com/rkim35/spikeRNN, `spiking/LIF_network_fnc.m`):
 //!
 //! 1. `I = s_syn + (bias + W_in u[:, c(i)])`, with the input column
 //!    `c(i) = round(i / k)` (round half up, k = LIF steps per rate step = 100),

@@ -67,7 +67,7 @@ pub struct Expected {
 pub struct Check {
     /// Name of the statistic in `summary.toml`'s `[statistics]`.
     pub statistic: String,
-    /// Where the expectation comes from (paper, figure, spec section).
+    /// Where the expectation comes from (paper, figure, original code).
     #[serde(default)]
     pub description: String,
     /// Expected value (needs `abs_tol` and/or `rel_tol`).

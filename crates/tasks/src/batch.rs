@@ -117,7 +117,7 @@ pub struct Score {
     /// Information the inputs carry about the binary condition, `I(C; r)` in
     /// nats, estimated as the nan-mean of `KL(Bern(p*) ‖ Bern(½))` (binary tasks).
     pub information: Option<f64>,
-    /// Fractional loss relative to the ideal observer (Orhan & Ma §4): 0 is
-    /// optimal; < 0.5 counts as success.
+    /// Fractional loss relative to the ideal observer (Orhan & Ma 2019; the original
+    /// code's `build_performance` in `utils.py`): 0 is optimal; < 0.5 counts as success.
     pub fractional_loss: Option<f64>,
 }

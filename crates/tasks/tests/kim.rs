@@ -1,5 +1,6 @@
 //! Kim & Sejnowski's DMS and Go-NoGo: timelines and targets against the
-//! paper's and the code's stated timings (spec §2.1–2.2).
+//! paper's and the code's stated timings (`rate/main.py` of
+//! github.com/rkim35/spikeRNN).
 
 use rand::SeedableRng;
 use wm_tasks::kim::{DmsOptions, GoNoGoOptions, GoNoGoVariant, KimDms, KimGoNoGo};
@@ -18,7 +19,7 @@ fn paper_dms_timeline_is_1s_fixation_250ms_stimuli_750ms_delay() {
 
 #[test]
 fn code_dms_matches_the_repository_steps() {
-    // Spec §2.2: s1 on [50, 100), s2 on [110, 160), target on [170, 270), T = 300.
+    // The original `xor` task: s1 on [50, 100), s2 on [110, 160), target on [170, 270), T = 300.
     let t = KimDms::new(DmsOptions::code_short_delay()).unwrap();
     assert_eq!(t.n_steps(), 300);
     assert_eq!(t.epoch("stimulus_1"), 50..100);
@@ -122,7 +123,7 @@ fn go_nogo_signed_and_code_variants() {
     out[b.output_index(120, 1, 0)] = -0.25;
     assert_eq!(code.score(&b, &out).accuracy, Some(1.0));
 
-    // The code's LIF rule (spec §3.3): window from sample 10,000 of 0.05 ms
+    // The code's LIF rule: window from sample 10,000 of 0.05 ms
     // = 500 ms = rate step 100, and NoGo correct if max o < 0.3 (no |·|).
     let lif = code.lif_scoring();
     let mut out = b.target.clone();

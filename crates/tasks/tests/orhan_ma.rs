@@ -1,8 +1,9 @@
-//! Orhan & Ma tasks against the spec (`specs/orhan-ma.md` §1–§4, §9).
+//! Orhan & Ma tasks against the definitions of the original code
+//! (github.com/eminorhan/recurrent-memory, `generators.py` and `utils.py`).
 //!
-//! Every check is against a closed form, a number quoted in the spec, or an
-//! independent slow reference written here — never against values the crate
-//! printed.
+//! Every check is against a closed form, a number from a simulation of the
+//! original generators, or an independent slow reference written here —
+//! never against values the crate printed.
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
@@ -427,7 +428,7 @@ fn mean_count(
 #[test]
 fn stimulus_spike_counts_match_closed_forms() {
     let n = 4000;
-    // Von Mises: E = Σ_k E_s f_k(s) = 50 e^{−κ} I₀(κ) = 15.425 (spec: ≈ 15.40 [sim]).
+    // Von Mises: E = Σ_k E_s f_k(s) = 50 e^{−κ} I₀(κ) = 15.425 (≈ 15.40 simulated).
     let want_vm = 50.0 * (-2.0f64).exp() * 2.279_585_302_336_067_3;
     assert!(rel_close(want_vm, 15.40, 0.005));
     let tol = |mean: f64, n: usize| 5.0 * (mean / n as f64).sqrt(); // Poisson total, 5σ
@@ -464,7 +465,7 @@ fn stimulus_spike_counts_match_closed_forms() {
         assert!((m - want_vm).abs() < tol(want_vm, k), "CD {steps:?} {m}");
     }
 
-    // 2AFC: Σ_k exp(−(±15 − φ_k)²/(2·15²)) on φ = −40…40 (spec ≈ 22.1).
+    // 2AFC: Σ_k exp(−(±15 − φ_k)²/(2·15²)) on φ = −40…40 (≈ 22.1 simulated).
     let phi = lin(-40.0, 40.0);
     let want_2afc: f64 = phi.iter().map(|&p| gauss(15.0, p, 15.0)).sum();
     let want_2afc_neg: f64 = phi.iter().map(|&p| gauss(-15.0, p, 15.0)).sum();
@@ -477,7 +478,7 @@ fn stimulus_spike_counts_match_closed_forms() {
         "2AFC {m} vs {want_2afc}"
     );
 
-    // COMP: E_{s~U[−40,40)} Σ_k exp(−(s − φ_k)²/(2·10²)) on φ = −50…50 (spec ≈ 12.1), Simpson.
+    // COMP: E_{s~U[−40,40)} Σ_k exp(−(s − φ_k)²/(2·10²)) on φ = −50…50 (≈ 12.1 simulated), Simpson.
     let phi = lin(-50.0, 50.0);
     let f = |s: f64| phi.iter().map(|&p| gauss(s, p, 10.0)).sum::<f64>();
     let m_int = 4000;
@@ -585,7 +586,7 @@ fn spontaneous_rates_per_step() {
 #[test]
 fn dynamic_input_irrelevant_channels() {
     // Expected irrelevant spikes per trial: A Σ_t Σ_k exp(−10 (m_t − φ_k)²),
-    // spec [sim]: ≈ 1247 (DE), 125 (CD), 52 (2AFC), 4 (COMP).
+    // simulated with the original generators: ≈ 1247 (DE), 125 (CD), 52 (2AFC), 4 (COMP).
     let cases = [
         ("DE-1", 0.0, PI, 1.0, 1247.0),
         ("GDE", 0.0, PI, 1.0, 1247.0),
@@ -605,7 +606,7 @@ fn dynamic_input_irrelevant_channels() {
             .sum();
         assert!(
             (want - spec).abs() <= 0.01 * spec + 0.5,
-            "{name}: closed form {want} vs spec {spec}"
+            "{name}: closed form {want} vs simulated {spec}"
         );
         let t = task_with(
             name,
@@ -646,7 +647,7 @@ fn de_ref(r: &[f64]) -> f64 {
     if th < 0.0 { th + PI } else { th }
 }
 
-/// Independent CD observer with the O(n²) double sums of §3.3.
+/// Independent CD observer with the O(n²) double sums of the original `ChangeDetectionTask`.
 fn cd_ref(r1: &[f64], r2: &[f64], corrected: bool) -> f64 {
     let phi = vm_centres();
     let params = |r: &[f64]| {
@@ -791,12 +792,12 @@ fn monte_carlo_de1_ideal_error_matches_spec() {
     let mut r = rng(61);
     let phi = vm_centres();
 
-    // DE-1: E_opt ≈ 0.174 rad in the code metric (§4), 0.090 as a circular error.
-    // The spec's [sim] values come from 10k–20k trials and carry ±1.5 % of
+    // DE-1: E_opt ≈ 0.174 rad in the code metric `mod(|·|, π)`, 0.090 as a circular error.
+    // The simulated values (original generators) come from 10k–20k trials and carry ±1.5 % of
     // their own: DE-2's 0.169 and GDE's 0.171 estimate the *same* quantity
     // (each location/cued location is an independent DE-1 trial, and the
     // observer ignores the response epoch). So: within 1 % of the mean of the
-    // three spec estimates (0.1713), and within 2.5 % of each.
+    // three simulated estimates (0.1713), and within 2.5 % of each.
     let n = 200_000;
     let (mut code, mut circ) = (0.0, 0.0);
     for _ in 0..n {

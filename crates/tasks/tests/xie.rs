@@ -1,6 +1,7 @@
-//! Xie et al. 2022 tasks against the spec's tables (`specs/xie-odr.md` §2–§3),
-//! step for step. The expected values are written out here from the spec's
-//! millisecond tables (1 step = 20 ms), independently of the task code.
+//! Xie et al. 2022 tasks against the trial timelines of their code
+//! (github.com/maiziezhoulab/RNN_workingmemoryaccuracy, `task_and_network/task.py`),
+//! step for step. The expected values are written out here in milliseconds
+//! (1 step = 20 ms), independently of the task code.
 
 use std::f64::consts::{PI, TAU};
 
@@ -8,7 +9,7 @@ use rand::SeedableRng;
 use wm_tasks::xie::{Mode, VariableReadout, decode_ring};
 use wm_tasks::{Task, TaskRng, TrialBatch, XieMultitask, XieRule, XieTask, XieTaskOptions};
 
-/// Spec §3 table in ms: (rule, cue on, cue off, fixation input off, response
+/// The timelines in ms: (rule, cue on, cue off, fixation input off, response
 /// from, mask "post" from, T).
 const TABLE: [(XieRule, f64, f64, f64, f64, f64, f64); 7] = [
     (XieRule::Odr, 1000., 1500., 3000., 3000., 3100., 3500.),

@@ -2,7 +2,7 @@
 //! projection `x·W_in` and its weight gradient `xᵀ·∂L/∂u`.
 //!
 //! Why: Orhan & Ma's inputs are Poisson counts with at most 0.04 expected
-//! spikes per neuron and step (spec §2), so nearly every entry of `x` is 0,
+//! spikes per neuron and step, so nearly every entry of `x` is 0,
 //! yet a dense gemm spends `2·T·B·I·N` FLOPs on each of the two products
 //! (40 % of a training step's arithmetic at N = 100, I = 100). Walking the
 //! nonzero entries instead costs one `N`-long multiply–add per entry. Dense

@@ -68,7 +68,8 @@ impl TauRegime {
 }
 
 /// Spontaneous ("fixation") activity and the spike-count autocorrelation
-/// timescale (spec `kim-sejnowski.md` §4.1).
+/// timescale (Kim & Sejnowski 2019, Section 4; Kim's
+/// `Robert_autocorr_analysis.m`, as copied in github.com/renee-tung/spikeRNN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimescaleConfig {
@@ -117,7 +118,8 @@ impl Default for TimescaleConfig {
 }
 
 /// Cross-temporal discriminability of long- vs short-timescale units on DMS
-/// (spec §4.3, §6 item 10).
+/// (Kim & Sejnowski 2019, Fig. 3; `cross_temporal_disc.m` of
+/// github.com/rkim35/wmRNN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiscriminabilityConfig {
@@ -190,7 +192,8 @@ pub struct KimSejnowskiConfig {
     pub tau_max_ms: f64,
     /// τ^s of the fixed regime, ms (125).
     pub tau_fixed_ms: f64,
-    /// Training: Adam, one trial per update, stopping rule (spec §1.4–1.5).
+    /// Training: Adam, one trial per update, stopping rule (the original
+    /// `rate/main.py` of github.com/rkim35/spikeRNN).
     pub train: KimTrainConfig,
     /// Go-NoGo may not stop before this many updates (code: 1500; DMS uses `train.min_iterations`).
     pub go_nogo_min_iterations: usize,

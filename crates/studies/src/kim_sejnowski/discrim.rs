@@ -1,5 +1,6 @@
 //! Cross-temporal discriminability of long- vs short-timescale units on DMS
-//! (Kim & Sejnowski 2019, Fig. 3; spec `kim-sejnowski.md` §4.3, §6 item 10).
+//! (Kim & Sejnowski 2019, Fig. 3; `cross_temporal_disc.m` of
+//! github.com/rkim35/wmRNN).
 //!
 //! The fitted units of the kept DMS networks are pooled; units whose
 //! timescale lies above the `long_quantile` of the pooled timescales are

@@ -1,7 +1,7 @@
 //! Kim & Sejnowski 2019: "Spiking recurrent networks as a model to probe
 //! neuronal timescales specific to working memory" (NeurIPS workshop), with
-//! the cross-temporal analysis of Kim & Sejnowski 2021 (spec
-//! `kim-sejnowski.md`).
+//! the cross-temporal analysis of Kim & Sejnowski 2021 (original
+//! code: github.com/rkim35/spikeRNN and github.com/rkim35/wmRNN).
 //!
 //! Pipeline, per (task × τ^s regime × replicate), one network per core:
 //! train a Dale's-law rate RNN (`wm_rate_rnn::dale`) on DMS or Go-NoGo until

@@ -8,10 +8,11 @@ use crate::orhan_ma::banded::BandedModel;
 use wm_tasks::OrhanMaTaskOptions;
 use wm_tasks::orhan_ma::{CdObserver, DeMetric};
 
-/// The trained tasks of Orhan & Ma 2019 (spec §3).
+/// The trained tasks of Orhan & Ma 2019.
 pub const TASKS: [&str; 6] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP"];
 
-/// An experimental condition of Orhan & Ma 2019 (spec §6).
+/// An experimental condition of Orhan & Ma 2019 (the original code's
+/// `run_*.py` scripts, github.com/eminorhan/recurrent-memory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Condition {
@@ -25,7 +26,7 @@ pub enum Condition {
     DynamicInput,
     /// Delay drawn from {10, 40, 70, 100} steps per trial; padded steps hold the state.
     VariableDelay,
-    /// Sequential two-task training (spec §6, condition 6): the network first
+    /// Sequential two-task training (Orhan & Ma 2019, Methods): the network first
     /// trains on `sequential_first`, then on the grid's task with the same
     /// parameters and Adam state; SI is measured on the second task.
     Sequential,
@@ -163,8 +164,8 @@ pub struct OrhanMaConfig {
     pub schur_threshold: f64,
     /// Offsets ±K of the recurrent weight profile.
     pub profile_max_offset: usize,
-    /// First task of the sequential condition (spec: 2AFC before CD or COMP,
-    /// or CD/COMP before 2AFC). Grid tasks equal to it are skipped there.
+    /// First task of the sequential condition (Orhan & Ma 2019: 2AFC before CD or
+    /// COMP, or CD/COMP before 2AFC). Grid tasks equal to it are skipped there.
     pub sequential_first: String,
     /// Task and scoring details: `"parity"` (default), `"as-coded"` (the
     /// original code's defects included) or `"corrected"`.

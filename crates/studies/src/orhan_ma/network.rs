@@ -28,7 +28,7 @@ pub struct NetworkMeasures {
 }
 
 /// SI of each trial over its updated steps only: variable-delay trials drop
-/// their padded (held) steps before the SI (spec §9.3's recommendation).
+/// their padded (held) steps before the SI (the original code keeps them).
 /// `update` is `[T, B]` (1 update, 0 hold) for `activity` `[B, T, N]`.
 pub fn si_of_updated_steps(
     activity: ArrayView3<f64>,

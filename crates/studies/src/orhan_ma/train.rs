@@ -28,11 +28,14 @@ use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig, TaskCode};
 use crate::orhan_ma::grid::NetworkSpec;
 use crate::orhan_ma::network::{NetworkMeasures, measure};
 
-/// Hebbian coefficient γ of the fast-weights condition (spec §5.2).
+/// Hebbian coefficient γ of the fast-weights condition (the original
+/// `run_basic_expts.py`, github.com/eminorhan/recurrent-memory).
 pub const HEBBIAN_GAMMA: f64 = 0.0007;
-/// End-of-trial activity penalty: basic and the other conditions (spec §6).
+/// End-of-trial activity penalty: basic and the other conditions (the original
+/// code's `utils.py`).
 pub const ACTIVITY_PENALTY: f64 = 1e-4;
-/// End-of-trial activity penalty of the tethered condition (spec §6).
+/// End-of-trial activity penalty of the tethered condition (the original
+/// `run_tethered_expts.py`).
 pub const TETHERED_PENALTY: f64 = 1e-1;
 
 /// A trained network: its table row, its measures and its recurrent matrix.
@@ -299,7 +302,7 @@ fn ran(o: &wm_rate_rnn::train::TrainOutcome) -> usize {
 }
 
 /// The result record of grid point `spec` before any measurement: the
-/// spec's fields, NaN loss, accuracy and SI, no success.
+/// grid point's fields, NaN loss, accuracy and SI, no success.
 fn unmeasured(spec: &NetworkSpec) -> NetworkResult {
     NetworkResult {
         index: spec.index,

@@ -10,7 +10,8 @@ use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 
 use crate::orhan_ma::config::UntrainedGrid;
 
-/// The initial recurrent matrix of Orhan & Ma (spec §5.1), pre × post:
+/// The initial recurrent matrix of Orhan & Ma 2019 (`LeInit.py` of the
+/// original code, github.com/eminorhan/recurrent-memory), pre × post:
 /// λ0 on the diagonal, N(0, σ0²/N) off the diagonal.
 pub fn initial_recurrent(n: usize, lambda0: f64, sigma0: f64, seed: u64) -> Array2<f64> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

@@ -14,7 +14,7 @@ pub enum Condition {
     /// The variable 0–3-s delay ODR with the same five other tasks.
     Variable,
     /// The 1.5-s ODR (`odr`) with the same five other tasks: the paper's
-    /// 360-location networks behind the activity heat map (Fig. 4, spec §5.7).
+    /// 360-location networks behind the activity heat map (Fig. 4).
     Short,
 }
 
@@ -65,7 +65,8 @@ impl Condition {
     }
 }
 
-/// How delay ("persistent") units are selected (spec §5.2, §7.2).
+/// How delay ("persistent") units are selected (the paper's Methods and
+/// Xie et al.'s code disagree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DelayUnitRule {
@@ -76,7 +77,7 @@ pub enum DelayUnitRule {
     Ttest,
 }
 
-/// How the units of the activity heat map (paper Fig. 4, spec §5.7) are sorted.
+/// How the units of the activity heat map (Xie et al. 2022, Fig. 4) are sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HeatmapSort {
@@ -139,8 +140,8 @@ pub struct XieConfig {
     /// Delay-unit rule.
     pub delay_unit_rule: DelayUnitRule,
     /// Decode behaviour from a second, independently noised pass (the
-    /// original's two-pass recorder, spec §7.8); false: rates and behaviour
-    /// from the same pass (default). Both are reported when `report_both`.
+    /// original's two-pass recorder, `compute_H_` in `utils/functions.py`);
+    /// false: rates and behaviour from the same pass (default). Both are reported when `report_both`.
     pub faithful_unpaired_noise: bool,
     /// Also compute the other pairing's t and r for the report.
     pub report_both: bool,

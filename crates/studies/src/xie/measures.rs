@@ -1,4 +1,4 @@
-//! The analyses of Xie et al. 2022 on one recording (spec `xie-odr.md` §5):
+//! The analyses of Xie et al. 2022 (Methods) on one recording:
 //! delay units, preferred locations, normalised PSTHs and the correct-vs-error
 //! observations of one checkpoint, saccade endpoints, and the rate–behaviour
 //! correlation and Fano factor of a single fully-trained checkpoint.
@@ -137,7 +137,7 @@ pub struct CheckpointAnalysis {
     pub psth_error: Vec<f64>,
 }
 
-/// Delay units (spec §5.2): with [`DelayUnitRule::Lax`] (Xie's code) a unit
+/// Delay units: with [`DelayUnitRule::Lax`] (Xie's code) a unit
 /// whose mean delay rate exceeds its mean fixation rate at any location
 /// (correct trials); with [`DelayUnitRule::Ttest`] a paired t-test of
 /// per-trial delay vs fixation means with p < 0.05 and a higher delay mean
@@ -171,7 +171,8 @@ pub fn delay_units(
         .collect()
 }
 
-/// Analyse one checkpoint's recording (spec §5.2–§5.4).
+/// Analyse one checkpoint's recording: delay units, PSTHs and the
+/// correct-vs-error observations.
 pub fn analyse_checkpoint(
     r: &Rates,
     outcomes: &[TrialOutcome],
@@ -237,7 +238,7 @@ pub fn argmax(x: &[f64]) -> usize {
 }
 
 /// Saccade endpoint: distance of the decoded direction from the cue, degrees
-/// in [0, 180], and whether the trial was correct (spec §5.1).
+/// in [0, 180], and whether the trial was correct (Xie et al. 2022, Fig. 2).
 pub fn endpoints(outcomes: &[TrialOutcome], cues: &[f64]) -> Vec<(f64, bool)> {
     outcomes
         .iter()
@@ -249,7 +250,7 @@ pub fn endpoints(outcomes: &[TrialOutcome], cues: &[f64]) -> Vec<(f64, bool)> {
         .collect()
 }
 
-/// The single-checkpoint analyses of spec §5.5–§5.6.
+/// The single-checkpoint analyses: rate–behaviour correlation and Fano factor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BehaviourAnalysis {
     /// Delay units analysed.
@@ -269,7 +270,7 @@ pub struct BehaviourAnalysis {
     pub fano_anova: Option<AnovaResult>,
 }
 
-/// Rate–behaviour correlation and Fano factor (spec §5.5–§5.6) of the delay
+/// Rate–behaviour correlation and Fano factor (Xie et al. 2022, Methods) of the delay
 /// units `units`, over the correct trials of the recording. `decoded` are the
 /// behaviour's decoded directions (rad), one per trial.
 pub fn behaviour_analysis(

@@ -29,7 +29,7 @@ use crate::xie::train::{
     train_network,
 };
 
-/// Bins of the endpoint histograms over 0–180° (spec §5.1).
+/// Bins of the endpoint histograms over 0–180° (Xie et al. 2022, Fig. 2).
 const ENDPOINT_BINS: usize = 30;
 
 /// One row of `networks.csv`.
@@ -85,7 +85,7 @@ struct NetworkAnalysis {
     activity: Option<ActivityMap>,
 }
 
-/// The activity heat map (paper Fig. 4, spec §5.7): each unit's mean rate
+/// The activity heat map (Xie et al. 2022, Fig. 4): each unit's mean rate
 /// over the correct trials with the cue at 90°, `[unit, step]`, divided by
 /// the peak of its mean delay-period rate at its own preferred location;
 /// units sorted by that location.
@@ -344,7 +344,8 @@ impl Recorded {
 }
 
 /// Record the test trials once; score behaviour from the same pass and, for
-/// the other pairing, from a second pass with fresh noise (spec §7.8).
+/// the other pairing, from a second pass with fresh noise (as Xie et al.'s
+/// code does).
 fn paired_analyses(
     cfg: &XieConfig,
     model: &wm_rate_rnn::Leaky,
@@ -386,7 +387,7 @@ fn paired_analyses(
 
 /// `W_rec` as post × pre, both axes sorted by each unit's preferred cue
 /// location (argmax of the normalised cue-period rate, correct trials; ties
-/// in index order), spec §5.8.
+/// in index order), as in Xie et al. 2022, Fig. 5A.
 fn sorted_weights(
     model: &wm_rate_rnn::Leaky,
     rates: &Rates,
@@ -896,9 +897,10 @@ fn report_markdown(
          Leaky softplus RNNs ({} units, τ = 100 ms, dt = 20 ms) trained on the ODR family with ODRD and the \
          anti-saccade tasks; stages by the analysed ODR rule's evaluation performance: mid-trained (0.35, 0.65], \
          mature (0.65, 0.95], fully trained > 0.95. Delay units by the `{:?}` rule. Rates and behaviour \
-         are taken from {} (the other pairing is reported beside it; spec §7.8). \
-         Correct-vs-error test: one observation per (checkpoint, delay unit), mean normalised delay rate at the \
-         preferred location, Student t-test (spec §5.4). Paper: fixed 3 s t(2946) = 2.48, p = 0.013; \
+         are taken from {} (the other pairing is reported beside it; the original code decodes behaviour \
+         from a second pass). Correct-vs-error test: one observation per (checkpoint, delay unit), mean \
+         normalised delay rate at the preferred location, Student t-test (wm's reconstruction: the original \
+         code has no script for it). Paper: fixed 3 s t(2946) = 2.48, p = 0.013; \
          variable delay t(5181) = 18.9; correct > error.\n",
         cfg.n_units,
         cfg.delay_unit_rule,

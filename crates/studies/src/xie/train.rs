@@ -47,7 +47,8 @@ impl NetworkSpec {
     }
 }
 
-/// Training stage of a checkpoint by its analysed-ODR performance (spec §4, §7.1).
+/// Training stage of a checkpoint by its analysed-ODR performance (the stage
+/// names and ranges of Xie et al. 2022, Methods).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
     /// (0.35, 0.65] in the paper.
@@ -198,7 +199,8 @@ pub struct Recording {
 
 /// Record `task`'s test trials. Rates come from one pass with `noise`;
 /// behaviour from the same pass, or (`unpaired`) from a second pass with
-/// fresh noise, as the original recorder does (spec §7.8).
+/// fresh noise, as the original recorder does (`compute_H_` in
+/// `utils/functions.py` of github.com/maiziezhoulab/RNN_workingmemoryaccuracy).
 pub fn record(
     model: &Leaky,
     task: &XieTask,

@@ -1,4 +1,5 @@
-//! Delayed match-to-sample (spec §2.2; "xor" in the original code).
+//! Delayed match-to-sample (Kim & Sejnowski 2019; "xor" in the original code,
+//! github.com/rkim35/spikeRNN).
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -57,7 +58,7 @@ impl DmsOptions {
         }
     }
 
-    /// The original code's short-delay `xor` task (spec §2.2): 250 ms
+    /// The original code's short-delay `xor` task: 250 ms
     /// fixation, 50 ms delay, 1.5 s in all (T = 300 steps).
     pub fn code_short_delay() -> Self {
         Self {

@@ -1,4 +1,5 @@
-//! Go-NoGo (spec §2.1 and the NeurIPS paper's ±1 version).
+//! Go-NoGo (the `go-nogo` task of github.com/rkim35/spikeRNN, and the NeurIPS
+//! paper's ±1 version).
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ pub enum GoNoGoVariant {
     CodeZeroOne,
 }
 
-/// Which scoring rule [`KimGoNoGo`]'s `score` applies (spec §2.1, §3.3).
+/// Which scoring rule [`KimGoNoGo`]'s `score` applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum GoNoGoScoring {

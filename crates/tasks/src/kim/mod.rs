@@ -1,12 +1,12 @@
-//! Kim & Sejnowski's tasks (spec `kim-sejnowski.md` §2): delayed
-//! match-to-sample (DMS, "xor" in the original code) and Go-NoGo, with a
-//! scalar output trained towards ±1 (or 0/1) targets.
+//! Kim & Sejnowski's tasks, as `rate/main.py` of github.com/rkim35/spikeRNN
+//! defines them: delayed match-to-sample (DMS, "xor" in the original code)
+//! and Go-NoGo, with a scalar output trained towards ±1 (or 0/1) targets.
 //!
 //! Both tasks use 5-ms steps by default. The loss is computed by the trainer
 //! (`wm_rate_rnn::dale`: root of the summed squared error over the trial,
-//! spec §1.4) on every step, so the mask is 1 everywhere and the target is 0
+//! as in the original code) on every step, so the mask is 1 everywhere and the target is 0
 //! outside the response epoch. The original code pairs output step k + 1
-//! with target step k; here output and target are aligned (spec §6 item 6).
+//! with target step k; here output and target are aligned.
 //!
 //! Scoring follows the code's ±0.7 rules over the response window: a "+1"
 //! trial is correct if `max o > 0.7`, a "−1" trial if `min o < −0.7`; in the
@@ -14,7 +14,8 @@
 //! LIF networks (filtered-spike output sampled at the rate model's steps)
 //! are scored the same way, except Go-NoGo, where the code's LIF rule is
 //! [`KimGoNoGo::lif_scoring`]: a window starting 500 ms into the trial and
-//! NoGo correct if `max o < 0.3`, without the absolute value (spec §3.3).
+//! NoGo correct if `max o < 0.3`, without the absolute value (the original
+//! `spiking/lambda_grid_search.m`).
 
 mod dms;
 mod go_nogo;

@@ -1,4 +1,5 @@
-//! CD — `ChangeDetectionTask` (spec §3.3).
+//! CD — `ChangeDetectionTask` of the original `generators.py`
+//! (github.com/eminorhan/recurrent-memory).
 
 use rand::Rng;
 use std::f64::consts::PI;

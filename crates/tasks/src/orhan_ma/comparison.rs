@@ -1,4 +1,5 @@
-//! COMP — `ComparisonTask` (spec §3.5).
+//! COMP — `ComparisonTask` of the original `generators.py`
+//! (github.com/eminorhan/recurrent-memory).
 
 use rand::Rng;
 

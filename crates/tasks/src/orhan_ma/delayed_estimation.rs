@@ -1,4 +1,5 @@
-//! DE-1 / DE-2 — `DelayedEstimationTask` (spec §3.1).
+//! DE-1 / DE-2 — `DelayedEstimationTask` of the original `generators.py`
+//! (github.com/eminorhan/recurrent-memory).
 
 use rand::Rng;
 use std::f64::consts::PI;

@@ -1,4 +1,5 @@
-//! Poisson-count population codes (spec §2).
+//! Poisson-count population codes (Orhan & Ma 2019; the original
+//! `generators.py`, github.com/eminorhan/recurrent-memory).
 //!
 //! Every input neuron emits an independent Poisson count at every step. A
 //! population of [`N_PER_LOCATION`] neurons with tuning curves `f_k(s)`

@@ -1,4 +1,5 @@
-//! GDE — `GatedDelayedEstimationTask` (spec §3.2).
+//! GDE — `GatedDelayedEstimationTask` of the original `generators.py`
+//! (github.com/eminorhan/recurrent-memory).
 
 use rand::Rng;
 use std::f64::consts::PI;

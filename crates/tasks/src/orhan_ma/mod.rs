@@ -1,5 +1,5 @@
-//! The tasks of Orhan & Ma (2019, Nat. Neurosci. 22:275), per
-//! `specs/orhan-ma.md` §1–§4 and §9.
+//! The tasks of Orhan & Ma (2019, Nat. Neurosci. 22:275), as their
+//! public code (github.com/eminorhan/recurrent-memory, `generators.py`) defines them.
 //!
 //! Seven tasks — DE-1, DE-2, CD, GDE, 2AFC, COMP and the Sine control (plus
 //! the unused extra CD-2) — each in a basic, a variable-delay and a
@@ -51,12 +51,12 @@ pub const SUCCESS_THRESHOLD: f64 = 0.5;
 /// Canonical task names accepted by [`orhan_ma_task`].
 pub const TASK_NAMES: [&str; 8] = ["DE-1", "DE-2", "CD", "GDE", "2AFC", "COMP", "Sine", "CD-2"];
 
-/// Which error the DE/GDE score uses (spec §4, §9.6).
+/// Which error the DE/GDE score uses (the original code's is not circular).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeMetric {
     /// The original code's `mod(|s − ŷ|, π)` (rad): not circular, wrap-around
-    /// errors count as ≈ π. The spec replicates it for parity (default).
+    /// errors count as ≈ π. Replicated for parity (default).
     #[default]
     Code,
     /// The circular orientation distance `min(e, π − e)`, `e = mod(|s − ŷ|, π)` (rad).
@@ -64,7 +64,7 @@ pub enum DeMetric {
 }
 
 /// Options of every Orhan & Ma task. Defaults reproduce the paper's basic
-/// condition with the spec's recommended bug fixes.
+/// condition, with the bugs of the original code fixed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OrhanMaTaskOptions {
@@ -79,11 +79,12 @@ pub struct OrhanMaTaskOptions {
     /// Step (0-based) at which the score reads the network's answer: 145
     /// (`T − 5`); the tethered condition uses 140.
     pub readout_step: usize,
-    /// Reproduce the GDE aliasing bug of the paper-era code (§3.2, §9.4): on
+    /// Reproduce the GDE aliasing bug of the paper-era code (the
+    /// 2018 `generators.py` of github.com/eminorhan/recurrent-memory): on
     /// cue C = 1 trials location 1 shows location 2's orientation. Default false.
     pub legacy_gde_alias: bool,
     /// Which CD observer goes in [`TrialInfo::ideal`] and hence into the
-    /// score (§9.5); the other is stored in [`TrialInfo::ideal_alternative`].
+    /// score; the other is stored in [`TrialInfo::ideal_alternative`].
     pub cd_observer: CdObserver,
     /// Error metric for DE-1, DE-2 and GDE scores (the loss stays
     /// [`LossKind::ModAbs`] with period π either way).
@@ -152,7 +153,8 @@ pub(crate) enum Scoring {
     Sine,
 }
 
-/// Dynamic-input parameters of a task (§3.8).
+/// Dynamic-input parameters of a task (the original
+/// `dynamic_input_generators.py`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DynamicSpec {
     /// Centres φ_k of the irrelevant channels (the task's own grid).

@@ -1,4 +1,5 @@
-//! Ideal observers of Orhan & Ma (spec §3) and the special functions they need.
+//! Ideal observers of Orhan & Ma 2019, as the original `generators.py`
+//! (github.com/eminorhan/recurrent-memory) computes them, and the special functions they need.
 //!
 //! Every observer takes spike counts summed over an epoch (spikes per epoch,
 //! one entry per neuron of one location) and the population's preferred
@@ -6,12 +7,13 @@
 
 use std::f64::consts::PI;
 
-/// Which κ the change-detection observer uses (spec §3.3, §9.5).
+/// Which κ the change-detection observer uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CdObserver {
     /// As coded in the original: `κ = sqrt(Σ_j Σ_k r_j r_k cos(φ_j − φ_k))`.
-    /// The spec recommends it for F and the success threshold (§9.5).
+    /// The default for F and the success threshold: it decided which networks
+    /// the paper counted as successful.
     #[default]
     Coded,
     /// The exact posterior concentration: `κ = κ_tuning · |Σ_k r_k e^{2iφ_k}|`.
@@ -74,7 +76,7 @@ fn resultant(counts: &[f64], centres: &[f64], m: f64) -> (f64, f64) {
         })
 }
 
-/// DE/GDE ideal observer (§3.1): the ML orientation in rad, `[0, π)`.
+/// DE/GDE ideal observer: the ML orientation in rad, `[0, π)`.
 ///
 /// `θ̂ = ½ atan2(Σ r_k sin 2φ_k, Σ r_k cos 2φ_k)`, plus π when negative. With no
 /// spikes `atan2(0, 0) = 0`, so `θ̂ = 0`.
@@ -101,7 +103,7 @@ fn cd_params(counts: &[f64], centres: &[f64], kappa: f64, which: CdObserver) -> 
 }
 
 /// CD likelihood ratio `d = P(r¹, r² | change) / P(r¹, r² | no change)` for one
-/// location (§3.3): `I₀(κ_x) I₀(κ_y) / I₀(sqrt(κ_x² + κ_y² + 2κ_xκ_y cos(μ_y − μ_x)))`.
+/// location: `I₀(κ_x) I₀(κ_y) / I₀(sqrt(κ_x² + κ_y² + 2κ_xκ_y cos(μ_y − μ_x)))`.
 ///
 /// `first`/`second` are the stimulus- and response-epoch counts; `kappa` is the
 /// tuning concentration (used only by [`CdObserver::Corrected`]).
@@ -143,7 +145,7 @@ pub fn cd_posterior(
     if d.is_infinite() { 1.0 } else { d / (1.0 + d) }
 }
 
-/// 2AFC ideal observer (§3.4): `P(C = 1 | r) = 1 / (1 + e^{−d})` with
+/// 2AFC ideal observer: `P(C = 1 | r) = 1 / (1 + e^{−d})` with
 /// `d = ½ τ Σr ((−S − μ)² − (S − μ)²) = 2 S τ Σ_k r_k φ_k`, `τ = 1/σ²`,
 /// stimuli `±s_abs` degrees. The simplified form gives ½ (not NaN) with no spikes.
 pub fn two_afc_posterior(counts: &[f64], centres: &[f64], sigma: f64, s_abs: f64) -> f64 {
@@ -153,7 +155,7 @@ pub fn two_afc_posterior(counts: &[f64], centres: &[f64], sigma: f64, s_abs: f64
     1.0 / (1.0 + (-d).exp())
 }
 
-/// COMP ideal observer (§3.5), flat prior ignoring the ±40° bounds:
+/// COMP ideal observer, flat prior ignoring the ±40° bounds:
 /// `P(s₁ > s₂ | r) = Φ((μ_x − μ_y) / sqrt(v_x + v_y))`, with `μ = Σ r φ / Σ r`
 /// (degrees) and `v = σ² / Σ r` (degrees²). NaN when either epoch has no spikes.
 pub fn comp_posterior(first: &[f64], second: &[f64], centres: &[f64], sigma: f64) -> f64 {

@@ -1,4 +1,5 @@
-//! Ideal-observer-relative performance, "fractional loss" (spec §4).
+//! Ideal-observer-relative performance, "fractional loss" (Orhan & Ma
+//! 2019; `build_performance` in the original `utils.py`, github.com/eminorhan/recurrent-memory).
 
 use std::f64::consts::PI;
 

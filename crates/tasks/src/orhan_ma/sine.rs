@@ -1,4 +1,5 @@
-//! Sine — `SineTask` (spec §3.6), a timing control with no stimulus memory.
+//! Sine — `SineTask` of the original `generators.py` (github.com/eminorhan/recurrent-memory),
+//! a timing control with no stimulus memory.
 
 use rand_distr::{Distribution, Normal};
 use std::f64::consts::PI;

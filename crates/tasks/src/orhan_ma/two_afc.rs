@@ -1,4 +1,4 @@
-//! 2AFC — `Harvey2012` (spec §3.4).
+//! 2AFC — `Harvey2012` of the original `generators.py` (github.com/eminorhan/recurrent-memory).
 
 use rand::Rng;
 

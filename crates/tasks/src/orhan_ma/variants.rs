@@ -1,4 +1,5 @@
-//! Variable-delay (§3.7) and dynamic-input (§3.8) conditions.
+//! Variable-delay and dynamic-input conditions (the original code's `Var*`
+//! generators and `dynamic_input_generators.py`, github.com/eminorhan/recurrent-memory).
 
 use serde::{Deserialize, Serialize};
 

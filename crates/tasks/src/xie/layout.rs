@@ -1,4 +1,5 @@
-//! Trial timelines of the Xie tasks (spec §3), in ms and in steps.
+//! Trial timelines of the Xie tasks (Xie et al. 2022, Methods; their code's
+//! `task_and_network/task.py`), in ms and in steps.
 
 use super::{XieRule, XieTaskOptions};
 use crate::{Duration, Epoch, Timeline};
@@ -85,7 +86,7 @@ impl Layout {
     }
 }
 
-/// The named epochs the analyses use (spec §3): `fix1`, `stim1`, `delay1`,
+/// The named epochs the analyses use: `fix1`, `stim1`, `delay1`,
 /// `go1` (ODRD: `delay1`, `distract1`, `delay2`; gap tasks: `gap1` before
 /// `stim1`). In zero-gap and gap tasks the response period starts at the
 /// stimulus, so `go1` here is the part after it.

@@ -1,5 +1,6 @@
 //! The oculomotor tasks of Xie, Liu, Constantinidis & Zhou (2022, Front.
-//! Syst. Neurosci. 16:760864), per `specs/xie-odr.md` §2–§3: oculomotor
+//! Syst. Neurosci. 16:760864; code:
+//! github.com/maiziezhoulab/RNN_workingmemoryaccuracy): oculomotor
 //! delayed response (ODR) with a 1.5-s, 3-s or variable 0–3-s delay, ODR with
 //! a distractor (ODRD), and four anti-saccade variants (overlap, zero-gap,
 //! gap, gap-500), all trained together by one network.
@@ -21,7 +22,7 @@
 //! the population-vector decoded direction within 0.2π of the answer.
 //!
 //! [`XieTask`] is one rule; [`XieMultitask`] draws one rule uniformly per
-//! minibatch, as the original trains (spec §4, §7.6).
+//! minibatch, as the original `training/train.py` does.
 
 mod layout;
 mod scoring;
@@ -45,7 +46,8 @@ pub const TUNING_SIGMA: f64 = PI / 8.0;
 pub const STIMULUS_STRENGTH: f64 = 0.8;
 /// Baseline of every output target.
 pub const TARGET_BASELINE: f64 = 0.05;
-/// Fixation output target while the network must fixate (0.8, not 0.85: spec §7.7).
+/// Fixation output target while the network must fixate: 0.8, as in the
+/// original code and github.com/gyyang/multitask (0.85 is the ring's peak).
 pub const FIXATION_TARGET: f64 = 0.8;
 /// Largest decoded error that counts as correct, rad (0.2π = 36°).
 pub const CORRECT_TOLERANCE: f64 = 0.2 * PI;
@@ -150,7 +152,7 @@ impl XieRule {
     }
 }
 
-/// Where the variable-delay task reads the answer (spec §7.4).
+/// Where the variable-delay task reads the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableReadout {
@@ -176,7 +178,7 @@ pub struct XieTaskOptions {
     pub variable_test_delay_ms: f64,
     /// Where the variable-delay ODR is scored.
     pub variable_readout: VariableReadout,
-    /// Also require the fixation output > 0.5 at every delay step (spec §7.5; default off).
+    /// Also require the fixation output > 0.5 at every delay step (not in the original; default off).
     pub strict_fixation: bool,
 }
 
@@ -485,7 +487,7 @@ impl Task for XieTask {
 
 /// Several Xie tasks trained together: each call of [`Task::batch`] draws
 /// one rule uniformly and returns a minibatch of that rule only (the
-/// original's interleaving, spec §4). Batches differ in length; each
+/// original's interleaving). Batches differ in length; each
 /// trial's rule index is in [`TrialInfo::condition`].
 #[derive(Debug, Clone)]
 pub struct XieMultitask {

@@ -1,4 +1,5 @@
-//! Population-vector decoding of the response ring and the correct-trial rule (spec §2).
+//! Population-vector decoding of the response ring and the correct-trial rule
+//! (as in Xie et al.'s code, after github.com/gyyang/multitask).
 
 use std::f64::consts::TAU;
 
