@@ -381,8 +381,10 @@ pub struct SchurModes {
 /// the feed-forward strength.
 ///
 /// `reference_sd` is typically [`reference_interaction_sd`] of the untrained
-/// matrix (Orhan & Ma 2019 do not state their significance threshold). Sort `schur`
-/// first ([`reorder_schur`]) if the mode order matters.
+/// matrix. (Orhan & Ma 2019, Supp. Fig. 12, show the modes with an interaction
+/// of magnitude above an absolute 0.04; `c · reference_sd` makes the cut
+/// relative to an untrained network instead.) Sort `schur` first
+/// ([`reorder_schur`]) if the mode order matters.
 ///
 /// # Errors
 /// [`AnalysisError::InvalidParameter`] if `c` or `reference_sd` is negative or
