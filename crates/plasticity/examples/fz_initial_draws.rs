@@ -2,14 +2,16 @@
 //! Zylberberg, Methods: a(0) ~ N(0, 1), d = |N(0, 1)|, L_ij ~ N(0, g²/N) with
 //! no self-connections), for comparison with another implementation's draws.
 //!
-//! `cargo run --release -p wm-plasticity --example fz_initial_draws -- SEEDS N DUMP_SEEDS OUT_DIR [RATIO_SEEDS]`
+//! `cargo run --release -p wm-plasticity --example fz_initial_draws -- SEEDS N DUMP_SEEDS OUT_DIR [RATIO_SEEDS [CONNECTIVITY]]`
 //!
 //! Writes `OUT_DIR/wm_init_N.csv` (one row per seed 0…SEEDS−1: moments of
 //! a(0), d and L, ŝ(0) and the rule gain κ), `OUT_DIR/wm_L_N.f64` (L of the
 //! first DUMP_SEEDS seeds, row-major little-endian f64, for an eigenvalue
 //! spectrum computed elsewhere) and, with RATIO_SEEDS > 0,
 //! `OUT_DIR/wm_ratio_N.csv`: the plastic ŝ(t)/ŝ(0) at 100 ms and at the last
-//! sample of a 3-s run for seeds 0…RATIO_SEEDS−1.
+//! sample of a 3-s run for seeds 0…RATIO_SEEDS−1, at connection probability
+//! CONNECTIVITY (default 1; Fig. 5), written to `wm_ratio_N.csv` at 1 and
+//! `wm_ratio_N_pP.csv` otherwise.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -27,12 +29,13 @@ fn mean_sd(x: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: fz_initial_draws SEEDS N DUMP_SEEDS OUT_DIR [RATIO_SEEDS]";
+    let usage = "usage: fz_initial_draws SEEDS N DUMP_SEEDS OUT_DIR [RATIO_SEEDS [CONNECTIVITY]]";
     let seeds: u64 = args.get(1).and_then(|s| s.parse().ok()).expect(usage);
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).expect(usage);
     let dump: u64 = args.get(3).and_then(|s| s.parse().ok()).expect(usage);
     let out = std::path::PathBuf::from(args.get(4).expect(usage));
     let ratio_seeds: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let connectivity: f64 = args.get(6).and_then(|s| s.parse().ok()).unwrap_or(1.0);
     std::fs::create_dir_all(&out).expect("create OUT_DIR");
     let params = RateParams {
         n_units: n,
@@ -79,6 +82,10 @@ fn main() {
     }
     std::fs::write(out.join(format!("wm_init_{n}.csv")), csv).unwrap();
     if ratio_seeds > 0 {
+        let params = RateParams {
+            connectivity,
+            ..params
+        };
         let rows: Vec<String> =
             wm_plasticity::ensemble::par_runs(&(0..ratio_seeds).collect::<Vec<_>>(), |seed| {
                 let tr = simulate(&params, seed, 3000.0).expect("valid run");
@@ -86,6 +93,11 @@ fn main() {
                 format!("{seed},{},{},{}", r[100], r[r.len() - 1], tr.s_hat[0][0])
             });
         let body = format!("seed,ratio_100ms,ratio_end,s0\n{}\n", rows.join("\n"));
-        std::fs::write(out.join(format!("wm_ratio_{n}.csv")), body).unwrap();
+        let name = if connectivity < 1.0 {
+            format!("wm_ratio_{n}_p{connectivity}.csv")
+        } else {
+            format!("wm_ratio_{n}.csv")
+        };
+        std::fs::write(out.join(name), body).unwrap();
     }
 }

@@ -94,7 +94,8 @@ pub const ORIGINAL_SPREADS: &[OriginalSpread] = &[OriginalSpread {
     mean: 0.076,
     sd: 0.199,
     kept: 5,
-    earlier_wm: "an earlier wm run over 30 seeds gave 0.139 ± 0.269 (7 of 30 keep ŝ)",
+    earlier_wm: "wm over seeds 0–29 gave 0.139 ± 0.269 (7 of 30 keep ŝ), over seeds 0–199 \
+                 0.101 ± 0.233 (38 of 200; `fz_initial_draws 1 100 0 OUT 200 0.01`)",
 }];
 
 /// The original code's spread for this curve, if the published value needs one.
@@ -463,6 +464,7 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("0.139 ± 0.269 (7 of 30 keep ŝ)"), "{s}");
+        assert!(s.contains("0.101 ± 0.233 (38 of 200"), "{s}");
         assert!(s.contains("original code's: 1.04, within"), "{s}");
         // Far above the original's spread: reported as outside it.
         let mut s = String::new();
