@@ -24,11 +24,11 @@ const NOTES: &str = "\
   (wm 31.72 ± 6.33 s.d., original 31.85 ± 6.33, closed form N/π ± √(N (1/2 − 1/π²))
   = 31.83 ± 6.31) and the eigenvalue spectra of L (300 each: spectral radius
   1.041 ± 0.038 vs 1.045 ± 0.038) agree (two-sample KS p ≥ 0.12 for every
-  statistic). The plastic ŝ(3 s)/ŝ(0) of the original code over 100
-  independent seeds is 0.99663 ± 0.00183 (s.d.; 11 below 0.995), wm's over
-  1000 seeds 0.99648 ± 0.00192 (152 below 0.995): Levene p = 0.38, KS p = 0.24.
-  A narrower spread (s.d. ≈ 0.001, none below 0.995) arises when the original
-  harness's rows repeat a few networks, or by chance in 1 of ~125 samples of 30.
+  statistic). The plastic ŝ(3 s)/ŝ(0) of the original code over 148
+  independent seeds is 0.99660 ± 0.00184 (s.d.; 16 below 0.995), wm's over
+  1000 seeds 0.99648 ± 0.00192 (152 below 0.995): Levene p = 0.35, KS p = 0.72.
+  The narrower 0.99695 ± 0.00101 (none of 30 below 0.995) is the original
+  code's seeds 0–29, a sample that narrow arising in 1 of ~125 draws of 30.
 - **FEVER is simulated** (linear units, L = d dᵀ/(dᵀd)); the paper's Fig. 2B/C
   drew a line of ones.
 - **Synaptic noise of Fig. 3A** is additive, independent per synapse and step,
