@@ -1,6 +1,8 @@
 //! The spiking version (Fig. A4): leaky integrate-and-fire E and I cells with
 //! Dale's law (all weights ≥ 0, the sign set by the presynaptic type) and the
-//! plastic E→E rule driven by the read-out's change (spec §4).
+//! plastic E→E rule driven by the read-out's change (the paper's Appendix,
+//! Eqs. 6–7 and Fig. A4; the original code is `NN_LIF.py` in
+//! github.com/cfederer/SOMN).
 //!
 //! Time is in units of τ = `tau_ms` (20 ms); one step is `dt` τ (0.01 τ =
 //! 0.2 ms). Each presynaptic cell j has a doubly filtered spike trace
@@ -42,7 +44,8 @@ pub enum LifRule {
     Transposed,
 }
 
-/// Parameters of the LIF network (spec §4 constants as defaults).
+/// Parameters of the LIF network (defaults: the constants of `NN_LIF.py` in
+/// github.com/cfederer/SOMN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LifParams {

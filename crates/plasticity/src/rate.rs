@@ -6,7 +6,7 @@
 //! τ da/dt = −a + L r,  r = f(a),  ŝ(t) = dᵀ r(t),
 //!
 //! integrated by forward Euler with step `dt_ms`. Each step, in this order
-//! (the original code's order, spec §1.4):
+//! (the order of the original code, `NN.py` in github.com/cfederer/SOMN):
 //!
 //! 1. record ŝ (and a few rates) every `record_every_ms`, *before* the update;
 //! 2. a ← (1 − h) a + h L r with h = dt/τ, then r ← f(a);
@@ -15,11 +15,12 @@
 //!    L ← L − W ⊙ ΔL (W: plastic-synapse mask × connectivity mask), diagonal
 //!    kept at zero.
 //!
-//! `eta` follows the code's convention (spec §6.2): the per-step change is
-//! 2η · e · qᵢ f′ᵢ r_j, not multiplied by dt, so the paper's η equals 2η here
+//! `eta` follows the convention of `NN.py`: the per-step change is
+//! 2η · e · qᵢ f′ᵢ r_j, not multiplied by dt, so the paper's η (Eq. 3) equals 2η here
 //! (2e-4 per step, 0.2 per τ at the default). With `eta_size_scaling` the rate
 //! used is η_N = η · (100/N)², which keeps the per-step error reduction
-//! κ ∝ η N² fixed so large networks stay stable (spec §3).
+//! κ ∝ η N² fixed so large networks stay stable (the paper, Sec. 4, says only
+//! that the best η falls as N grows; the (100/N)² form is ours).
 //!
 //! Implementation: the noise-free, unmasked plastic change of a step is
 //! deferred and applied in the next step's single pass over L, which also
@@ -85,7 +86,7 @@ pub enum ErrorSignal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateNoise {
-    /// One ξ ~ N(0,1) per step shared by every synapse (the original code, spec §6.5).
+    /// One ξ ~ N(0,1) per step shared by every synapse (as in the original code, `NN.py`).
     #[default]
     Shared,
     /// An independent ξ_ij per synapse per step (ablation).
@@ -96,14 +97,17 @@ pub enum UpdateNoise {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum SynapticNoise {
-    /// Independent ξ_ij ~ N(0,1) per existing synapse per step (spec §6.4, recommended).
+    /// Independent ξ_ij ~ N(0,1) per existing synapse per step (our default; the
+    /// paper, Sec. 3.2, does not say how the noise is drawn).
     #[default]
     Independent,
-    /// One ξ per step added to every entry (the earlier code, commit `6d0db9d`).
+    /// One ξ per step added to every entry (an earlier version of the original
+    /// code, commit `6d0db9d` of github.com/cfederer/SOMN).
     Shared,
 }
 
-/// Every parameter of a rate network. Defaults are the paper's (spec §1).
+/// Every parameter of a rate network. Defaults are the paper's (Secs. 2–3) and
+/// its code's (`NN.py` in github.com/cfederer/SOMN).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateParams {
@@ -117,7 +121,8 @@ pub struct RateParams {
     pub gain: f64,
     /// Learning rate η at N = 100, code convention: ΔL = 2η e qᵢ f′ᵢ r_j per step (paper: 1e-4).
     pub eta: f64,
-    /// Use η_N = η (100/N)² (spec §3); no effect at N = 100.
+    /// Use η_N = η (100/N)² (our choice: the paper, Sec. 4, says only that η must
+    /// shrink as N grows); no effect at N = 100.
     pub eta_size_scaling: bool,
     /// Read-outs (stimuli) K sharing one network (Fig. 7: 4); the rule sums over them.
     pub n_readouts: usize,
@@ -140,14 +145,16 @@ pub struct RateParams {
     /// Feedback delay D in ms (Fig. A2); the update uses the error of D ms earlier.
     pub feedback_delay_ms: f64,
     /// Error used while t < D, before any feedback has arrived (code: −1,
-    /// which potentiates active→active synapses; spec §3 Fig. A2).
+    /// which potentiates active→active synapses, though the paper's Fig. A2 calls
+    /// this phase anti-Hebbian; `figa2_delayedfeedback.py` in github.com/cfederer/SOMN).
     pub pre_feedback_error: f64,
     /// Apply the plasticity rule (false: the "constant random synapse" network).
     pub plastic: bool,
     /// FEVER baseline: linear units and L = d dᵀ/(dᵀd) (diagonal kept), no random L.
     pub fever: bool,
     /// FEVER with the original code's error masked by 1[aᵢ > 0] (the artefact
-    /// behind the stored Fig. 3A curve, spec §3); ignored unless `fever`.
+    /// behind the Fig. 3A curve stored in github.com/cfederer/SOMN,
+    /// `storing/Fig3A_fever.csv`); ignored unless `fever`.
     pub fever_masked_error: bool,
     /// Nonlinearity (FEVER forces `linear`).
     pub activation: Activation,
@@ -354,7 +361,7 @@ pub struct RateNetwork {
 }
 
 impl RateNetwork {
-    /// Draw a network from `rng` in the original code's order (spec §1.2):
+    /// Draw a network from `rng` in the original code's order (`NN.py`):
     /// a(0) ~ N(0,1); d = |N(0,1)| (N × K); q = |N(0,1)| if random feedback;
     /// L ~ N(0, g²/N) with zero diagonal (FEVER: L = d dᵀ/(dᵀd)); the
     /// connectivity mask 1[U ≤ p]; the plastic mask 1[U ≤ f]; recorded units.
@@ -423,7 +430,8 @@ impl RateNetwork {
             c: vec![0.0; n],
             p,
         };
-        // The connectivity mask is applied before the first step (spec §6.6).
+        // The connectivity mask is applied before the first step (the original
+        // code applies it only after the first update; the difference is negligible).
         if let Some(c) = &net.conn {
             for (w, m) in net.l.iter_mut().zip(c) {
                 *w *= m;
@@ -446,7 +454,7 @@ impl RateNetwork {
     }
 
     /// Draw a new initial activity a(0) ~ N(0,1) (a new "stimulus"); d, q, L
-    /// and the masks are kept (pre-training, spec §6.8).
+    /// and the masks are kept (pre-training, the paper's Sec. 3.4 and Fig. 6).
     pub fn reset_activity(&mut self, rng: &mut ChaCha8Rng) {
         for a in &mut self.a {
             *a = rng.sample(StandardNormal);
@@ -550,8 +558,8 @@ impl RateNetwork {
 
     /// The rule gain κ: the spectral radius of [`Self::rule_matrix`], the
     /// factor by which one update shrinks the read-out error along its
-    /// slowest-settling direction (spec §1.4: κ ≈ 0.49 for one read-out at
-    /// N = 100). A discrete gradient step overshoots when κ > 2: the error
+    /// slowest-settling direction (κ ≈ 0.49 for one read-out at N = 100 with the
+    /// paper's parameters). A discrete gradient step overshoots when κ > 2: the error
     /// then changes sign and grows every step until the activity has moved
     /// (with d = q, M is symmetric positive semi-definite and κ < 2 is also
     /// sufficient for the error to shrink).

@@ -401,7 +401,8 @@ fn the_rule_gain_is_the_largest_eigenvalue_of_the_rule_matrix() {
             (kappa - expected).abs() < 1e-9 * expected,
             "K = {k}: {kappa} vs {expected}"
         );
-        // spec §1.4: κ ≈ 0.49 for one read-out at N = 100 (it varies with a(0)).
+        // κ ≈ 0.49 for one read-out at N = 100 with the paper's parameters (it
+        // varies with a(0)).
         if k == 1 {
             assert!((0.2..1.0).contains(&kappa), "{kappa}");
         }

@@ -107,7 +107,8 @@ pub struct Experiment {
     #[serde(default)]
     pub claim: String,
     /// Published mean ŝ(3 s)/ŝ(0) per curve name, from the authors' stored
-    /// results (spec §5), set beside ours in `REPORT.md`. Default none.
+    /// results (`storing/*.csv` in github.com/cfederer/SOMN), set beside ours in
+    /// `REPORT.md`. Default none.
     #[serde(default)]
     pub published: BTreeMap<String, f64>,
     /// Simulated (test) time per network, ms, in (0, 600000]. Default: the

@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 use crate::federer_zylberberg::config::{Experiment, FedererZylbergConfig, Kind};
 use crate::federer_zylberberg::run::{ExperimentResult, Series, sweeps};
 
-/// Notes on choices the paper leaves open (spec §6), printed once.
+/// Notes on choices the paper leaves open, printed once.
 const NOTES: &str = "\
 ## How this reproduction differs from the original code
 
-- **Independent networks.** The authors' harness (spec §1.6) ran its \"10 random
-  initialisations\" as 4 distinct networks repeated 3, 3, 2, 2 times, and took the
-  SEM over all 10 rows. Here every network has its own seed
+- **Independent networks.** The authors' harness (`qm.py` in
+  github.com/cfederer/SOMN) ran its \"10 random initialisations\" as 4 distinct
+  networks repeated 3, 3, 2, 2 times, and took the SEM over all 10 rows. Here
+  every network has its own seed
   (`derive_seed(derive_seed(seed, hash(experiment)), k)`), so our SEMs are
   honest and, for the same number of rows, larger. Network k of one experiment
   is the same draw in every condition (paired, as Fig. 2's plastic and constant
@@ -32,11 +33,13 @@ const NOTES: &str = "\
 - **FEVER is simulated** (linear units, L = d dᵀ/(dᵀd)); the paper's Fig. 2B/C
   drew a line of ones.
 - **Synaptic noise of Fig. 3A** is additive, independent per synapse and step,
-  σ = 1e-5 (spec §6.4); no version of the original code read its `noise_sd`.
+  σ = 1e-5 (the paper's value, Sec. 3.2); no version of the original code read
+  its `noise_sd`.
   The update noise of Fig. 3B is the code's: ΔL ← ΔL (1 + α ξ), one ξ per step.
 - **Learning rate** follows the code: ΔL = 2η e qᵢ f′ᵢ r_j per 0.02-ms step with
   η = 1e-4 (the paper's η = 2e-4); for N ≠ 100 it is scaled as η (100/N)²
-  (spec §3), which keeps the per-step error reduction fixed.
+  (our choice; the paper, Sec. 4, says only that η falls as N grows), which
+  keeps the per-step error reduction fixed.
 - **Delayed feedback** (Fig. A2) uses e = −1 until the first error arrives,
   which potentiates active→active synapses (the code's sign; the paper calls
   this phase anti-Hebbian), η = 1e-6 and 5 delayed pre-training sessions.
@@ -179,9 +182,9 @@ pub fn report_markdown(
          measure of the paper, the read-out relative to its initial value ŝ(t)/ŝ(0) \
          (1 = perfect memory), as mean ± SEM (ddof 1) over independent networks. \
          \"Published\" values are the means at 3 s of the authors' stored results \
-         (spec §5); ours are at the end of our run, which is shorter than 3 s at the \
-         smoke and quick scales, so compare signs and orders of magnitude there, and \
-         numbers at the paper scale.\n",
+         (`storing/*.csv` in github.com/cfederer/SOMN); ours are at the end of our \
+         run, which is shorter than 3 s at the smoke and quick scales, so compare \
+         signs and orders of magnitude there, and numbers at the paper scale.\n",
         cfg.seed
     );
     let _ = writeln!(
