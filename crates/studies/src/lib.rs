@@ -5,8 +5,12 @@
 //! them with `wm-analysis`, fit the studies' statistics, draw the figures and
 //! write `summary.toml`, tables and `REPORT.md`.
 //!
-//! `cargo xtask reproduce` and the `wm` command line call these same
-//! functions, so a cluster sweep and a laptop run share one code path.
+//! Every study implements [`study::Study`]: a typed outcome computed first,
+//! then statistics, tables, figures and report read from it, all run by one
+//! driver ([`study::run`]). `cargo xtask reproduce`, `wm sweep` and the tests
+//! reach the studies through the registry [`STUDIES`], so a cluster sweep and
+//! a laptop run share one code path and adding a study is one module plus one
+//! registry line.
 #![deny(missing_docs)]
 
 pub mod federer_zylberberg;
@@ -15,5 +19,10 @@ pub mod kim_sejnowski;
 pub mod limits;
 pub mod orhan_ma;
 pub mod regress;
+pub mod study;
 pub mod sweep;
 pub mod xie;
+
+/// Every study wm reproduces, in the order `cargo xtask reproduce all` runs
+/// them.
+pub static STUDIES: &[&dyn study::Entry] = &[];
