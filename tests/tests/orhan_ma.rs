@@ -6,9 +6,10 @@
 //! `expected-quick.toml`.
 
 use wm_studies::io::read_toml;
+use wm_studies::orhan_ma::OrhanMa;
 use wm_studies::orhan_ma::config::OrhanMaConfig;
-use wm_studies::orhan_ma::run::run;
 use wm_studies::regress::Expected;
+use wm_studies::study::{RunContext, run};
 use wm_tests::experiment_file;
 
 #[test]
@@ -19,7 +20,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
         read_toml(&experiment_file("orhan-ma", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let summary = run::<OrhanMa>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();
     if let Err(table) = summary.check(&expected) {
         panic!("orhan-ma smoke statistics outside their expected ranges:\n{table}");
     }
@@ -35,7 +36,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     }
     // Running again over the finished folder resumes every network from its
     // checkpoint and must give the same numbers.
-    let again = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let again = run::<OrhanMa>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();
     for (k, v) in &summary.statistics {
         let w = again.statistics[k];
         assert!(
@@ -56,7 +57,7 @@ fn quick_reproduction_shows_si_rising_with_sigma0_and_falling_with_rho() {
         read_toml(&experiment_file("orhan-ma", "expected-quick.toml")).unwrap();
     assert_eq!(expected.scale, "quick");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    let summary = run::<OrhanMa>(&cfg, &RunContext::new(out.path(), &config, "quick")).unwrap();
     if let Err(table) = summary.check(&expected) {
         panic!("orhan-ma quick statistics outside their expected ranges:\n{table}");
     }

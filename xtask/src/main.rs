@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use study::{Scale, Study};
+use study::{Scale, Selection};
 
 /// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
 /// multi-MB buffers to the kernel and page-faults them in again each step.
@@ -39,7 +39,8 @@ enum Command {
     /// Train, analyse and plot one study (or all of them).
     Reproduce {
         /// Which study: orhan-ma, xie, kim-sejnowski, federer-zylberberg or all.
-        study: Study,
+        #[arg(value_parser = Selection::parse)]
+        study: Selection,
         /// How big a run: smoke (CI, minutes), quick (default), paper (cluster).
         #[arg(long, value_enum, default_value_t = Scale::Quick)]
         scale: Scale,
@@ -58,8 +59,9 @@ enum Command {
     },
     /// Compare a run's summary.toml with the study's expected statistics.
     Regress {
-        /// Which study (not `all`).
-        study: Study,
+        /// Which study, or `all`.
+        #[arg(value_parser = Selection::parse)]
+        study: Selection,
         /// Results folder holding summary.toml and run.toml (default
         /// `results/<study>`).
         #[arg(long)]

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use wm_studies::regress::{check_folder, render, stored_results};
 
-use crate::study::{Study, default_results_dir, workspace_root};
+use crate::study::{Selection, default_results_dir, workspace_root};
 
 /// `cargo xtask regress <study> [--results DIR] [--stored]`.
-pub fn run(study: Study, results: Option<PathBuf>, stored: bool) -> Result<()> {
+pub fn run(study: Selection, results: Option<PathBuf>, stored: bool) -> Result<()> {
     let experiments = workspace_root().join("experiments");
     let folders: Vec<PathBuf> = match (stored, results) {
         (true, Some(_)) => {
@@ -20,7 +20,8 @@ pub fn run(study: Study, results: Option<PathBuf>, stored: bool) -> Result<()> {
         }
         (true, None) => {
             let of_study = |p: &PathBuf| {
-                study == Study::All || p.parent().is_some_and(|d| d.ends_with(study.name()))
+                matches!(study, Selection::All)
+                    || p.parent().is_some_and(|d| d.ends_with(study.name()))
             };
             let stored = stored_results(&experiments)?;
             for p in stored.in_progress.iter().filter(|p| of_study(p)) {
@@ -32,11 +33,11 @@ pub fn run(study: Study, results: Option<PathBuf>, stored: bool) -> Result<()> {
             stored.finished.into_iter().filter(of_study).collect()
         }
         (false, Some(dir)) => vec![dir],
-        (false, None) if study == Study::All => Study::EACH
-            .iter()
-            .map(|&s| default_results_dir(s))
+        (false, None) => study
+            .studies()
+            .into_iter()
+            .map(default_results_dir)
             .collect(),
-        (false, None) => vec![default_results_dir(study)],
     };
     if folders.is_empty() {
         bail!(

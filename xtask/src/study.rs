@@ -5,44 +5,49 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use wm_studies::io::read_toml;
-use wm_studies::orhan_ma::config::OrhanMaConfig;
+use wm_studies::study::{Entry, RunContext};
 
-/// A published study that wm reproduces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Study {
-    /// Orhan & Ma 2019, Nat. Neurosci.: sequential vs persistent memory in vanilla ReLU RNNs.
-    OrhanMa,
-    /// Xie, Liu, Constantinidis & Zhou 2022: ODR, distractor and anti-saccade RNNs.
-    Xie,
-    /// Kim & Sejnowski 2019: Dale's-law rate RNNs converted to LIF; intrinsic timescales.
-    KimSejnowski,
-    /// Federer & Zylberberg: the self-organizing memory network.
-    FedererZylberberg,
-    /// Every study in turn.
+/// Which studies a command acts on: one registered study (by its name) or
+/// `all` of them.
+#[derive(Clone, Copy)]
+pub enum Selection {
+    /// Every registered study, in registry order.
     All,
+    /// One study.
+    One(&'static dyn Entry),
 }
 
-impl Study {
-    /// The kebab-case name used for folders (`results/<name>`, `experiments/<name>`).
-    pub fn name(self) -> &'static str {
+impl Selection {
+    /// Parse a study name or `all` (the clap value parser).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        if name == "all" {
+            return Ok(Selection::All);
+        }
+        wm_studies::study::find(name)
+            .map(Selection::One)
+            .map_err(|_| {
+                format!(
+                    "no study {name:?}; choose one of {} or all",
+                    wm_studies::study::names().join(", ")
+                )
+            })
+    }
+
+    /// The selected studies.
+    pub fn studies(self) -> Vec<&'static dyn Entry> {
         match self {
-            Study::OrhanMa => "orhan-ma",
-            Study::Xie => "xie",
-            Study::KimSejnowski => "kim-sejnowski",
-            Study::FedererZylberberg => "federer-zylberberg",
-            Study::All => "all",
+            Selection::All => wm_studies::STUDIES.to_vec(),
+            Selection::One(s) => vec![s],
         }
     }
 
-    /// The individual studies, in the order `all` runs them.
-    pub const EACH: [Study; 4] = [
-        Study::OrhanMa,
-        Study::Xie,
-        Study::KimSejnowski,
-        Study::FedererZylberberg,
-    ];
+    /// The study's name, or `all`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Selection::All => "all",
+            Selection::One(s) => s.name(),
+        }
+    }
 }
 
 /// How big a reproduction run is. Each scale means the same for every study.
@@ -82,29 +87,40 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// Default results folder of a study.
-pub fn default_results_dir(study: Study) -> PathBuf {
+pub fn default_results_dir(study: &dyn Entry) -> PathBuf {
     workspace_root().join("results").join(study.name())
+}
+
+/// `experiments/<study>/<scale>.toml`.
+fn default_config(study: &dyn Entry, scale: Scale) -> PathBuf {
+    workspace_root()
+        .join("experiments")
+        .join(study.name())
+        .join(format!("{}.toml", scale.name()))
 }
 
 /// Run one study (or all) at the given scale, reading
 /// `experiments/<study>/<scale>.toml` unless `config` names another file.
 pub fn reproduce(
-    study: Study,
+    selection: Selection,
     scale: Scale,
     out: Option<PathBuf>,
     config: Option<PathBuf>,
 ) -> Result<()> {
-    if study == Study::All {
-        if out.is_some() || config.is_some() {
-            bail!(
-                "--out and --config name one study's folder and file; with `all`, each study uses its own"
-            );
+    let study = match selection {
+        Selection::All => {
+            if out.is_some() || config.is_some() {
+                bail!(
+                    "--out and --config name one study's folder and file; with `all`, each study uses its own"
+                );
+            }
+            for s in selection.studies() {
+                reproduce(Selection::One(s), scale, None, None)?;
+            }
+            return Ok(());
         }
-        for s in Study::EACH {
-            reproduce(s, scale, None, None)?;
-        }
-        return Ok(());
-    }
+        Selection::One(s) => s,
+    };
     let out = out.unwrap_or_else(|| default_results_dir(study));
     // A config file of its own labels the run by its name (REPORT.md's
     // title, summary.toml's `scale`), e.g. "paper-networks", not "quick".
@@ -113,73 +129,20 @@ pub fn reproduce(
         .and_then(|c| c.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| scale.name().to_string());
-    let config = config.unwrap_or_else(|| {
-        workspace_root()
-            .join("experiments")
-            .join(study.name())
-            .join(format!("{}.toml", scale.name()))
-    });
-    let scale_label = label.as_str();
-    match study {
-        Study::OrhanMa => {
-            let cfg: OrhanMaConfig = read_toml(&config)?;
-            with_progress(
-                wm_studies::orhan_ma::run::total_iterations(&cfg),
-                "training iterations",
-                |p| {
-                    wm_studies::orhan_ma::run::run_with_progress(
-                        &cfg,
-                        scale_label,
-                        &config,
-                        &out,
-                        p,
-                    )
-                },
-            )?;
-        }
-        Study::KimSejnowski => {
-            let cfg: wm_studies::kim_sejnowski::config::KimSejnowskiConfig = read_toml(&config)?;
-            with_progress(
-                wm_studies::kim_sejnowski::run::total_networks(&cfg),
-                "networks",
-                |p| {
-                    wm_studies::kim_sejnowski::run::run_with_progress(
-                        &cfg,
-                        scale_label,
-                        &config,
-                        &out,
-                        p,
-                    )
-                },
-            )?;
-        }
-        Study::Xie => {
-            let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;
-            wm_studies::xie::run::run(&cfg, scale_label, &config, &out)?;
-        }
-        Study::FedererZylberberg => {
-            let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
-                read_toml(&config)?;
-            with_progress(
-                wm_studies::federer_zylberberg::run::total_runs(&cfg),
-                "network runs",
-                |p| {
-                    wm_studies::federer_zylberberg::run::run_with_progress(
-                        &cfg,
-                        scale_label,
-                        &config,
-                        &out,
-                        p,
-                    )
-                },
-            )?;
-        }
-        _ => bail!(
-            "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",
-            study.name(),
-            scale.name()
-        ),
-    }
+    let config = config.unwrap_or_else(|| default_config(study, scale));
+    let loaded = study.load(&config)?;
+    let work = loaded.work();
+    let bar = progress_bar(work.total, work.unit);
+    let progress = |k: usize| bar.inc(k as u64);
+    let ctx = RunContext {
+        out: &out,
+        config_path: &config,
+        scale: &label,
+        progress: &progress,
+    };
+    let result = loaded.run(&ctx);
+    bar.finish_and_clear();
+    result?;
     append_verdict(&out)?;
     println!(
         "results in {}; compare with `cargo xtask regress {}`",
@@ -208,19 +171,6 @@ fn append_verdict(out: &Path) -> Result<()> {
     }
 }
 
-/// Run `job` with a progress bar of `len` `unit`s that it advances through
-/// the callback it is given; the bar is cleared when the job ends.
-fn with_progress<T>(
-    len: usize,
-    unit: &str,
-    job: impl FnOnce(&(dyn Fn(usize) + Sync)) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let bar = progress_bar(len, unit);
-    let out = job(&|k| bar.inc(k as u64));
-    bar.finish_and_clear();
-    out
-}
-
 /// A progress bar on stderr (drawn only on a terminal) with rate and ETA.
 pub fn progress_bar(len: usize, unit: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len as u64);
@@ -236,25 +186,21 @@ pub fn progress_bar(len: usize, unit: &str) -> indicatif::ProgressBar {
 /// `--slurm`: plan the study's networks as a sweep in the output folder and
 /// write an sbatch job-array script there that runs them with the `wm` binary.
 pub fn plan_slurm(
-    study: Study,
+    selection: Selection,
     scale: Scale,
     out: Option<PathBuf>,
     config: Option<PathBuf>,
 ) -> Result<()> {
-    if !wm_studies::sweep::SWEEP_STUDIES.contains(&study.name()) {
-        bail!(
+    let study = match selection {
+        Selection::One(s) if s.sweepable() => s,
+        _ => bail!(
             "--slurm plans the networks of {:?}; {} has none to spread over a cluster",
-            wm_studies::sweep::SWEEP_STUDIES,
-            study.name()
-        );
-    }
+            wm_studies::sweep::sweep_studies(),
+            selection.name()
+        ),
+    };
     let out = out.unwrap_or_else(|| default_results_dir(study));
-    let config = config.unwrap_or_else(|| {
-        workspace_root()
-            .join("experiments")
-            .join(study.name())
-            .join(format!("{}.toml", scale.name()))
-    });
+    let config = config.unwrap_or_else(|| default_config(study, scale));
     let wm = workspace_root().join("target").join("release").join("wm");
     if !wm.is_file() {
         bail!(

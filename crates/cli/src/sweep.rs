@@ -110,7 +110,7 @@ pub fn run(a: SweepAction) -> Result<()> {
                 None => bail!(
                     "cannot tell the study of {}: pass --study (allowed: {:?})",
                     experiment.display(),
-                    wm_studies::sweep::SWEEP_STUDIES
+                    wm_studies::sweep::sweep_studies()
                 ),
             };
             let scale = scale.unwrap_or_else(|| {

@@ -96,10 +96,12 @@ pub trait Study {
     /// REPORT.md's text (the verdict table is appended by `cargo xtask`).
     fn report(cfg: &Self::Config, outcome: &Self::Outcome, summary: &Summary) -> String;
 
-    /// The run's networks as independent sweep points (`wm sweep plan`),
-    /// or `None` when the study cannot be spread over a cluster.
-    fn sweep_points(_cfg: &Self::Config) -> Option<Vec<ManifestRow>> {
-        None
+    /// Whether the run's networks can be trained one at a time as sweep
+    /// points (`wm sweep`), i.e. whether the two methods below are given.
+    const SWEEPABLE: bool = false;
+    /// The run's networks as independent sweep points (`wm sweep plan`).
+    fn sweep_points(_cfg: &Self::Config) -> Vec<ManifestRow> {
+        Vec::new()
     }
     /// Train (or resume) sweep point `index` in `net_dir` and return the
     /// values its point record keeps.
@@ -149,6 +151,8 @@ pub trait Entry: Sync {
     fn name(&self) -> &'static str;
     /// [`Study::TITLE`].
     fn title(&self) -> &'static str;
+    /// [`Study::SWEEPABLE`].
+    fn sweepable(&self) -> bool;
     /// Read and validate an experiment config of this study.
     fn load(&self, config: &Path) -> Result<Box<dyn Loaded>>;
 }
@@ -160,7 +164,7 @@ pub trait Loaded: Send + Sync {
     /// [`run`].
     fn run(&self, ctx: &RunContext) -> Result<Summary>;
     /// [`Study::sweep_points`].
-    fn sweep_points(&self) -> Option<Vec<ManifestRow>>;
+    fn sweep_points(&self) -> Vec<ManifestRow>;
     /// [`Study::run_sweep_point`].
     fn run_sweep_point(&self, index: usize, net_dir: &Path) -> Result<BTreeMap<String, f64>>;
 }
@@ -180,6 +184,10 @@ impl<S: Study + 'static> Entry for Registered<S> {
 
     fn title(&self) -> &'static str {
         S::TITLE
+    }
+
+    fn sweepable(&self) -> bool {
+        S::SWEEPABLE
     }
 
     fn load(&self, config: &Path) -> Result<Box<dyn Loaded>> {
@@ -207,7 +215,7 @@ impl<S: Study + 'static> Loaded for LoadedStudy<S> {
         run::<S>(&self.cfg, ctx)
     }
 
-    fn sweep_points(&self) -> Option<Vec<ManifestRow>> {
+    fn sweep_points(&self) -> Vec<ManifestRow> {
         S::sweep_points(&self.cfg)
     }
 

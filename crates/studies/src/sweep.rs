@@ -34,17 +34,22 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::io::{read_toml, write_atomic, write_toml};
-use crate::orhan_ma::config::OrhanMaConfig;
-use crate::xie::config::XieConfig;
+use crate::study::Loaded;
 
-/// Studies whose networks a sweep can run one at a time.
-pub const SWEEP_STUDIES: [&str; 2] = ["orhan-ma", "xie"];
+/// The registered studies whose networks a sweep can run one at a time.
+pub fn sweep_studies() -> Vec<&'static str> {
+    crate::STUDIES
+        .iter()
+        .filter(|s| s.sweepable())
+        .map(|s| s.name())
+        .collect()
+}
 
 /// `sweep.toml`: what the folder is a sweep of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepInfo {
-    /// Study name (one of [`SWEEP_STUDIES`]).
+    /// Study name (one of [`sweep_studies`]).
     pub study: String,
     /// Scale label recorded with the results.
     pub scale: String,
@@ -206,66 +211,23 @@ fn is_locked(path: &Path) -> bool {
         .is_ok_and(|f| matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
-/// A study config loaded for a sweep.
-enum Study {
-    OrhanMa(Box<OrhanMaConfig>),
-    Xie(Box<XieConfig>),
-}
-
-fn load_study(study: &str, path: &Path) -> Result<Study> {
-    Ok(match study {
-        "orhan-ma" => {
-            let c: OrhanMaConfig = read_toml(path)?;
-            c.validate()
-                .with_context(|| format!("invalid config {}", path.display()))?;
-            Study::OrhanMa(Box::new(c))
-        }
-        "xie" => {
-            let c: XieConfig = read_toml(path)?;
-            c.validate()
-                .with_context(|| format!("invalid config {}", path.display()))?;
-            Study::Xie(Box::new(c))
-        }
-        other => bail!("study {other:?} cannot be swept; allowed are {SWEEP_STUDIES:?}"),
-    })
-}
-
-fn manifest_rows(study: &Study) -> Vec<ManifestRow> {
-    match study {
-        Study::OrhanMa(cfg) => crate::orhan_ma::grid::expand(cfg)
-            .into_iter()
-            .map(|s| ManifestRow {
-                index: s.index,
-                seed: s.seed,
-                name: s.dir_name(),
-                parameters: format!(
-                    "task={};condition={};lambda0={};sigma0={};rho={};input_gain={};replicate={}",
-                    s.task,
-                    s.condition.name(),
-                    s.lambda0,
-                    s.sigma0,
-                    s.rho,
-                    s.input_gain,
-                    s.replicate
-                ),
-            })
-            .collect(),
-        Study::Xie(cfg) => crate::xie::run::network_specs(cfg)
-            .into_iter()
-            .map(|s| ManifestRow {
-                index: s.index,
-                seed: s.seed,
-                name: s.dir_name(),
-                parameters: format!("condition={}", s.condition.name()),
-            })
-            .collect(),
+/// The study `study`'s config at `path`, read and validated, if the study
+/// can be swept.
+fn load_study(study: &str, path: &Path) -> Result<Box<dyn Loaded>> {
+    let entry = crate::study::find(study)?;
+    if !entry.sweepable() {
+        bail!(
+            "study {study:?} cannot be swept; allowed are {:?}",
+            sweep_studies()
+        );
     }
+    entry.load(path)
 }
 
 /// The study named by an experiment path `experiments/<study>/<file>.toml`.
 pub fn study_of_path(path: &Path) -> Option<String> {
     let name = path.parent()?.file_name()?.to_str()?;
-    SWEEP_STUDIES.contains(&name).then(|| name.to_string())
+    sweep_studies().contains(&name).then(|| name.to_string())
 }
 
 /// `wm sweep plan`: copy the experiment into `dir` and write the manifest.
@@ -293,7 +255,7 @@ pub fn plan(experiment: &Path, study: &str, scale: &str, dir: &Path) -> Result<V
             );
         }
     }
-    let rows = manifest_rows(&loaded);
+    let rows = loaded.sweep_points();
     write_atomic(&copy, text.as_bytes())?;
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in &rows {
@@ -320,7 +282,7 @@ pub struct Sweep {
     pub info: SweepInfo,
     /// `manifest.csv`.
     pub manifest: Vec<ManifestRow>,
-    study: Study,
+    study: Box<dyn Loaded>,
 }
 
 impl Sweep {
@@ -333,7 +295,7 @@ impl Sweep {
             )
         })?;
         let study = load_study(&info.study, &dir.join("experiment.toml"))?;
-        let manifest = manifest_rows(&study);
+        let manifest = study.sweep_points();
         if manifest.len() != info.n_points {
             bail!(
                 "{}: the manifest has {} points but sweep.toml says {}",
@@ -537,45 +499,7 @@ impl Sweep {
 
     /// Train (or resume) and measure point `index` in `net_dir`.
     fn point_values(&self, index: usize, net_dir: &Path) -> Result<BTreeMap<String, f64>> {
-        Ok(match &self.study {
-            Study::OrhanMa(cfg) => {
-                let spec = crate::orhan_ma::grid::expand(cfg)
-                    .into_iter()
-                    .nth(index)
-                    .context("grid point vanished")?;
-                let net = crate::orhan_ma::train::train_network(&spec, cfg, net_dir, &|_| {})?;
-                let r = &net.result;
-                BTreeMap::from([
-                    ("lambda0".to_string(), r.lambda0),
-                    ("sigma0".to_string(), r.sigma0),
-                    ("rho".to_string(), r.rho),
-                    ("input_gain".to_string(), r.input_gain),
-                    ("fractional_loss".to_string(), r.fractional_loss),
-                    ("accuracy".to_string(), r.accuracy),
-                    ("success".to_string(), f64::from(u8::from(r.success))),
-                    ("si".to_string(), r.si),
-                    ("diverged".to_string(), f64::from(u8::from(r.diverged))),
-                ])
-            }
-            Study::Xie(cfg) => {
-                let spec = crate::xie::run::network_specs(cfg)
-                    .into_iter()
-                    .nth(index)
-                    .context("network vanished")?;
-                let net = crate::xie::train::train_network(&spec, cfg, net_dir)?;
-                BTreeMap::from([
-                    (
-                        "steps".to_string(),
-                        net.evals.last().map_or(0.0, |e| e.step as f64),
-                    ),
-                    ("final_odr_perf".to_string(), net.final_odr_perf()),
-                    (
-                        "stage_checkpoints".to_string(),
-                        net.checkpoints.len() as f64,
-                    ),
-                ])
-            }
-        })
+        self.study.run_sweep_point(index, net_dir)
     }
 
     /// Every finished point's result, in index order.

@@ -120,9 +120,19 @@ pub struct FactorRegression {
 
 /// The networks that enter the statistics: finite SI, and successful when required.
 pub fn included(results: &[NetworkResult], require_success: bool) -> Vec<&NetworkResult> {
-    results
-        .iter()
-        .filter(|r| r.si.is_finite() && (!require_success || r.success))
+    included_positions(results, require_success)
+        .into_iter()
+        .map(|i| &results[i])
+        .collect()
+}
+
+/// Positions in `results` of the networks [`included`] keeps, in order.
+pub fn included_positions(results: &[NetworkResult], require_success: bool) -> Vec<usize> {
+    (0..results.len())
+        .filter(|&i| {
+            let r = &results[i];
+            r.si.is_finite() && (!require_success || r.success)
+        })
         .collect()
 }
 

@@ -1,15 +1,106 @@
-//! Figures of the Orhan & Ma reproduction that need no trained network:
-//! the untrained (λ0, σ0) grid (Supp. Fig. 1) and the banded model (Supp. Fig. 7),
-//! plus the activity heat map shared with the trained networks (Supp. Figs. 2–5).
+//! Every figure of the Orhan & Ma reproduction, drawn from its outcome:
+//! the untrained (λ0, σ0) grid (Supp. Fig. 1), the banded model (Supp.
+//! Fig. 7), SI against the grid's factors (Fig. 2; Supp. Figs. 8–11), SI by
+//! task (Fig. 3a), example activity (Supp. Figs. 2–5), weight profiles
+//! (Fig. 6) and Schur modes (Supp. Fig. 12).
 
 use std::path::Path;
 
 use anyhow::Result;
-use ndarray::{Array2, ArrayView2, Axis};
-use wm_analysis::sequentiality::{normalized_by_peak, peak_time_order};
-use wm_plot::{Axes, ColorScale, Heatmap, heatmap};
+use ndarray::{ArrayView2, Axis};
+use wm_analysis::sequentiality::{SiParams, normalized_by_peak, peak_time_order};
+use wm_analysis::weight_profile::WeightProfile;
+use wm_plot::{
+    Axes, BarGroup, ColorScale, FitBand, Heatmap, Line, ScatterGroup, bar_chart, heatmap,
+    line_plot, scatter_with_fit,
+};
 
+use crate::orhan_ma::aggregate::{
+    Factor, FactorRegression, NetworkResult, PairedRho, TaskSi, rho_groups,
+};
+use crate::orhan_ma::compute::Outcome;
+use crate::orhan_ma::config::OrhanMaConfig;
+use crate::orhan_ma::measures::{SchurSummary, SiGroups};
 use crate::orhan_ma::untrained::UntrainedCell;
+
+/// Units shown in example heat maps.
+const HEATMAP_UNITS: usize = 150;
+
+/// Draw every figure of the run into `out`.
+pub fn draw(cfg: &OrhanMaConfig, outcome: &Outcome, out: &Path) -> Result<()> {
+    let grid = &cfg.untrained_grid;
+    untrained_si_map(
+        &out.join("untrained_si_grid.png"),
+        &outcome.untrained,
+        &grid.lambda0,
+        &grid.sigma0,
+    )?;
+    for b in &outcome.banded {
+        sorted_activity_heatmap(
+            &out.join(format!("banded_{}.png", b.name)),
+            &format!(
+                "Banded model, {} (SI {:.2})",
+                b.name.replace('_', " "),
+                b.si
+            ),
+            b.activity.view(),
+            b.threshold,
+            HEATMAP_UNITS,
+        )?;
+    }
+    let m = &outcome.measures;
+    let inc = outcome.included_rows();
+    for reg in &m.regressions {
+        let path = out.join(format!("si_vs_{}.png", reg.factor.name()));
+        factor_figure(&path, &inc, reg, &cfg.tasks)?;
+    }
+    if let Some(p) = &m.paired_rho {
+        paired_rho_figure(&out.join("si_vs_rho_paired.png"), &inc, p)?;
+    }
+    if !m.by_task.is_empty() {
+        task_figure(&out.join("si_by_task.png"), &m.by_task, &inc)?;
+    }
+    if let Some(g) = &m.groups {
+        group_figures(outcome, g, out)?;
+    }
+    Ok(())
+}
+
+/// Example heat maps of the most sequential and most persistent networks,
+/// Schur modes and weight profiles of the SI groups.
+fn group_figures(outcome: &Outcome, g: &SiGroups, out: &Path) -> Result<()> {
+    let threshold = SiParams::default().activity_threshold;
+    for (name, i) in [
+        ("most_sequential", g.most_sequential),
+        ("most_persistent", g.most_persistent),
+    ] {
+        let net = &outcome.networks[i];
+        let r = &net.result;
+        sorted_activity_heatmap(
+            &out.join(format!("heatmap_{name}.png")),
+            &format!(
+                "{} λ0={} σ0={} ρ={} (SI {:.2})",
+                r.task, r.lambda0, r.sigma0, r.rho, r.si
+            ),
+            net.measures.example_trial.view(),
+            threshold,
+            HEATMAP_UNITS,
+        )?;
+    }
+    for p in &g.profiles {
+        schur_figure(
+            &out.join(format!("schur_{}.png", p.name)),
+            &format!("Schur modes of the mean connectivity, {}", p.name),
+            &p.schur,
+        )?;
+    }
+    if !g.profiles.is_empty() {
+        let refs: Vec<(&str, &WeightProfile)> =
+            g.profiles.iter().map(|p| (p.name, &p.profile)).collect();
+        profile_figure(&out.join("weight_profiles.png"), &refs)?;
+    }
+    Ok(())
+}
 
 /// Heat map of activity `[time, units]`: active units only (mean > `threshold`),
 /// each normalised to its peak and sorted by peak time (Supp. Figs. 2–5).
@@ -97,8 +188,140 @@ pub fn untrained_si_map(
     Ok(())
 }
 
-/// Convert nested rows into an `Array2` (rows of equal length).
-pub fn to_array(rows: &[Vec<f64>]) -> Array2<f64> {
-    let n = rows.first().map_or(0, Vec::len);
-    Array2::from_shape_fn((rows.len(), n), |(i, j)| rows[i][j])
+/// Draw SI against one factor with the regression line and its 95 % band.
+pub fn factor_figure(
+    path: &Path,
+    rows: &[&NetworkResult],
+    reg: &FactorRegression,
+    tasks: &[String],
+) -> Result<()> {
+    let groups: Vec<ScatterGroup> = tasks
+        .iter()
+        .map(|t| ScatterGroup {
+            name: t.clone(),
+            points: rows
+                .iter()
+                .filter(|r| &r.task == t)
+                .map(|r| (reg.factor.of(r), r.si))
+                .collect(),
+        })
+        .filter(|g| !g.points.is_empty())
+        .collect();
+    let fit = FitBand {
+        name: format!(
+            "slope {:.3} ± {:.3}, R² {:.2}, p = {:.3}",
+            reg.slope, reg.slope_se, reg.r_squared, reg.p_value
+        ),
+        x: reg.band.iter().map(|b| b.0).collect(),
+        fit: reg.band.iter().map(|b| b.1).collect(),
+        lo: reg.band.iter().map(|b| b.2).collect(),
+        hi: reg.band.iter().map(|b| b.3).collect(),
+    };
+    let label = match reg.factor {
+        Factor::Sigma0 => "σ0 (initial off-diagonal coupling)",
+        Factor::Lambda0 => "λ0 (initial self-coupling)",
+        Factor::Rho => "ρ (weight decay)",
+        Factor::InputGain => "g (input gain)",
+    };
+    let title = format!("SI vs {} (n = {})", reg.factor.name(), reg.n);
+    scatter_with_fit(
+        path,
+        &Axes::new(&title, label, "sequentiality index"),
+        &groups,
+        &[fit],
+    )?;
+    Ok(())
+}
+
+/// SI against ρ with a line through each group of networks that share a
+/// seed (`paired_rho`): the within-pair changes the paired slope averages.
+pub fn paired_rho_figure(path: &Path, rows: &[&NetworkResult], paired: &PairedRho) -> Result<()> {
+    let lines: Vec<Line> = rho_groups(rows)
+        .iter()
+        .map(|g| Line {
+            name: format!(
+                "{} λ0 {} σ0 {:.3} #{}",
+                g[0].task, g[0].lambda0, g[0].sigma0, g[0].replicate
+            ),
+            x: g.iter().map(|r| r.rho).collect(),
+            y: g.iter().map(|r| r.si).collect(),
+            err: None,
+        })
+        .collect();
+    let title = format!(
+        "SI vs ρ within seeds: slope {:.1} ± {:.1}, p = {:.3} ({} seeds)",
+        paired.slope, paired.slope_se, paired.p_value, paired.groups
+    );
+    line_plot(
+        path,
+        &Axes::new(&title, "ρ (weight decay)", "sequentiality index"),
+        &lines,
+    )?;
+    Ok(())
+}
+
+/// Bar chart of SI by task, most sequential first (Fig. 3a).
+pub fn task_figure(path: &Path, by_task: &[TaskSi], rows: &[&NetworkResult]) -> Result<()> {
+    let bars: Vec<BarGroup> = by_task
+        .iter()
+        .map(|t| BarGroup {
+            label: t.task.clone(),
+            value: t.mean,
+            err: t.sem.is_finite().then_some(t.sem),
+            points: rows
+                .iter()
+                .filter(|r| r.task == t.task)
+                .map(|r| r.si)
+                .collect(),
+        })
+        .collect();
+    bar_chart(
+        path,
+        &Axes::new("SI by task (mean ± SEM)", "task", "sequentiality index"),
+        &bars,
+    )?;
+    Ok(())
+}
+
+/// Weight profiles of the high- and low-SI groups (Fig. 6a–c, Supp. Fig. 8e–f).
+pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<()> {
+    let lines: Vec<Line> = groups
+        .iter()
+        .map(|(name, p)| Line {
+            name: (*name).to_string(),
+            x: p.offsets.iter().map(|&o| o as f64).collect(),
+            y: p.mean.clone(),
+            err: Some(p.sd.clone()),
+        })
+        .collect();
+    line_plot(
+        path,
+        &Axes::new(
+            "Recurrent weight profile along the peak-time order",
+            "offset k (post − pre, in peak-time rank)",
+            "mean W[pre, post] ± s.d.",
+        ),
+        &lines,
+    )?;
+    Ok(())
+}
+
+/// Schur-mode interaction matrix |T_ij| of the shown modes (ordered by
+/// |λ|), as in Supp. Fig. 12.
+pub fn schur_figure(path: &Path, title: &str, schur: &SchurSummary) -> Result<()> {
+    let m = &schur.shown_interaction;
+    let values: Vec<Vec<f64>> = m.rows().into_iter().map(|r| r.to_vec()).collect();
+    let n = m.nrows() as f64;
+    let map = Heatmap {
+        scale: ColorScale::sequential_from(values.iter().flatten().copied()),
+        values,
+        x_extent: (0.0, n),
+        y_extent: (0.0, n),
+    };
+    heatmap(
+        path,
+        &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"),
+        &map,
+    )?;
+    Ok(())
 }

@@ -1,183 +1,37 @@
-//! Summary statistics, figures and `REPORT.md` of the Orhan & Ma reproduction.
+//! `REPORT.md` and the CSV tables of the Orhan & Ma reproduction, read from
+//! its outcome.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use ndarray::ArrayView2;
-use wm_analysis::schur::{ModeOrder, real_schur, reorder_schur, schur_modes};
-use wm_analysis::weight_profile::WeightProfile;
-use wm_plot::{
-    Axes, BarGroup, ColorScale, FitBand, Heatmap, Line, ScatterGroup, bar_chart, heatmap,
-    line_plot, scatter_with_fit,
-};
 
-use crate::orhan_ma::aggregate::{
-    Factor, FactorRegression, NetworkResult, PairedRho, TaskSi, rho_groups,
-};
+use crate::io::write_csv;
+use crate::orhan_ma::aggregate::{Factor, FactorRegression, TaskSi};
+use crate::orhan_ma::compute::Outcome;
+use crate::regress::Summary;
 
-/// Draw SI against one factor with the regression line and its 95 % band.
-pub fn factor_figure(
-    path: &Path,
-    rows: &[&NetworkResult],
-    reg: &FactorRegression,
-    tasks: &[String],
-) -> Result<()> {
-    let groups: Vec<ScatterGroup> = tasks
-        .iter()
-        .map(|t| ScatterGroup {
-            name: t.clone(),
-            points: rows
-                .iter()
-                .filter(|r| &r.task == t)
-                .map(|r| (reg.factor.of(r), r.si))
-                .collect(),
-        })
-        .filter(|g| !g.points.is_empty())
-        .collect();
-    let fit = FitBand {
-        name: format!(
-            "slope {:.3} ± {:.3}, R² {:.2}, p = {:.3}",
-            reg.slope, reg.slope_se, reg.r_squared, reg.p_value
-        ),
-        x: reg.band.iter().map(|b| b.0).collect(),
-        fit: reg.band.iter().map(|b| b.1).collect(),
-        lo: reg.band.iter().map(|b| b.2).collect(),
-        hi: reg.band.iter().map(|b| b.3).collect(),
-    };
-    let label = match reg.factor {
-        Factor::Sigma0 => "σ0 (initial off-diagonal coupling)",
-        Factor::Lambda0 => "λ0 (initial self-coupling)",
-        Factor::Rho => "ρ (weight decay)",
-        Factor::InputGain => "g (input gain)",
-    };
-    let title = format!("SI vs {} (n = {})", reg.factor.name(), reg.n);
-    scatter_with_fit(
-        path,
-        &Axes::new(&title, label, "sequentiality index"),
-        &groups,
-        &[fit],
-    )?;
-    Ok(())
+/// Write `networks.csv` (one row per trained network) and
+/// `untrained_grid.csv` into `out`.
+pub fn tables(outcome: &Outcome, out: &Path) -> Result<()> {
+    write_csv(&out.join("networks.csv"), &outcome.rows())?;
+    write_csv(&out.join("untrained_grid.csv"), &outcome.untrained)
 }
 
-/// SI against ρ with a line through each group of networks that share a
-/// seed (`paired_rho`): the within-pair changes the paired slope averages.
-pub fn paired_rho_figure(path: &Path, rows: &[&NetworkResult], paired: &PairedRho) -> Result<()> {
-    let lines: Vec<Line> = rho_groups(rows)
-        .iter()
-        .map(|g| Line {
-            name: format!(
-                "{} λ0 {} σ0 {:.3} #{}",
-                g[0].task, g[0].lambda0, g[0].sigma0, g[0].replicate
-            ),
-            x: g.iter().map(|r| r.rho).collect(),
-            y: g.iter().map(|r| r.si).collect(),
-            err: None,
-        })
-        .collect();
-    let title = format!(
-        "SI vs ρ within seeds: slope {:.1} ± {:.1}, p = {:.3} ({} seeds)",
-        paired.slope, paired.slope_se, paired.p_value, paired.groups
-    );
-    line_plot(
-        path,
-        &Axes::new(&title, "ρ (weight decay)", "sequentiality index"),
-        &lines,
-    )?;
-    Ok(())
+/// `REPORT.md` of a run.
+pub fn report(outcome: &Outcome, summary: &Summary) -> String {
+    report_markdown(
+        &summary.scale,
+        &summary.statistics,
+        &outcome.measures.regressions,
+        &outcome.measures.by_task,
+        outcome.networks.len(),
+        outcome.measures.included.len(),
+    )
 }
-
-/// Bar chart of SI by task, most sequential first (Fig. 3a).
-pub fn task_figure(path: &Path, by_task: &[TaskSi], rows: &[&NetworkResult]) -> Result<()> {
-    let bars: Vec<BarGroup> = by_task
-        .iter()
-        .map(|t| BarGroup {
-            label: t.task.clone(),
-            value: t.mean,
-            err: t.sem.is_finite().then_some(t.sem),
-            points: rows
-                .iter()
-                .filter(|r| r.task == t.task)
-                .map(|r| r.si)
-                .collect(),
-        })
-        .collect();
-    bar_chart(
-        path,
-        &Axes::new("SI by task (mean ± SEM)", "task", "sequentiality index"),
-        &bars,
-    )?;
-    Ok(())
-}
-
-/// Weight profiles of the high- and low-SI groups (Fig. 6a–c, Supp. Fig. 8e–f).
-pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<()> {
-    let lines: Vec<Line> = groups
-        .iter()
-        .map(|(name, p)| Line {
-            name: (*name).to_string(),
-            x: p.offsets.iter().map(|&o| o as f64).collect(),
-            y: p.mean.clone(),
-            err: Some(p.sd.clone()),
-        })
-        .collect();
-    line_plot(
-        path,
-        &Axes::new(
-            "Recurrent weight profile along the peak-time order",
-            "offset k (post − pre, in peak-time rank)",
-            "mean W[pre, post] ± s.d.",
-        ),
-        &lines,
-    )?;
-    Ok(())
-}
-
-/// Schur-mode interaction matrix |T_ij| of the significant modes of `w`
-/// (modes ordered by |λ|), as in Supp. Fig. 12; returns the number of
-/// significant modes and the non-normal fraction of ‖T‖.
-pub fn schur_figure(
-    path: &Path,
-    title: &str,
-    w: ArrayView2<f64>,
-    threshold: f64,
-) -> Result<(usize, f64)> {
-    let schur = reorder_schur(&real_schur(w)?, ModeOrder::Magnitude)?;
-    // An absolute threshold: c = threshold with a reference s.d. of 1.
-    let modes = schur_modes(&schur, threshold, 1.0)?;
-    let sig: Vec<usize> = (0..schur.dim()).filter(|&i| modes.significant[i]).collect();
-    let show: Vec<usize> = if sig.is_empty() {
-        (0..schur.dim().min(20)).collect()
-    } else {
-        sig.clone()
-    };
-    let values: Vec<Vec<f64>> = show
-        .iter()
-        .map(|&i| {
-            show.iter()
-                .map(|&j| modes.interaction[[i, j]].abs())
-                .collect()
-        })
-        .collect();
-    let n = show.len() as f64;
-    let map = Heatmap {
-        scale: ColorScale::sequential_from(values.iter().flatten().copied()),
-        values,
-        x_extent: (0.0, n),
-        y_extent: (0.0, n),
-    };
-    heatmap(
-        path,
-        &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"),
-        &map,
-    )?;
-    Ok((sig.len(), modes.nonnormal_fraction))
-}
-
 /// Render `REPORT.md`: each reproduced result beside the published one.
-pub fn report_markdown(
+fn report_markdown(
     scale: &str,
     stats: &BTreeMap<String, f64>,
     regressions: &[FactorRegression],
@@ -185,8 +39,25 @@ pub fn report_markdown(
     n_total: usize,
     n_included: usize,
 ) -> String {
+    [
+        header(scale, stats, n_total, n_included),
+        regression_section(stats, regressions),
+        task_section(stats, by_task),
+        profile_section(stats),
+        all_statistics(stats),
+    ]
+    .concat()
+}
+
+/// A statistic's value, NaN when the run did not produce it.
+fn stat(stats: &BTreeMap<String, f64>, key: &str) -> f64 {
+    stats.get(key).copied().unwrap_or(f64::NAN)
+}
+
+/// Title and the count of networks.
+fn header(scale: &str, stats: &BTreeMap<String, f64>, n_total: usize, n_included: usize) -> String {
     let mut s = String::new();
-    let g = |k: &str| stats.get(k).copied().unwrap_or(f64::NAN);
+    let g = |k: &str| stat(stats, k);
     let _ = writeln!(
         s,
         "# Orhan & Ma 2019 — reproduction report ({scale} scale)\n"
@@ -200,6 +71,12 @@ pub fn report_markdown(
             "; smoke scale analyses every network"
         }
     );
+    s
+}
+/// SI regressions on the grid's factors beside the published slopes.
+fn regression_section(stats: &BTreeMap<String, f64>, regressions: &[FactorRegression]) -> String {
+    let mut s = String::new();
+    let g = |k: &str| stat(stats, k);
     let _ = writeln!(s, "## SI regressions (two-sided Wald tests)\n");
     let _ = writeln!(
         s,
@@ -262,6 +139,12 @@ pub fn report_markdown(
         s,
         "\n![SI vs sigma0](si_vs_sigma0.png) ![SI vs rho](si_vs_rho.png) ![SI vs lambda0](si_vs_lambda0.png)\n"
     );
+    s
+}
+/// SI by task (Fig. 3a) and training success.
+fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi]) -> String {
+    let mut s = String::new();
+    let g = |k: &str| stat(stats, k);
     let _ = writeln!(s, "## SI by task\n");
     let _ = writeln!(
         s,
@@ -278,6 +161,12 @@ pub fn report_markdown(
         "Fraction of networks within the success threshold: {:.2}. Published: ≈ 0.60 for ReLU networks, ≈ 0.093 for clipped ReLU (Supp. Fig. 8d), at 25,001 iterations and N = 500.\n",
         g("success_rate")
     );
+    s
+}
+/// Weight profiles, Schur modes, the untrained grid and the banded model.
+fn profile_section(stats: &BTreeMap<String, f64>) -> String {
+    let mut s = String::new();
+    let g = |k: &str| stat(stats, k);
     let _ = writeln!(s, "## Weight profiles and Schur modes\n");
     let _ = writeln!(
         s,
@@ -318,6 +207,11 @@ pub fn report_markdown(
         s,
         "![untrained grid](untrained_si_grid.png) ![banded](banded_sequential.png) ![persistent](banded_persistent.png) ![as written](banded_as_written.png)\n"
     );
+    s
+}
+/// Every statistic of `summary.toml`.
+fn all_statistics(stats: &BTreeMap<String, f64>) -> String {
+    let mut s = String::new();
     let _ = writeln!(s, "## All statistics\n\n| statistic | value |\n|---|---|");
     for (k, v) in stats {
         let _ = writeln!(s, "| {k} | {v:.6} |");

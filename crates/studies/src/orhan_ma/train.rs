@@ -144,80 +144,11 @@ pub fn train_network(
     let task = task_for(spec, cfg.task_code)?;
     let model_cfg = model_config(spec, cfg, task.as_ref());
     let train_cfg = train_config(spec, cfg);
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let run = toml::to_string_pretty(&NetworkRun {
-        spec,
-        task_code: cfg.task_code,
-        model: &model_cfg,
-        train: &train_cfg,
-        wm_version: env!("CARGO_PKG_VERSION"),
-    })?;
-    let run_path = dir.join("run.toml");
-    if let Ok(previous) = std::fs::read_to_string(&run_path)
-        && previous != run
-    {
-        anyhow::bail!(
-            "{} describes a different network than this config asks for; \
-             resume only with the same config, or write to a fresh --out folder",
-            run_path.display()
-        );
-    }
-    write_atomic(&run_path, run.as_bytes())?;
+    write_network_run(spec, cfg, &model_cfg, &train_cfg, dir)?;
     let model = Vanilla::new(model_cfg.clone(), DType::F32, &mut stream(spec.seed, 0))?;
     let name = spec.dir_name();
-    let last = std::cell::Cell::new(0usize);
-    let mut on_log = |row: &wm_rate_rnn::train::LogRow| {
-        if row.iteration < last.get() {
-            last.set(0);
-        }
-        tracing::info!(
-            network = %name,
-            iteration = row.iteration,
-            loss = format!("{:.4}", row.loss),
-            fractional_loss = format!("{:.3}", row.fractional_loss),
-            "training"
-        );
-        progress(row.iteration.saturating_sub(last.replace(row.iteration)));
-    };
-    let trained = if spec.condition == Condition::Sequential {
-        let first = NetworkSpec {
-            task: cfg.sequential_first.clone(),
-            ..spec.clone()
-        };
-        let first_task = task_for(&first, cfg.task_code)?;
-        let first_dir = dir.join(format!("first-{}", cfg.sequential_first));
-        train(
-            &model,
-            first_task.as_ref(),
-            &train_cfg,
-            &mut stream(spec.seed, 4),
-            Some(&first_dir),
-            &mut on_log,
-        )
-        .and_then(|a| {
-            wm_rate_rnn::train_after(
-                &model,
-                task.as_ref(),
-                &train_cfg,
-                &mut stream(spec.seed, 1),
-                dir,
-                &first_dir,
-                &mut on_log,
-            )
-            .map(|b| (a.train_seconds + b.train_seconds, ran(&a) + ran(&b)))
-        })
-    } else {
-        train(
-            &model,
-            task.as_ref(),
-            &train_cfg,
-            &mut stream(spec.seed, 1),
-            Some(dir),
-            &mut on_log,
-        )
-        .map(|a| (a.train_seconds, ran(&a)))
-    };
     let result_path = dir.join("result.toml");
+    let trained = fit(spec, cfg, &model, task.as_ref(), &train_cfg, dir, progress)?;
     let train_seconds = match trained {
         // No training in this call (a finished network evaluated or
         // recorded again): the earlier record of its training time stands.
@@ -233,29 +164,148 @@ pub fn train_network(
         }
         Err(e) => return Err(e).with_context(|| format!("training network {name}")),
     };
-    let test = evaluate(
+    let net = test_and_measure(
+        spec,
+        cfg,
         &model,
+        model_cfg,
         task.as_ref(),
+        train_seconds,
+        dir,
+    )?;
+    write_toml(&result_path, &net.result)?;
+    Ok(net)
+}
+
+/// Write the network's `run.toml`, refusing a folder that holds another
+/// network (resuming is only safe with the same config).
+fn write_network_run(
+    spec: &NetworkSpec,
+    cfg: &OrhanMaConfig,
+    model_cfg: &VanillaConfig,
+    train_cfg: &TrainConfig,
+    dir: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let run = toml::to_string_pretty(&NetworkRun {
+        spec,
+        task_code: cfg.task_code,
+        model: model_cfg,
+        train: train_cfg,
+        wm_version: env!("CARGO_PKG_VERSION"),
+    })?;
+    let run_path = dir.join("run.toml");
+    if let Ok(previous) = std::fs::read_to_string(&run_path)
+        && previous != run
+    {
+        anyhow::bail!(
+            "{} describes a different network than this config asks for; \
+             resume only with the same config, or write to a fresh --out folder",
+            run_path.display()
+        );
+    }
+    write_atomic(&run_path, run.as_bytes())
+}
+
+/// Train (or resume) `model` on the spec's task (after the first task, in
+/// the sequential condition): the training seconds and iterations run in
+/// this call, or the trainer's error (divergence is a result, not a fault).
+fn fit(
+    spec: &NetworkSpec,
+    cfg: &OrhanMaConfig,
+    model: &Vanilla,
+    task: &dyn Task,
+    train_cfg: &TrainConfig,
+    dir: &Path,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<std::result::Result<(f64, usize), wm_rate_rnn::RateRnnError>> {
+    let name = spec.dir_name();
+    let last = std::cell::Cell::new(0usize);
+    let mut on_log = |row: &wm_rate_rnn::train::LogRow| {
+        if row.iteration < last.get() {
+            last.set(0);
+        }
+        tracing::info!(
+            network = %name,
+            iteration = row.iteration,
+            loss = format!("{:.4}", row.loss),
+            fractional_loss = format!("{:.3}", row.fractional_loss),
+            "training"
+        );
+        progress(row.iteration.saturating_sub(last.replace(row.iteration)));
+    };
+    if spec.condition != Condition::Sequential {
+        return Ok(train(
+            model,
+            task,
+            train_cfg,
+            &mut stream(spec.seed, 1),
+            Some(dir),
+            &mut on_log,
+        )
+        .map(|a| (a.train_seconds, ran(&a))));
+    }
+    let first = NetworkSpec {
+        task: cfg.sequential_first.clone(),
+        ..spec.clone()
+    };
+    let first_task = task_for(&first, cfg.task_code)?;
+    let first_dir = dir.join(format!("first-{}", cfg.sequential_first));
+    Ok(train(
+        model,
+        first_task.as_ref(),
+        train_cfg,
+        &mut stream(spec.seed, 4),
+        Some(&first_dir),
+        &mut on_log,
+    )
+    .and_then(|a| {
+        wm_rate_rnn::train_after(
+            model,
+            task,
+            train_cfg,
+            &mut stream(spec.seed, 1),
+            dir,
+            &first_dir,
+            &mut on_log,
+        )
+        .map(|b| (a.train_seconds + b.train_seconds, ran(&a) + ran(&b)))
+    }))
+}
+
+/// Test the trained `model`, record its activity and measure it, and
+/// measure the same network re-created from its seed before training (the
+/// untrained baseline of the weight profiles).
+fn test_and_measure(
+    spec: &NetworkSpec,
+    cfg: &OrhanMaConfig,
+    model: &Vanilla,
+    model_cfg: VanillaConfig,
+    task: &dyn Task,
+    train_seconds: f64,
+    dir: &Path,
+) -> Result<TrainedNetwork> {
+    let test = evaluate(
+        model,
+        task,
         &mut stream(spec.seed, 2),
         cfg.test_batches,
         cfg.batch_size,
     )?;
     let batch = task.batch(&mut stream(spec.seed, 3), cfg.record_trials);
-    let act = record(&model, task.as_ref(), &batch)?;
+    let act = record(model, task, &batch)?;
     if cfg.save_activity {
         write_activity(&dir.join("activity.safetensors"), &act, &batch)?;
     }
-    let (w_hh, activity) = weights_and_activity(&model, &act)?;
+    let (w_hh, activity) = weights_and_activity(model, &act)?;
     let measures = measure(
         w_hh.view(),
         activity.view(),
         batch.update.as_deref(),
         cfg.profile_max_offset,
     )?;
-    // The same network re-created from its seed, before any training.
     let initial = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
-    let (w0, activity0) =
-        weights_and_activity(&initial, &record(&initial, task.as_ref(), &batch)?)?;
+    let (w0, activity0) = weights_and_activity(&initial, &record(&initial, task, &batch)?)?;
     let untrained_profile = measure(
         w0.view(),
         activity0.view(),
@@ -276,7 +326,6 @@ pub fn train_network(
         train_seconds,
         ..unmeasured(spec)
     };
-    write_toml(&result_path, &result)?;
     Ok(TrainedNetwork {
         result,
         measures,
