@@ -158,21 +158,21 @@ pub fn reproduce(
             wm_studies::xie::run::run(&cfg, scale_label, &config, &out)?;
         }
         Study::FedererZylberberg => {
-            let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =
+            use wm_studies::federer_zylberberg::FedererZylberberg;
+            let cfg: wm_studies::federer_zylberberg::config::FedererZylberbergConfig =
                 read_toml(&config)?;
-            with_progress(
-                wm_studies::federer_zylberberg::run::total_runs(&cfg),
-                "network runs",
-                |p| {
-                    wm_studies::federer_zylberberg::run::run_with_progress(
-                        &cfg,
-                        scale_label,
-                        &config,
-                        &out,
-                        p,
-                    )
-                },
-            )?;
+            let work = <FedererZylberberg as wm_studies::study::Study>::work(&cfg);
+            with_progress(work.total, work.unit, |p| {
+                wm_studies::study::run::<FedererZylberberg>(
+                    &cfg,
+                    &wm_studies::study::RunContext {
+                        out: &out,
+                        config_path: &config,
+                        scale: scale_label,
+                        progress: p,
+                    },
+                )
+            })?;
         }
         _ => bail!(
             "`cargo xtask reproduce {}` is not implemented yet (scale {}); see the open issues",

@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use wm_plasticity::lif::LifParams;
 use wm_plasticity::rate::RateParams;
 
+use crate::study::StudyConfig;
+
 /// What an experiment simulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -134,7 +136,7 @@ pub struct Experiment {
 /// The reproduction at one scale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FedererZylbergConfig {
+pub struct FedererZylberbergConfig {
     /// Master seed. Network k of experiment e is drawn from
     /// `derive_seed(derive_seed(seed, stream(e)), k)`, with `stream` a fixed
     /// hash of the experiment's name: networks never share a seed, and the
@@ -203,17 +205,17 @@ fn check_networks(field: &str, v: usize) -> Result<()> {
 
 impl Experiment {
     /// Simulated (test) time per network, ms.
-    pub fn duration(&self, cfg: &FedererZylbergConfig) -> f64 {
+    pub fn duration(&self, cfg: &FedererZylberbergConfig) -> f64 {
         self.duration_ms.unwrap_or(cfg.duration_ms)
     }
 
     /// Networks per condition.
-    pub fn n_networks(&self, cfg: &FedererZylbergConfig) -> usize {
+    pub fn n_networks(&self, cfg: &FedererZylberbergConfig) -> usize {
         self.networks.unwrap_or(cfg.networks)
     }
 
     /// Pre-training session length, ms.
-    pub fn session(&self, cfg: &FedererZylbergConfig) -> f64 {
+    pub fn session(&self, cfg: &FedererZylberbergConfig) -> f64 {
         self.session_ms.unwrap_or_else(|| self.duration(cfg))
     }
 
@@ -344,10 +346,10 @@ impl Experiment {
     }
 }
 
-impl FedererZylbergConfig {
+impl StudyConfig for FedererZylberbergConfig {
     /// Check every field's range; the error names the experiment, condition,
     /// field and what is allowed.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if !(1..=1024).contains(&self.threads) {
             bail!("`threads` = {}: allowed range is [1, 1024]", self.threads);
         }
@@ -374,13 +376,17 @@ impl FedererZylbergConfig {
         }
         Ok(())
     }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<FedererZylbergConfig> {
+    fn parse(text: &str) -> Result<FedererZylberbergConfig> {
         Ok(toml::from_str(text)?)
     }
 
