@@ -269,66 +269,12 @@ impl Experiment {
             if !names.insert(n.as_str()) {
                 bail!("experiment {e}: condition `name` = {n:?} appears twice");
             }
-            if let Some(x) = c.x
-                && !x.is_finite()
-            {
-                bail!("experiment {e}, condition {n}: `x` = {x}: must be finite");
-            }
-            if c.pretrain_sessions > 1000 {
+            self.validate_condition(c)?;
+            let (r, interval) = self.sampling_ms(c);
+            if *record.get_or_insert(r) != r {
                 bail!(
-                    "experiment {e}, condition {n}: `pretrain_sessions` = {}: allowed range is [0, 1000]",
-                    c.pretrain_sessions
+                    "experiment {e}, condition {n}: {interval} differs from the other conditions'; one time axis per experiment"
                 );
-            }
-            match self.kind {
-                Kind::Rate | Kind::Pretrain => {
-                    c.rate.validate().map_err(|err| {
-                        anyhow::anyhow!("experiment {e}, condition {n}: rate.{err}")
-                    })?;
-                    if c.lif != LifParams::default() {
-                        bail!(
-                            "experiment {e}, condition {n}: `lif` is set but kind is not \"lif\"; it would be ignored"
-                        );
-                    }
-                    if self.kind == Kind::Rate && c.pretrain_sessions != 0 {
-                        bail!(
-                            "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
-                        );
-                    }
-                    if self.kind == Kind::Pretrain && c.rate.n_readouts != 1 {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate.n_readouts` = {}: kind \"pretrain\" allows 1",
-                            c.rate.n_readouts
-                        );
-                    }
-                    let r = c.rate.record_every_ms;
-                    if *record.get_or_insert(r) != r {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate.record_every_ms` = {r} differs from the other conditions'; one time axis per experiment"
-                        );
-                    }
-                }
-                Kind::Lif => {
-                    c.lif.validate().map_err(|err| {
-                        anyhow::anyhow!("experiment {e}, condition {n}: lif.{err}")
-                    })?;
-                    if c.rate != RateParams::default() {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate` is set but kind is \"lif\"; it would be ignored"
-                        );
-                    }
-                    if c.pretrain_sessions != 0 {
-                        bail!(
-                            "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
-                        );
-                    }
-                    let r = c.lif.record_every_steps as f64 * c.lif.dt * c.lif.tau_ms;
-                    if *record.get_or_insert(r) != r {
-                        bail!(
-                            "experiment {e}, condition {n}: the LIF sampling interval {r} ms differs from the other conditions'; one time axis per experiment"
-                        );
-                    }
-                }
             }
         }
         let series = self.series_names();
@@ -340,6 +286,78 @@ impl Experiment {
             }
             if !v.is_finite() {
                 bail!("experiment {e}: `published.{k}` = {v}: must be finite");
+            }
+        }
+        Ok(())
+    }
+
+    /// The sampling interval of a condition's runs, ms, and how an error
+    /// names it: one time axis per experiment.
+    fn sampling_ms(&self, c: &Condition) -> (f64, String) {
+        match self.kind {
+            Kind::Rate | Kind::Pretrain => {
+                let r = c.rate.record_every_ms;
+                (r, format!("`rate.record_every_ms` = {r}"))
+            }
+            Kind::Lif => {
+                let r = c.lif.record_every_steps as f64 * c.lif.dt * c.lif.tau_ms;
+                (r, format!("the LIF sampling interval {r} ms"))
+            }
+        }
+    }
+
+    /// Check one condition's fields against the experiment's kind: the
+    /// parameters of the other kind must be left at their defaults (they
+    /// would be ignored).
+    fn validate_condition(&self, c: &Condition) -> Result<()> {
+        let (e, n) = (&self.name, &c.name);
+        if let Some(x) = c.x
+            && !x.is_finite()
+        {
+            bail!("experiment {e}, condition {n}: `x` = {x}: must be finite");
+        }
+        if c.pretrain_sessions > 1000 {
+            bail!(
+                "experiment {e}, condition {n}: `pretrain_sessions` = {}: allowed range is [0, 1000]",
+                c.pretrain_sessions
+            );
+        }
+        match self.kind {
+            Kind::Rate | Kind::Pretrain => {
+                c.rate
+                    .validate()
+                    .map_err(|err| anyhow::anyhow!("experiment {e}, condition {n}: rate.{err}"))?;
+                if c.lif != LifParams::default() {
+                    bail!(
+                        "experiment {e}, condition {n}: `lif` is set but kind is not \"lif\"; it would be ignored"
+                    );
+                }
+                if self.kind == Kind::Rate && c.pretrain_sessions != 0 {
+                    bail!(
+                        "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
+                    );
+                }
+                if self.kind == Kind::Pretrain && c.rate.n_readouts != 1 {
+                    bail!(
+                        "experiment {e}, condition {n}: `rate.n_readouts` = {}: kind \"pretrain\" allows 1",
+                        c.rate.n_readouts
+                    );
+                }
+            }
+            Kind::Lif => {
+                c.lif
+                    .validate()
+                    .map_err(|err| anyhow::anyhow!("experiment {e}, condition {n}: lif.{err}"))?;
+                if c.rate != RateParams::default() {
+                    bail!(
+                        "experiment {e}, condition {n}: `rate` is set but kind is \"lif\"; it would be ignored"
+                    );
+                }
+                if c.pretrain_sessions != 0 {
+                    bail!(
+                        "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
+                    );
+                }
             }
         }
         Ok(())
@@ -472,6 +490,13 @@ mod tests {
         // A LIF table in a rate experiment would be ignored.
         let lif = MINIMAL.replace("rate = { plastic = false }", "lif = { eta = 1.0 }");
         assert!(parse(&lif).unwrap().validate().is_err());
+        // Conditions sampled at different intervals share no time axis.
+        let axis = MINIMAL.replace("plastic = false", "plastic = false, record_every_ms = 2.0");
+        let err = parse(&axis).unwrap().validate().unwrap_err().to_string();
+        assert!(
+            err.contains("constant") && err.contains("`rate.record_every_ms` = 2 differs"),
+            "{err}"
+        );
         // Names with spaces would break CSV columns and statistic keys.
         let sp = MINIMAL.replace("name = 'constant'", "name = 'con stant'");
         assert!(parse(&sp).unwrap().validate().is_err());
