@@ -565,8 +565,9 @@ fn somn_params(rng: &mut ChaCha8Rng, dir: &Path) -> Vec<String> {
 /// Load and validate a mutated Kim & Sejnowski or Federer–Zylberberg config
 /// in-process (their loaders have no command that stops before training).
 fn study_config(rng: &mut ChaCha8Rng) -> Option<String> {
-    use wm_studies::federer_zylberberg::config::FedererZylbergConfig;
+    use wm_studies::federer_zylberberg::config::FedererZylberbergConfig;
     use wm_studies::kim_sejnowski::config::KimSejnowskiConfig;
+    use wm_studies::study::StudyConfig;
     let study = *pick(rng, &["kim-sejnowski", "federer-zylberberg"]);
     let text = mutated_config(rng, study);
     let outcome = std::panic::catch_unwind(|| match study {
@@ -574,7 +575,7 @@ fn study_config(rng: &mut ChaCha8Rng) -> Option<String> {
             .map_err(|e| e.to_string())
             .and_then(|c| c.validate().map_err(|e| e.to_string()))
             .is_ok(),
-        _ => toml::from_str::<FedererZylbergConfig>(&text)
+        _ => toml::from_str::<FedererZylberbergConfig>(&text)
             .map_err(|e| e.to_string())
             .and_then(|c| c.validate().map_err(|e| e.to_string()))
             .is_ok(),

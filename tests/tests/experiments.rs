@@ -6,11 +6,12 @@
 
 use std::path::Path;
 
-use wm_studies::federer_zylberberg::config::FedererZylbergConfig;
+use wm_studies::federer_zylberberg::config::FedererZylberbergConfig;
 use wm_studies::io::read_toml;
 use wm_studies::kim_sejnowski::config::KimSejnowskiConfig;
 use wm_studies::orhan_ma::config::OrhanMaConfig;
 use wm_studies::regress::Expected;
+use wm_studies::study::StudyConfig;
 use wm_studies::xie::config::XieConfig;
 use wm_tests::workspace_root;
 
@@ -19,7 +20,7 @@ fn check(study: &str, path: &Path) -> anyhow::Result<()> {
         "orhan-ma" => read_toml::<OrhanMaConfig>(path)?.validate(),
         "xie" => read_toml::<XieConfig>(path)?.validate(),
         "kim-sejnowski" => read_toml::<KimSejnowskiConfig>(path)?.validate(),
-        "federer-zylberberg" => read_toml::<FedererZylbergConfig>(path)?.validate(),
+        "federer-zylberberg" => read_toml::<FedererZylberbergConfig>(path)?.validate(),
         other => anyhow::bail!("unknown study folder {other}"),
     }
 }

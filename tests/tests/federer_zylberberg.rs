@@ -3,10 +3,11 @@
 //! regression check against `experiments/federer-zylberberg/expected-smoke.toml`,
 //! the files every experiment must leave behind, and the refusal of bad configs.
 
-use wm_studies::federer_zylberberg::config::FedererZylbergConfig;
-use wm_studies::federer_zylberberg::run::run;
+use wm_studies::federer_zylberberg::FedererZylberberg;
+use wm_studies::federer_zylberberg::config::FedererZylberbergConfig;
 use wm_studies::io::read_toml;
 use wm_studies::regress::{Expected, Summary};
+use wm_studies::study::{RunContext, StudyConfig, run};
 use wm_tests::experiment_file;
 
 const STUDY: &str = "federer-zylberberg";
@@ -14,11 +15,12 @@ const STUDY: &str = "federer-zylberberg";
 #[test]
 fn smoke_reproduction_meets_the_expected_statistics() {
     let config = experiment_file(STUDY, "smoke.toml");
-    let cfg: FedererZylbergConfig = read_toml(&config).unwrap();
+    let cfg: FedererZylberbergConfig = read_toml(&config).unwrap();
     let expected: Expected = read_toml(&experiment_file(STUDY, "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let summary =
+        run::<FedererZylberberg>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();
     if let Err(table) = summary.check(&expected) {
         panic!("federer-zylberberg smoke statistics outside their expected ranges:\n{table}");
     }
@@ -134,7 +136,7 @@ fn a_config_with_an_unknown_field_is_refused_with_the_file_and_field_named() {
     .unwrap();
     let err = format!(
         "{:#}",
-        read_toml::<FedererZylbergConfig>(&path).unwrap_err()
+        read_toml::<FedererZylberbergConfig>(&path).unwrap_err()
     );
     assert!(err.contains("bad.toml") && err.contains("n_unit"), "{err}");
 }
@@ -149,7 +151,7 @@ fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
          [[experiment.condition]]\nname = 'p_2'\nrate = { connectivity = 2.0 }\n",
     )
     .unwrap();
-    let cfg: FedererZylbergConfig = read_toml(&path).unwrap();
+    let cfg: FedererZylberbergConfig = read_toml(&path).unwrap();
     let err = cfg.validate().unwrap_err().to_string();
     assert!(
         err.contains("connectivity") && err.contains("[0, 1]") && err.contains("p_2"),
@@ -157,20 +159,23 @@ fn an_out_of_range_value_is_refused_naming_the_field_and_range() {
     );
     // `run` refuses it before simulating or writing anything.
     let out = dir.path().join("out");
-    let err = format!("{:#}", run(&cfg, "smoke", &path, &out).unwrap_err());
+    let err = format!(
+        "{:#}",
+        run::<FedererZylberberg>(&cfg, &RunContext::new(&out, &path, "smoke")).unwrap_err()
+    );
     assert!(err.contains("connectivity"), "{err}");
     assert!(!out.join("summary.toml").exists());
 }
 
 #[test]
 fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_sizes() {
-    let load = |scale: &str| -> FedererZylbergConfig {
+    let load = |scale: &str| -> FedererZylberbergConfig {
         let path = experiment_file(STUDY, &format!("{scale}.toml"));
-        let cfg: FedererZylbergConfig = read_toml(&path).unwrap();
+        let cfg: FedererZylberbergConfig = read_toml(&path).unwrap();
         cfg.validate().unwrap();
         cfg
     };
-    let names = |cfg: &FedererZylbergConfig| -> Vec<String> {
+    let names = |cfg: &FedererZylberbergConfig| -> Vec<String> {
         cfg.experiments.iter().map(|e| e.name.clone()).collect()
     };
     let (smoke, quick, paper) = (load("smoke"), load("quick"), load("paper"));
@@ -194,7 +199,7 @@ fn every_scale_runs_every_experiment_and_the_paper_scale_uses_the_published_size
     // The published sizes: 10 networks, 3-s runs and sessions, N = 10,000.
     assert_eq!(paper.networks, 10);
     assert_eq!(paper.duration_ms, 3000.0);
-    let exp = |cfg: &FedererZylbergConfig, name: &str| {
+    let exp = |cfg: &FedererZylberbergConfig, name: &str| {
         cfg.experiments
             .iter()
             .find(|e| e.name == name)

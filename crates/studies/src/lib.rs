@@ -25,4 +25,7 @@ pub mod xie;
 
 /// Every study wm reproduces, in the order `cargo xtask reproduce all` runs
 /// them.
-pub static STUDIES: &[&dyn study::Entry] = &[&study::Registered::<orhan_ma::OrhanMa>::ENTRY];
+pub static STUDIES: &[&dyn study::Entry] = &[
+    &study::Registered::<orhan_ma::OrhanMa>::ENTRY,
+    &study::Registered::<federer_zylberberg::FedererZylberberg>::ENTRY,
+];

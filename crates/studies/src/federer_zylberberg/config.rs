@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use wm_plasticity::lif::LifParams;
 use wm_plasticity::rate::RateParams;
 
+use crate::study::StudyConfig;
+
 /// What an experiment simulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -134,7 +136,7 @@ pub struct Experiment {
 /// The reproduction at one scale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FedererZylbergConfig {
+pub struct FedererZylberbergConfig {
     /// Master seed. Network k of experiment e is drawn from
     /// `derive_seed(derive_seed(seed, stream(e)), k)`, with `stream` a fixed
     /// hash of the experiment's name: networks never share a seed, and the
@@ -203,17 +205,17 @@ fn check_networks(field: &str, v: usize) -> Result<()> {
 
 impl Experiment {
     /// Simulated (test) time per network, ms.
-    pub fn duration(&self, cfg: &FedererZylbergConfig) -> f64 {
+    pub fn duration(&self, cfg: &FedererZylberbergConfig) -> f64 {
         self.duration_ms.unwrap_or(cfg.duration_ms)
     }
 
     /// Networks per condition.
-    pub fn n_networks(&self, cfg: &FedererZylbergConfig) -> usize {
+    pub fn n_networks(&self, cfg: &FedererZylberbergConfig) -> usize {
         self.networks.unwrap_or(cfg.networks)
     }
 
     /// Pre-training session length, ms.
-    pub fn session(&self, cfg: &FedererZylbergConfig) -> f64 {
+    pub fn session(&self, cfg: &FedererZylberbergConfig) -> f64 {
         self.session_ms.unwrap_or_else(|| self.duration(cfg))
     }
 
@@ -267,66 +269,12 @@ impl Experiment {
             if !names.insert(n.as_str()) {
                 bail!("experiment {e}: condition `name` = {n:?} appears twice");
             }
-            if let Some(x) = c.x
-                && !x.is_finite()
-            {
-                bail!("experiment {e}, condition {n}: `x` = {x}: must be finite");
-            }
-            if c.pretrain_sessions > 1000 {
+            self.validate_condition(c)?;
+            let (r, interval) = self.sampling_ms(c);
+            if *record.get_or_insert(r) != r {
                 bail!(
-                    "experiment {e}, condition {n}: `pretrain_sessions` = {}: allowed range is [0, 1000]",
-                    c.pretrain_sessions
+                    "experiment {e}, condition {n}: {interval} differs from the other conditions'; one time axis per experiment"
                 );
-            }
-            match self.kind {
-                Kind::Rate | Kind::Pretrain => {
-                    c.rate.validate().map_err(|err| {
-                        anyhow::anyhow!("experiment {e}, condition {n}: rate.{err}")
-                    })?;
-                    if c.lif != LifParams::default() {
-                        bail!(
-                            "experiment {e}, condition {n}: `lif` is set but kind is not \"lif\"; it would be ignored"
-                        );
-                    }
-                    if self.kind == Kind::Rate && c.pretrain_sessions != 0 {
-                        bail!(
-                            "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
-                        );
-                    }
-                    if self.kind == Kind::Pretrain && c.rate.n_readouts != 1 {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate.n_readouts` = {}: kind \"pretrain\" allows 1",
-                            c.rate.n_readouts
-                        );
-                    }
-                    let r = c.rate.record_every_ms;
-                    if *record.get_or_insert(r) != r {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate.record_every_ms` = {r} differs from the other conditions'; one time axis per experiment"
-                        );
-                    }
-                }
-                Kind::Lif => {
-                    c.lif.validate().map_err(|err| {
-                        anyhow::anyhow!("experiment {e}, condition {n}: lif.{err}")
-                    })?;
-                    if c.rate != RateParams::default() {
-                        bail!(
-                            "experiment {e}, condition {n}: `rate` is set but kind is \"lif\"; it would be ignored"
-                        );
-                    }
-                    if c.pretrain_sessions != 0 {
-                        bail!(
-                            "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
-                        );
-                    }
-                    let r = c.lif.record_every_steps as f64 * c.lif.dt * c.lif.tau_ms;
-                    if *record.get_or_insert(r) != r {
-                        bail!(
-                            "experiment {e}, condition {n}: the LIF sampling interval {r} ms differs from the other conditions'; one time axis per experiment"
-                        );
-                    }
-                }
             }
         }
         let series = self.series_names();
@@ -342,12 +290,84 @@ impl Experiment {
         }
         Ok(())
     }
+
+    /// The sampling interval of a condition's runs, ms, and how an error
+    /// names it: one time axis per experiment.
+    fn sampling_ms(&self, c: &Condition) -> (f64, String) {
+        match self.kind {
+            Kind::Rate | Kind::Pretrain => {
+                let r = c.rate.record_every_ms;
+                (r, format!("`rate.record_every_ms` = {r}"))
+            }
+            Kind::Lif => {
+                let r = c.lif.record_every_steps as f64 * c.lif.dt * c.lif.tau_ms;
+                (r, format!("the LIF sampling interval {r} ms"))
+            }
+        }
+    }
+
+    /// Check one condition's fields against the experiment's kind: the
+    /// parameters of the other kind must be left at their defaults (they
+    /// would be ignored).
+    fn validate_condition(&self, c: &Condition) -> Result<()> {
+        let (e, n) = (&self.name, &c.name);
+        if let Some(x) = c.x
+            && !x.is_finite()
+        {
+            bail!("experiment {e}, condition {n}: `x` = {x}: must be finite");
+        }
+        if c.pretrain_sessions > 1000 {
+            bail!(
+                "experiment {e}, condition {n}: `pretrain_sessions` = {}: allowed range is [0, 1000]",
+                c.pretrain_sessions
+            );
+        }
+        match self.kind {
+            Kind::Rate | Kind::Pretrain => {
+                c.rate
+                    .validate()
+                    .map_err(|err| anyhow::anyhow!("experiment {e}, condition {n}: rate.{err}"))?;
+                if c.lif != LifParams::default() {
+                    bail!(
+                        "experiment {e}, condition {n}: `lif` is set but kind is not \"lif\"; it would be ignored"
+                    );
+                }
+                if self.kind == Kind::Rate && c.pretrain_sessions != 0 {
+                    bail!(
+                        "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
+                    );
+                }
+                if self.kind == Kind::Pretrain && c.rate.n_readouts != 1 {
+                    bail!(
+                        "experiment {e}, condition {n}: `rate.n_readouts` = {}: kind \"pretrain\" allows 1",
+                        c.rate.n_readouts
+                    );
+                }
+            }
+            Kind::Lif => {
+                c.lif
+                    .validate()
+                    .map_err(|err| anyhow::anyhow!("experiment {e}, condition {n}: lif.{err}"))?;
+                if c.rate != RateParams::default() {
+                    bail!(
+                        "experiment {e}, condition {n}: `rate` is set but kind is \"lif\"; it would be ignored"
+                    );
+                }
+                if c.pretrain_sessions != 0 {
+                    bail!(
+                        "experiment {e}, condition {n}: `pretrain_sessions` needs kind \"pretrain\""
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-impl FedererZylbergConfig {
+impl StudyConfig for FedererZylberbergConfig {
     /// Check every field's range; the error names the experiment, condition,
     /// field and what is allowed.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if !(1..=1024).contains(&self.threads) {
             bail!("`threads` = {}: allowed range is [1, 1024]", self.threads);
         }
@@ -374,13 +394,17 @@ impl FedererZylbergConfig {
         }
         Ok(())
     }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<FedererZylbergConfig> {
+    fn parse(text: &str) -> Result<FedererZylberbergConfig> {
         Ok(toml::from_str(text)?)
     }
 
@@ -466,6 +490,13 @@ mod tests {
         // A LIF table in a rate experiment would be ignored.
         let lif = MINIMAL.replace("rate = { plastic = false }", "lif = { eta = 1.0 }");
         assert!(parse(&lif).unwrap().validate().is_err());
+        // Conditions sampled at different intervals share no time axis.
+        let axis = MINIMAL.replace("plastic = false", "plastic = false, record_every_ms = 2.0");
+        let err = parse(&axis).unwrap().validate().unwrap_err().to_string();
+        assert!(
+            err.contains("constant") && err.contains("`rate.record_every_ms` = 2 differs"),
+            "{err}"
+        );
         // Names with spaces would break CSV columns and statistic keys.
         let sp = MINIMAL.replace("name = 'constant'", "name = 'con stant'");
         assert!(parse(&sp).unwrap().validate().is_err());

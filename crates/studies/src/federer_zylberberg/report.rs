@@ -1,10 +1,22 @@
-//! `REPORT.md` of the Federer & Zylberberg reproduction: each experiment's
-//! numbers beside the paper's claim and the authors' stored results.
+//! `REPORT.md` of the Federer & Zylberberg reproduction (each experiment's
+//! numbers beside the paper's claim and the authors' stored results) and its
+//! CSV tables: per experiment `curves.csv`, `end_ratios.csv` and the
+//! recorded units' rates of Fig. 2A/D.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
-use crate::federer_zylberberg::config::{Experiment, FedererZylbergConfig, Kind};
-use crate::federer_zylberberg::run::{ExperimentResult, Series, sweeps};
+use anyhow::{Result, anyhow};
+use serde::Serialize;
+
+use crate::federer_zylberberg::compute::{ExperimentResult, Outcome, Series, UnitRates};
+use crate::federer_zylberberg::config::{Experiment, FedererZylberbergConfig, Kind};
+use crate::federer_zylberberg::figures;
+use crate::federer_zylberberg::measures::{
+    KEEPS_S_HAT, end_spread, probe_sample, sweep_correlations,
+};
+use crate::io::{write_atomic, write_csv};
+use crate::regress::Summary;
 
 /// Notes on choices the paper leaves open, printed once.
 const NOTES: &str = "\
@@ -82,9 +94,6 @@ pub struct OriginalSpread {
     pub earlier_wm: &'static str,
 }
 
-/// A network "keeps ŝ" when ŝ(end)/ŝ(0) is at least this (a lost ŝ decays to 0).
-pub const KEEPS_S_HAT: f64 = 0.01;
-
 /// Fig. 5A at 1 % connection probability: the published 0 is the mean of the
 /// authors' stored runs, which hold only four distinct networks (their
 /// harness reused one seed per worker process); the authors' code run over
@@ -108,32 +117,12 @@ pub fn original_spread(experiment: &str, condition: &str) -> Option<&'static Ori
         .find(|o| o.experiment == experiment && o.condition == condition)
 }
 
-/// Mean, s.d. (ddof 1) and number of networks keeping ŝ of a curve's end ratios.
-pub fn end_spread(ser: &Series) -> (f64, f64, usize, usize) {
-    let ends: Vec<f64> = ser
-        .curves
-        .iter()
-        .filter_map(|c| c.last().copied())
-        .collect();
-    let n = ends.len();
-    let mean = ends.iter().sum::<f64>() / n as f64;
-    let sd = if n > 1 {
-        (ends.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt()
-    } else {
-        f64::NAN
-    };
-    let kept = ends.iter().filter(|&&v| v >= KEEPS_S_HAT).count();
-    (mean, sd, kept, n)
-}
-
 /// The paragraph comparing a curve with the published value and the
 /// original code's seed-to-seed spread (Welch's t of the two means).
-fn original_spread_lines(s: &mut String, exp: &Experiment, ser: &Series, o: &OriginalSpread) {
-    let (mean, sd, kept, n) = end_spread(ser);
-    let published = exp
-        .published
-        .get(&ser.name)
-        .map_or_else(|| "–".to_string(), |v| fmt(*v));
+fn original_spread_lines(exp: &Experiment, ser: &Series, o: &OriginalSpread) -> String {
+    let sp = end_spread(ser);
+    let (mean, sd, kept, n) = (sp.mean, sp.sd, sp.kept, sp.n);
+    let published = published(exp, ser);
     let se = (sd * sd / n as f64 + o.sd * o.sd / o.networks as f64).sqrt();
     let t = (mean - o.mean) / se;
     let verdict = if t.abs() < 2.0 {
@@ -141,13 +130,12 @@ fn original_spread_lines(s: &mut String, exp: &Experiment, ser: &Series, o: &Ori
     } else {
         "outside the original code's seed-to-seed spread"
     };
-    let _ = writeln!(
-        s,
+    format!(
         "**{label}: published {published} from only {pn} distinct networks.** The \
          original code run over {on} independent seeds gives {om:.3} ± {osd:.3} \
          (mean ± s.d.; {ok} of {on} networks keep ŝ); wm here gives {mean:.3} ± {sd:.3} \
          over {n} networks ({kept} of {n} keep ŝ, ŝ(end)/ŝ(0) ≥ {KEEPS_S_HAT}); {earlier}. \
-         Welch's t of wm's mean here against the original code's: {t:.2}, {verdict}.\n",
+         Welch's t of wm's mean here against the original code's: {t:.2}, {verdict}.\n\n",
         label = ser.label,
         pn = o.published_networks,
         on = o.networks,
@@ -155,7 +143,7 @@ fn original_spread_lines(s: &mut String, exp: &Experiment, ser: &Series, o: &Ori
         osd = o.sd,
         ok = o.kept,
         earlier = o.earlier_wm,
-    );
+    )
 }
 
 fn fmt(v: f64) -> String {
@@ -168,31 +156,34 @@ fn fmt(v: f64) -> String {
     }
 }
 
-/// Render `REPORT.md` from the finished experiments (config, result, figure files).
+/// The published ŝ(3 s)/ŝ(0) of a curve, formatted, or "–".
+fn published(exp: &Experiment, ser: &Series) -> String {
+    exp.published
+        .get(&ser.name)
+        .map_or_else(|| "–".to_string(), |v| fmt(*v))
+}
+
+/// Render `REPORT.md` from the finished experiments.
 pub fn report_markdown(
-    cfg: &FedererZylbergConfig,
-    scale: &str,
-    done: &[(&Experiment, ExperimentResult, Vec<String>)],
+    cfg: &FedererZylberbergConfig,
+    outcome: &Outcome,
+    summary: &Summary,
 ) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
+    let mut s = format!(
         "# Federer & Zylberberg — a self-organizing short-term dynamical memory network\n\n\
-         Reproduction at scale **{scale}**, master seed {}. Every number is the memory \
+         Reproduction at scale **{}**, master seed {}. Every number is the memory \
          measure of the paper, the read-out relative to its initial value ŝ(t)/ŝ(0) \
          (1 = perfect memory), as mean ± SEM (ddof 1) over independent networks. \
          \"Published\" values are the means at 3 s of the authors' stored results \
          (`storing/*.csv` in github.com/cfederer/SOMN); ours are at the end of our \
          run, which is shorter than 3 s at the smoke and quick scales, so compare \
-         signs and orders of magnitude there, and numbers at the paper scale.\n",
-        cfg.seed
+         signs and orders of magnitude there, and numbers at the paper scale.\n\n",
+        summary.scale, cfg.seed
     );
-    let _ = writeln!(
-        s,
-        "| experiment | figure | curves | networks | simulated | wall time |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
-    for (exp, res, _) in done {
+    s.push_str("| experiment | figure | curves | networks | simulated | wall time |\n");
+    s.push_str("|---|---|---|---|---|---|\n");
+    for res in &outcome.experiments {
+        let exp = &res.experiment;
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {:.0} ms | {:.1} s |",
@@ -205,8 +196,8 @@ pub fn report_markdown(
         );
     }
     s.push('\n');
-    for (exp, res, figures) in done {
-        experiment_section(&mut s, cfg, exp, res, figures);
+    for res in &outcome.experiments {
+        s.push_str(&experiment_section(cfg, res));
     }
     s.push_str(NOTES);
     s
@@ -215,7 +206,7 @@ pub fn report_markdown(
 /// The rule gain κ at t = 0 of an experiment's plastic rate networks: its
 /// range, and for each condition where some networks start above 2 (one
 /// update overshoots), which ones and how they end against the others.
-fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
+fn rule_gain_lines(res: &ExperimentResult) -> String {
     let gains: Vec<f64> = res
         .series
         .iter()
@@ -223,21 +214,17 @@ fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
         .filter(|g| g.is_finite())
         .collect();
     if gains.is_empty() {
-        return;
+        return String::new();
     }
     let lo = gains.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = gains.iter().copied().fold(0.0, f64::max);
     if hi <= 2.0 {
-        let _ = writeln!(
-            s,
-            "Rule gain at t = 0: κ = {lo:.2}–{hi:.2}, below 2 in every plastic network.\n"
+        return format!(
+            "Rule gain at t = 0: κ = {lo:.2}–{hi:.2}, below 2 in every plastic network.\n\n"
         );
-        return;
     }
-    let _ = writeln!(
-        s,
-        "Rule gain at t = 0: κ = {lo:.2}–{hi:.2}; one update overshoots where κ > 2:\n"
-    );
+    let mut s =
+        format!("Rule gain at t = 0: κ = {lo:.2}–{hi:.2}; one update overshoots where κ > 2:\n\n");
     let mut seen = Vec::new();
     for ser in &res.series {
         let over = ser.overshooting();
@@ -245,24 +232,8 @@ fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
             continue;
         }
         seen.push(ser.condition);
-        let ends = |pick: &dyn Fn(usize) -> bool| {
-            let v: Vec<f64> = res
-                .series
-                .iter()
-                .filter(|x| x.condition == ser.condition)
-                .flat_map(|x| {
-                    x.curves
-                        .iter()
-                        .enumerate()
-                        .filter(|(k, _)| pick(*k))
-                        .filter_map(|(_, c)| c.last().copied())
-                })
-                .collect();
-            let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-            (min, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-        };
-        let (a, b) = ends(&|k| over.contains(&k));
-        let (rest, _) = ends(&|k| !over.contains(&k));
+        let (a, b) = end_range(res, ser.condition, &|k| over.contains(&k));
+        let (rest, _) = end_range(res, ser.condition, &|k| !over.contains(&k));
         let which: Vec<String> = over
             .iter()
             .map(|&k| format!("{k} (κ = {:.2})", ser.rule_gains[k]))
@@ -280,16 +251,34 @@ fn rule_gain_lines(s: &mut String, res: &ExperimentResult) {
         );
     }
     s.push('\n');
+    s
 }
 
-fn experiment_section(
-    s: &mut String,
-    cfg: &FedererZylbergConfig,
-    exp: &Experiment,
-    res: &ExperimentResult,
-    figures: &[String],
-) {
-    let _ = writeln!(s, "## {} — `{}`\n", exp.figure, exp.name);
+/// Smallest and largest end ratio, over every curve of `condition`, of the
+/// networks `pick` selects.
+fn end_range(res: &ExperimentResult, condition: usize, pick: &dyn Fn(usize) -> bool) -> (f64, f64) {
+    let v: Vec<f64> = res
+        .series
+        .iter()
+        .filter(|x| x.condition == condition)
+        .flat_map(|x| {
+            x.curves
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| pick(*k))
+                .filter_map(|(_, c)| c.last().copied())
+        })
+        .collect();
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    (min, v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+}
+
+/// An experiment's section: claim, what was simulated, the curves against
+/// the published values, the original code's spreads, rule gains, sweep
+/// correlations and figures.
+fn experiment_section(cfg: &FedererZylberbergConfig, res: &ExperimentResult) -> String {
+    let exp = &res.experiment;
+    let mut s = format!("## {} — `{}`\n\n", exp.figure, exp.name);
     if !exp.claim.is_empty() {
         let _ = writeln!(s, "**Published claim.** {}\n", exp.claim.trim());
     }
@@ -301,20 +290,46 @@ fn experiment_section(
             exp.session(cfg)
         ),
     };
-    let end_ms = res.times_ms.last().copied().unwrap_or(0.0);
     let _ = writeln!(
         s,
-        "Simulated: {what}; {} condition(s) × {} networks, {:.0} ms each (last sample at {end_ms:.0} ms).\n",
+        "Simulated: {what}; {} condition(s) × {} networks, {:.0} ms each (last sample at {:.0} ms).\n",
         exp.conditions.len(),
         res.seeds.len(),
-        exp.duration(cfg)
+        exp.duration(cfg),
+        end_ms(res)
     );
-    let dt = res.times_ms.get(1).copied().unwrap_or(1.0) - res.times_ms[0];
-    let probe = (cfg.probe_ms / dt).round() as usize;
-    let has_probe = probe < res.times_ms.len();
+    s.push_str(&curve_table(cfg, res));
+    s.push_str(&largest_difference(res));
+    for ser in &res.series {
+        if let Some(o) = original_spread(&exp.name, &ser.name) {
+            s.push_str(&original_spread_lines(exp, ser, o));
+        }
+    }
+    s.push_str(&rule_gain_lines(res));
+    s.push_str(&correlation_lines(res));
+    for f in figures::files(res) {
+        let _ = writeln!(s, "![{f}]({f})\n");
+    }
     let _ = writeln!(
         s,
-        "| curve | {}ŝ(end)/ŝ(0) mean ± SEM | max \\|ŝ/ŝ(0) − 1\\| | published ŝ(3 s)/ŝ(0) |",
+        "Curves: `{}/curves.csv`; each network's end ratio: `{}/end_ratios.csv`.\n",
+        exp.name, exp.name
+    );
+    s
+}
+
+/// Time of an experiment's last sample, ms.
+fn end_ms(res: &ExperimentResult) -> f64 {
+    res.times_ms.last().copied().unwrap_or(0.0)
+}
+
+/// One row per curve: ratio at `probe_ms` (if simulated), end ratio ± SEM,
+/// largest deviation from 1 and the published value.
+fn curve_table(cfg: &FedererZylberbergConfig, res: &ExperimentResult) -> String {
+    let probe = probe_sample(cfg, res);
+    let has_probe = probe < res.times_ms.len();
+    let mut s = format!(
+        "| curve | {}ŝ(end)/ŝ(0) mean ± SEM | max \\|ŝ/ŝ(0) − 1\\| | published ŝ(3 s)/ŝ(0) |\n",
         if has_probe {
             format!("ŝ({:.0} ms)/ŝ(0) | ", cfg.probe_ms)
         } else {
@@ -332,82 +347,159 @@ fn experiment_section(
         } else {
             String::new()
         };
-        let published = exp
-            .published
-            .get(&ser.name)
-            .map_or_else(|| "–".to_string(), |v| fmt(*v));
         let _ = writeln!(
             s,
-            "| {} | {probe_cell}{} ± {} | {} | {published} |",
+            "| {} | {probe_cell}{} ± {} | {} | {} |",
             ser.label,
             fmt(ser.end()),
             fmt(ser.end_sem()),
             fmt(ser.max_abs_dev()),
+            published(&res.experiment, ser),
         );
     }
     s.push('\n');
-    let spreads: Vec<(&Series, &OriginalSpread)> = res
-        .series
-        .iter()
-        .filter_map(|ser| Some((ser, original_spread(&exp.name, &ser.name)?)))
-        .collect();
+    s
+}
+
+/// The curve furthest from its published 3-s value, not counting curves
+/// whose published value rests on a few networks ([`ORIGINAL_SPREADS`]).
+fn largest_difference(res: &ExperimentResult) -> String {
+    let exp = &res.experiment;
+    let spread = |ser: &&Series| original_spread(&exp.name, &ser.name).is_some();
     let worst = res
         .series
         .iter()
-        .filter(|ser| original_spread(&exp.name, &ser.name).is_none())
+        .filter(|ser| !spread(ser))
         .filter_map(|ser| Some((ser, (ser.end() - exp.published.get(&ser.name)?).abs())))
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    if let Some((ser, diff)) = worst {
-        let except: Vec<&str> = spreads.iter().map(|(x, _)| x.label.as_str()).collect();
-        let _ = writeln!(
-            s,
-            "Largest difference from the published 3-s values: {} ({}; ours at {end_ms:.0} ms){}.\n",
-            fmt(diff),
-            ser.label,
-            if except.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; not counting {}, whose published value rests on a few networks (below)",
-                    except.join(", ")
-                )
-            }
-        );
-    }
-    for (ser, o) in spreads {
-        original_spread_lines(s, exp, ser, o);
-    }
-    rule_gain_lines(s, res);
-    for sw in sweeps(exp, res) {
-        let suffix = &sw.suffix;
-        let (x, y): (Vec<f64>, Vec<f64>) = sw.points.iter().map(|p| (p.x, p.end)).unzip();
-        if let Ok(c) = wm_analysis::stats::pearson(&x, &y) {
-            let _ = writeln!(
-                s,
-                "Correlation of {} with the end ratio{}: r = {:.3} (n = {} conditions).\n",
-                if exp.x_label.is_empty() {
-                    "x"
-                } else {
-                    &exp.x_label
-                },
-                if suffix.is_empty() {
+    let Some((ser, diff)) = worst else {
+        return String::new();
+    };
+    let except: Vec<&str> = res
+        .series
+        .iter()
+        .filter(spread)
+        .map(|x| x.label.as_str())
+        .collect();
+    format!(
+        "Largest difference from the published 3-s values: {} ({}; ours at {:.0} ms){}.\n\n",
+        fmt(diff),
+        ser.label,
+        end_ms(res),
+        if except.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; not counting {}, whose published value rests on a few networks (below)",
+                except.join(", ")
+            )
+        }
+    )
+}
+
+/// Pearson's r of the swept value with the end ratio, per sweep.
+fn correlation_lines(res: &ExperimentResult) -> String {
+    let exp = &res.experiment;
+    let x_label = if exp.x_label.is_empty() {
+        "x"
+    } else {
+        &exp.x_label
+    };
+    sweep_correlations(res)
+        .iter()
+        .map(|c| {
+            format!(
+                "Correlation of {x_label} with the end ratio{}: r = {:.3} (n = {} conditions).\n\n",
+                if c.suffix.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", suffix.trim_start_matches('_'))
+                    format!(" ({})", c.suffix.trim_start_matches('_'))
                 },
                 c.r,
                 c.n
-            );
+            )
+        })
+        .collect()
+}
+
+/// One row of `end_ratios.csv`.
+#[derive(Debug, Clone, Serialize)]
+struct EndRow<'a> {
+    experiment: &'a str,
+    curve: &'a str,
+    network: usize,
+    seed: u64,
+    ratio_end: f64,
+    rule_gain_0: f64,
+}
+
+/// Write every experiment's tables under `<out>/<experiment>/`:
+/// `curves.csv` (time, then mean and SEM per curve), `end_ratios.csv` (each
+/// network's final ratio and rule gain) and, per recorded condition,
+/// `<condition>_rates.csv` (time, ŝ, one column per unit).
+pub fn write_tables(outcome: &Outcome, out: &Path) -> Result<()> {
+    for res in &outcome.experiments {
+        let dir = out.join(&res.experiment.name);
+        write_atomic(&dir.join("curves.csv"), &curves_csv(res)?)?;
+        write_csv(&dir.join("end_ratios.csv"), &end_rows(res))?;
+        for u in &res.unit_rates {
+            let name = &res.experiment.conditions[u.condition].name;
+            write_atomic(&dir.join(format!("{name}_rates.csv")), &rates_csv(u)?)?;
         }
     }
-    for f in figures {
-        let _ = writeln!(s, "![{f}]({f})\n");
+    Ok(())
+}
+
+/// `curves.csv`: time, then mean and SEM of every curve.
+fn curves_csv(res: &ExperimentResult) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time_ms".to_string()];
+    for s in &res.series {
+        header.push(format!("{}_mean", s.name));
+        header.push(format!("{}_sem", s.name));
     }
-    let _ = writeln!(
-        s,
-        "Curves: `{}/curves.csv`; each network's end ratio: `{}/end_ratios.csv`.\n",
-        exp.name, exp.name
-    );
+    w.write_record(&header)?;
+    for (m, t) in res.times_ms.iter().enumerate() {
+        let mut row = vec![format!("{t}")];
+        for s in &res.series {
+            row.push(format!("{}", s.stats.mean[m]));
+            row.push(format!("{}", s.stats.sem[m]));
+        }
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| anyhow!("csv buffer: {e}"))
+}
+
+/// The rows of `end_ratios.csv`: every curve's networks.
+fn end_rows(res: &ExperimentResult) -> Vec<EndRow<'_>> {
+    res.series
+        .iter()
+        .flat_map(|s| {
+            s.curves.iter().enumerate().map(|(k, c)| EndRow {
+                experiment: &res.experiment.name,
+                curve: &s.name,
+                network: k,
+                seed: res.seeds[k],
+                ratio_end: c.last().copied().unwrap_or(f64::NAN),
+                rule_gain_0: s.rule_gains[k],
+            })
+        })
+        .collect()
+}
+
+/// `<condition>_rates.csv`: time, ŝ and the recorded units' rates.
+fn rates_csv(u: &UnitRates) -> Result<Vec<u8>> {
+    let trace = &u.trace;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time_ms".to_string(), "s_hat".to_string()];
+    header.extend(trace.units.iter().map(|unit| format!("rate_unit_{unit}")));
+    w.write_record(&header)?;
+    for (m, t) in trace.times_ms().iter().enumerate() {
+        let mut row = vec![format!("{t}"), format!("{}", trace.s_hat[0][m])];
+        row.extend(trace.rates[m].iter().map(|r| format!("{r}")));
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| anyhow!("csv buffer: {e}"))
 }
 
 #[cfg(test)]
@@ -429,18 +521,6 @@ mod tests {
     }
 
     #[test]
-    fn end_spread_is_the_mean_sd_and_count_of_networks_keeping_s_hat() {
-        // Ends 0, 0, 0.3, 0.9: mean 0.3, s.d. (ddof 1) = √(0.54/3) = √0.18.
-        let (m, sd, kept, n) = end_spread(&series("p_0.01", &[0.0, 0.0, 0.3, 0.9]));
-        assert!((m - 0.3).abs() < 1e-15);
-        assert!((sd - 0.18_f64.sqrt()).abs() < 1e-15);
-        assert_eq!((kept, n), (2, 4));
-        // Just below the threshold is lost, at it is kept.
-        let (_, _, kept, _) = end_spread(&series("p_0.01", &[KEEPS_S_HAT * 0.999, KEEPS_S_HAT]));
-        assert_eq!(kept, 1);
-    }
-
-    #[test]
     fn fig5_at_one_percent_is_compared_with_the_original_codes_spread() {
         let o = original_spread("fig5", "p_0.01").expect("Fig. 5 at 1 % has the original's spread");
         assert_eq!((o.networks, o.kept, o.published_networks), (30, 5, 4));
@@ -452,8 +532,7 @@ mod tests {
         )
         .unwrap();
         // wm mean 0.3, s.d. √0.18 over 4: Welch t = (0.3 − 0.076)/√(0.18/4 + 0.199²/30) = 1.04.
-        let mut s = String::new();
-        original_spread_lines(&mut s, &exp, &series("p_0.01", &[0.0, 0.0, 0.3, 0.9]), o);
+        let s = original_spread_lines(&exp, &series("p_0.01", &[0.0, 0.0, 0.3, 0.9]), o);
         assert!(
             s.contains("published 0.00000 from only 4 distinct networks"),
             "{s}"
@@ -470,8 +549,7 @@ mod tests {
         assert!(s.contains("0.101 ± 0.233 (38 of 200"), "{s}");
         assert!(s.contains("original code's: 1.04, within"), "{s}");
         // Far above the original's spread: reported as outside it.
-        let mut s = String::new();
-        original_spread_lines(&mut s, &exp, &series("p_0.01", &[0.9, 0.95, 1.0, 0.97]), o);
+        let s = original_spread_lines(&exp, &series("p_0.01", &[0.9, 0.95, 1.0, 0.97]), o);
         assert!(
             s.contains("outside the original code's seed-to-seed spread"),
             "{s}"
