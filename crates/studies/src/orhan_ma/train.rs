@@ -124,11 +124,28 @@ struct NetworkRun<'a> {
     wm_version: &'static str,
 }
 
-/// RNG stream `k` of a network's seed: 0 initialisation, 1 training data,
-/// 2 test batches, 3 recorded trials.
-fn stream(seed: u64, k: u64) -> TaskRng {
+/// The independent random streams of one network's seed. Each use draws
+/// from its own ChaCha8 stream, so a change in how much one use draws never
+/// shifts another's draws; the numbers are part of every stored result.
+#[derive(Debug, Clone, Copy)]
+#[repr(u64)]
+enum Stream {
+    /// Initial weights (and their re-creation for the untrained baseline).
+    Init = 0,
+    /// Training batches of the network's task.
+    Training = 1,
+    /// Test batches.
+    Test = 2,
+    /// The recorded trials the measures are computed on.
+    Record = 3,
+    /// Training batches of the first task in the sequential condition.
+    FirstTask = 4,
+}
+
+/// The RNG of `stream` of a network's seed.
+fn stream(seed: u64, stream: Stream) -> TaskRng {
     let mut rng = TaskRng::seed_from_u64(seed);
-    rng.set_stream(k);
+    rng.set_stream(stream as u64);
     rng
 }
 
@@ -145,7 +162,11 @@ pub fn train_network(
     let model_cfg = model_config(spec, cfg, task.as_ref());
     let train_cfg = train_config(spec, cfg);
     write_network_run(spec, cfg, &model_cfg, &train_cfg, dir)?;
-    let model = Vanilla::new(model_cfg.clone(), DType::F32, &mut stream(spec.seed, 0))?;
+    let model = Vanilla::new(
+        model_cfg.clone(),
+        DType::F32,
+        &mut stream(spec.seed, Stream::Init),
+    )?;
     let name = spec.dir_name();
     let result_path = dir.join("result.toml");
     let trained = fit(spec, cfg, &model, task.as_ref(), &train_cfg, dir, progress)?;
@@ -239,7 +260,7 @@ fn fit(
             model,
             task,
             train_cfg,
-            &mut stream(spec.seed, 1),
+            &mut stream(spec.seed, Stream::Training),
             Some(dir),
             &mut on_log,
         )
@@ -255,7 +276,7 @@ fn fit(
         model,
         first_task.as_ref(),
         train_cfg,
-        &mut stream(spec.seed, 4),
+        &mut stream(spec.seed, Stream::FirstTask),
         Some(&first_dir),
         &mut on_log,
     )
@@ -264,7 +285,7 @@ fn fit(
             model,
             task,
             train_cfg,
-            &mut stream(spec.seed, 1),
+            &mut stream(spec.seed, Stream::Training),
             dir,
             &first_dir,
             &mut on_log,
@@ -288,11 +309,11 @@ fn test_and_measure(
     let test = evaluate(
         model,
         task,
-        &mut stream(spec.seed, 2),
+        &mut stream(spec.seed, Stream::Test),
         cfg.test_batches,
         cfg.batch_size,
     )?;
-    let batch = task.batch(&mut stream(spec.seed, 3), cfg.record_trials);
+    let batch = task.batch(&mut stream(spec.seed, Stream::Record), cfg.record_trials);
     let act = record(model, task, &batch)?;
     if cfg.save_activity {
         write_activity(&dir.join("activity.safetensors"), &act, &batch)?;
@@ -304,7 +325,7 @@ fn test_and_measure(
         batch.update.as_deref(),
         cfg.profile_max_offset,
     )?;
-    let initial = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
+    let initial = Vanilla::new(model_cfg, DType::F32, &mut stream(spec.seed, Stream::Init))?;
     let (w0, activity0) = weights_and_activity(&initial, &record(&initial, task, &batch)?)?;
     let untrained_profile = measure(
         w0.view(),
