@@ -154,8 +154,17 @@ pub fn reproduce(
             )?;
         }
         Study::Xie => {
+            use wm_studies::study::{RunContext, Study as _};
+            use wm_studies::xie::Xie;
             let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;
-            wm_studies::xie::run::run(&cfg, scale_label, &config, &out)?;
+            let work = Xie::work(&cfg);
+            with_progress(work.total, work.unit, |p| {
+                let ctx = RunContext {
+                    progress: p,
+                    ..RunContext::new(&out, &config, scale_label)
+                };
+                wm_studies::study::run::<Xie>(&cfg, &ctx)
+            })?;
         }
         Study::FedererZylberberg => {
             let cfg: wm_studies::federer_zylberberg::config::FedererZylbergConfig =

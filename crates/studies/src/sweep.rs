@@ -250,7 +250,7 @@ fn manifest_rows(study: &Study) -> Vec<ManifestRow> {
                 ),
             })
             .collect(),
-        Study::Xie(cfg) => crate::xie::run::network_specs(cfg)
+        Study::Xie(cfg) => crate::xie::train::network_specs(cfg)
             .into_iter()
             .map(|s| ManifestRow {
                 index: s.index,
@@ -558,7 +558,7 @@ impl Sweep {
                 ])
             }
             Study::Xie(cfg) => {
-                let spec = crate::xie::run::network_specs(cfg)
+                let spec = crate::xie::train::network_specs(cfg)
                     .into_iter()
                     .nth(index)
                     .context("network vanished")?;
