@@ -164,7 +164,7 @@ fn condition_measures(c: Condition, nets: &[&NetworkAnalysis]) -> ConditionMeasu
             .map(|stage| {
                 let parts: Vec<&StagePart> = nets
                     .iter()
-                    .flat_map(|a| a.stages.iter().filter(|(s, _)| *s == stage).map(|(_, p)| p))
+                    .flat_map(|a| a.stages.iter().filter(|p| p.stage == stage))
                     .collect();
                 StageMeasures {
                     stage,
@@ -408,6 +408,7 @@ mod tests {
 
     fn part(endpoints: Vec<(f64, bool)>, correct: Vec<f64>, error: Vec<f64>) -> StagePart {
         StagePart {
+            stage: Stage::Mid,
             main: CheckpointAnalysis {
                 accuracy: 0.5,
                 delay_units: (0..correct.len()).collect(),

@@ -75,7 +75,7 @@ pub struct NetworkAnalysis {
     /// Its `networks.csv` row.
     pub row: NetworkRow,
     /// Each analysed stage checkpoint's contribution to its stage.
-    pub stages: Vec<(Stage, StagePart)>,
+    pub stages: Vec<StagePart>,
     /// Its `checkpoints.csv` rows.
     pub checkpoints: Vec<CheckpointRow>,
     /// The single analysed checkpoint, if any checkpoint reached a stage.
@@ -84,6 +84,8 @@ pub struct NetworkAnalysis {
 
 /// A checkpoint's contribution to its stage, for both pairings of rates and behaviour.
 pub struct StagePart {
+    /// The checkpoint's stage.
+    pub stage: Stage,
     /// Under the configured pairing.
     pub main: CheckpointAnalysis,
     /// Under the other pairing (with `report_both`).
@@ -141,7 +143,8 @@ pub fn analyse_network(cfg: &XieConfig, net: &TrainedNetwork) -> Result<NetworkA
         ep: Epochs::of(&lay, task.options().dt_ms),
         seed: derive_seed(net.spec.seed, 7),
     };
-    let (stages, checkpoints, counts) = analyse_stages(&rec, net)?;
+    let (stages, checkpoints) = analyse_stages(&rec, net)?;
+    let count = |stage| stages.iter().filter(|p| p.stage == stage).count();
     let single = analyse_single(&rec, net)?;
     let last = net.evals.last();
     let row = NetworkRow {
@@ -153,9 +156,9 @@ pub fn analyse_network(cfg: &XieConfig, net: &TrainedNetwork) -> Result<NetworkA
         final_min_perf: last.map_or(f64::NAN, |e| {
             e.perf.iter().copied().fold(f64::INFINITY, f64::min)
         }),
-        n_mid: counts[0],
-        n_mature: counts[1],
-        n_full: counts[2],
+        n_mid: count(Stage::Mid),
+        n_mature: count(Stage::Mature),
+        n_full: count(Stage::Full),
         delay_units: single.as_ref().map_or(0, |s| s.delay_units),
         analysed_step: single.as_ref().map_or(0, |s| s.step),
         rate_behaviour_r: single
@@ -172,11 +175,11 @@ pub fn analyse_network(cfg: &XieConfig, net: &TrainedNetwork) -> Result<NetworkA
 }
 
 /// The stage checkpoints' analyses (at most `stage_cap` per stage, in
-/// training order), their `checkpoints.csv` rows and the count per stage.
+/// training order) and their `checkpoints.csv` rows.
 fn analyse_stages(
     rec: &Recorder,
     net: &TrainedNetwork,
-) -> Result<(Vec<(Stage, StagePart)>, Vec<CheckpointRow>, [usize; 3])> {
+) -> Result<(Vec<StagePart>, Vec<CheckpointRow>)> {
     let cfg = rec.cfg;
     let mut stages = Vec::new();
     let mut checkpoints = Vec::new();
@@ -208,16 +211,14 @@ fn analyse_stages(
             test_accuracy: main.accuracy,
             delay_units: main.delay_units.len(),
         });
-        stages.push((
-            *stage,
-            StagePart {
-                main,
-                other,
-                endpoints: endpoints(&noisy, &cues),
-            },
-        ));
+        stages.push(StagePart {
+            stage: *stage,
+            main,
+            other,
+            endpoints: endpoints(&noisy, &cues),
+        });
     }
-    Ok((stages, checkpoints, counts))
+    Ok((stages, checkpoints))
 }
 
 /// The single analysed checkpoint: the first fully trained one, else the
