@@ -139,6 +139,23 @@ mod tests {
         assert_eq!(points[1].parameters, "condition=variable");
     }
 
+    /// The registry reaches the study by its name, and a loaded smoke
+    /// config counts its two networks as the run's work.
+    #[test]
+    fn the_registry_finds_xie_by_name() {
+        let entry = crate::study::find("xie").unwrap();
+        assert_eq!((entry.name(), entry.title()), (Xie::NAME, Xie::TITLE));
+        let loaded = entry.load(&smoke_toml()).unwrap();
+        assert_eq!(
+            loaded.work(),
+            Work {
+                total: 2,
+                unit: "networks"
+            }
+        );
+        assert_eq!(loaded.sweep_points().map(|p| p.len()), Some(2));
+    }
+
     /// An index past the last network is refused, not trained.
     #[test]
     fn a_sweep_point_past_the_last_network_is_refused() {
