@@ -9,8 +9,9 @@ use std::path::Path;
 
 use wm_studies::io::read_toml;
 use wm_studies::regress::Expected;
+use wm_studies::study::{RunContext, run};
+use wm_studies::xie::Xie;
 use wm_studies::xie::config::XieConfig;
-use wm_studies::xie::run::run;
 use wm_tests::experiment_file;
 
 #[test]
@@ -20,7 +21,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     let expected: Expected = read_toml(&experiment_file("xie", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let summary = run::<Xie>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();
     if let Err(table) = summary.check(&expected) {
         panic!("xie smoke statistics outside their expected ranges:\n{table}");
     }
@@ -40,7 +41,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     ] {
         assert!(out.path().join(file).is_file(), "{file} was not written");
     }
-    let again = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let again = run::<Xie>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();
     for (k, v) in &summary.statistics {
         let w = again.statistics[k];
         assert!(
@@ -79,7 +80,7 @@ fn quick_networks_reanalysed_meet_the_expected_quick_statistics() {
     let stored = experiment_file("xie", "quick-networks");
     let out = tempfile::tempdir().unwrap();
     copy_tree(&stored, &out.path().join("networks"));
-    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    let summary = run::<Xie>(&cfg, &RunContext::new(out.path(), &config, "quick")).unwrap();
     for net in ["000-fixed", "001-variable"] {
         let log = |root: &Path| std::fs::read_to_string(root.join(net).join("evals.csv")).unwrap();
         assert_eq!(

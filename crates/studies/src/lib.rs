@@ -27,5 +27,6 @@ pub mod xie;
 /// them.
 pub static STUDIES: &[&dyn study::Entry] = &[
     &study::Registered::<orhan_ma::OrhanMa>::ENTRY,
+    &study::Registered::<xie::Xie>::ENTRY,
     &study::Registered::<federer_zylberberg::FedererZylberberg>::ENTRY,
 ];

@@ -5,6 +5,8 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use wm_tasks::XieRule;
 
+use crate::study::StudyConfig;
+
 /// Which ODR variant a set of networks is trained on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -295,6 +297,16 @@ impl XieConfig {
             r == own || !matches!(r, XieRule::Odr | XieRule::Odr3000 | XieRule::OdrVariable)
         });
         rules
+    }
+}
+
+impl StudyConfig for XieConfig {
+    fn validate(&self) -> Result<()> {
+        XieConfig::validate(self)
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
     }
 }
 

@@ -1,539 +1,521 @@
-//! The analyses of Xie et al. 2022 (Methods) on one recording:
-//! delay units, preferred locations, normalised PSTHs and the correct-vs-error
-//! observations of one checkpoint, saccade endpoints, and the rate–behaviour
-//! correlation and Fano factor of a single fully-trained checkpoint.
-//!
-//! A recording is the R locations × `repeats` test trials of the analysed ODR
-//! rule, ordered by location (trial b is at location b ÷ repeats), with the
-//! rates `r` `[T, B, N]` of one forward pass. Every rate here is 50·r
-//! ("Hz", as Xie's code scales it; the Fano factor depends on that scale).
+//! The measures of each condition, pooled over its networks (Xie et al.
+//! 2022, Figs. 2–5): per training stage the correct-vs-error t-test of the
+//! normalised delay rate, the mean PSTHs and the saccade-endpoint
+//! histograms; at the single analysed checkpoints the delay-unit count, the
+//! rate–behaviour correlation, the Fano factor and its ANOVA; the activity
+//! heat map's near-over-far ratio. [`statistics`] names them for
+//! `summary.toml`.
 
-use std::f64::consts::{PI, TAU};
-use std::ops::Range;
+use std::collections::BTreeMap;
 
-use ndarray::Array2;
-use serde::Serialize;
-use wm_analysis::odr::{median, population_fano_factor, toward_preferred_sign};
-use wm_analysis::ring::align_tuning;
-use wm_analysis::stats::{AnovaResult, anova_one_way, pearson, ttest_paired};
-use wm_tasks::xie::{Layout, TrialOutcome};
+use wm_analysis::stats::{AnovaResult, TestResult, mean_sem, ttest_student};
 
-use crate::xie::config::DelayUnitRule;
+use crate::xie::config::Condition;
+use crate::xie::maps::{ActivityMap, SortedWeights};
+use crate::xie::network::{
+    CheckpointRow, NetworkAnalysis, NetworkRow, SingleCheckpoint, StagePart,
+};
+use crate::xie::recording::{BehaviourAnalysis, CheckpointAnalysis, finite_mean};
+use crate::xie::train::Stage;
 
-/// Xie's rate scale: a rate is 50·r.
-pub const RATE_SCALE: f64 = 50.0;
+/// Bins of the endpoint histograms over 0–180° (Xie et al. 2022, Fig. 2).
+pub const ENDPOINT_BINS: usize = 30;
 
-/// Step ranges of the analysed epochs (`[on, off)`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Epochs {
-    /// fix1: trial start to cue onset (the baseline).
-    pub fixation: Range<usize>,
-    /// stim1: the cue.
-    pub cue: Range<usize>,
-    /// delay1: cue offset to the response.
-    pub delay: Range<usize>,
-    /// The last 1 s of the delay.
-    pub last_second: Range<usize>,
+/// Everything a run computed.
+pub struct Outcome {
+    /// One row per network, in run order.
+    pub networks: Vec<NetworkRow>,
+    /// One row per analysed stage checkpoint, network by network.
+    pub checkpoints: Vec<CheckpointRow>,
+    /// The pooled measures of each configured condition, in config order.
+    pub conditions: Vec<ConditionMeasures>,
 }
 
-impl Epochs {
-    /// The epochs of a trial layout at step `dt_ms`.
-    pub fn of(lay: &Layout, dt_ms: f64) -> Self {
-        let one_second = (1000.0 / dt_ms).round() as usize;
-        let delay = lay.cue_off..lay.response_on;
-        let last_second = delay.end.saturating_sub(one_second).max(delay.start)..delay.end;
-        Self {
-            fixation: 0..lay.cue_on,
-            cue: lay.cue_on..lay.cue_off,
-            delay,
-            last_second,
-        }
-    }
+/// One condition's networks, pooled.
+pub struct ConditionMeasures {
+    /// The condition.
+    pub condition: Condition,
+    /// Its networks.
+    pub n_networks: usize,
+    /// Mean final analysed-ODR evaluation performance.
+    pub final_odr_perf_mean: f64,
+    /// Lowest final analysed-ODR evaluation performance (+∞ without networks).
+    pub final_odr_perf_min: f64,
+    /// Mean training steps.
+    pub train_steps_mean: f64,
+    /// The three stages in training order.
+    pub stages: Vec<StageMeasures>,
+    /// The single-checkpoint analyses, `None` when no network reached a stage.
+    pub behaviour: Option<BehaviourMeasures>,
+    /// The first network's activity heat map and its near-over-far ratio.
+    pub activity: Option<ActivityMeasures>,
+    /// The first network's sorted recurrent weights.
+    pub weights: Option<SortedWeights>,
 }
 
-/// Borrowed rates `[T, B, N]` of a recording.
-#[derive(Debug, Clone, Copy)]
-pub struct Rates<'a> {
-    /// Row-major `[T, B, N]` values of r.
-    pub values: &'a [f32],
-    /// T.
-    pub n_steps: usize,
-    /// B.
-    pub n_trials: usize,
-    /// N.
-    pub n_units: usize,
+/// One stage's checkpoints, pooled.
+pub struct StageMeasures {
+    /// The stage.
+    pub stage: Stage,
+    /// Checkpoints analysed at this stage over all networks.
+    pub n_checkpoints: usize,
+    /// The pooled analyses, `None` without checkpoints.
+    pub pooled: Option<StagePooled>,
 }
 
-impl Rates<'_> {
-    /// 50·r of unit `i` in trial `b` at step `t`.
-    #[inline]
-    pub fn at(&self, t: usize, b: usize, i: usize) -> f64 {
-        RATE_SCALE * f64::from(self.values[(t * self.n_trials + b) * self.n_units + i])
-    }
-
-    /// Mean 50·r of unit `i` in trial `b` over `steps` (NaN if empty).
-    pub fn mean(&self, b: usize, i: usize, steps: &Range<usize>) -> f64 {
-        if steps.is_empty() {
-            return f64::NAN;
-        }
-        steps.clone().map(|t| self.at(t, b, i)).sum::<f64>() / steps.len() as f64
-    }
-}
-
-fn mean_of(x: impl Iterator<Item = f64>) -> f64 {
-    let (s, n) = x.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { f64::NAN } else { s / n as f64 }
-}
-
-fn nanmean(x: impl Iterator<Item = f64>) -> f64 {
-    mean_of(x.filter(|v| v.is_finite()))
-}
-
-/// Trials of location `loc` (with `repeats` trials per location) that pass `keep`.
-pub(crate) fn trials_at(
-    loc: usize,
-    repeats: usize,
-    outcomes: &[TrialOutcome],
-    keep: impl Fn(&TrialOutcome) -> bool,
-) -> Vec<usize> {
-    (loc * repeats..(loc + 1) * repeats)
-        .filter(|&b| keep(&outcomes[b]))
-        .collect()
-}
-
-/// Normalised rate ρ = rate/baseline − 1 of unit `i` over `steps`, averaged
-/// over `trials`, with the baseline from fix1 of the same trials (NaN when
-/// there are no trials or the baseline is 0).
-fn normalised(
-    r: &Rates,
-    i: usize,
-    trials: &[usize],
-    steps: &Range<usize>,
-    fix: &Range<usize>,
-) -> f64 {
-    let base = mean_of(trials.iter().map(|&b| r.mean(b, i, fix)));
-    let rate = mean_of(trials.iter().map(|&b| r.mean(b, i, steps)));
-    wm_analysis::odr::normalized_rate(rate, base)
-}
-
-/// What one checkpoint's recording contributes to the stage-pooled analyses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckpointAnalysis {
-    /// Fraction of test trials correct.
-    pub accuracy: f64,
-    /// Indices of the delay units.
-    pub delay_units: Vec<usize>,
-    /// Preferred location of each delay unit (argmax of the mean normalised
-    /// delay rate on correct trials).
-    pub preferred: Vec<usize>,
-    /// Per delay unit: mean normalised delay rate at its preferred location,
-    /// correct trials (NaN without correct trials there).
-    pub correct_rate: Vec<f64>,
-    /// The same over error trials (NaN without error trials there).
-    pub error_rate: Vec<f64>,
-    /// Normalised PSTH at the preferred location, correct trials, averaged over delay units (NaN-mean), `[T]`.
+/// The pooled analyses of a stage with at least one checkpoint.
+pub struct StagePooled {
+    /// Mean normalised delay rate at the preferred location, correct trials,
+    /// over every (checkpoint, delay unit).
+    pub correct_rate_norm: f64,
+    /// The same over error trials.
+    pub error_rate_norm: f64,
+    /// Student t-test of those correct vs error observations.
+    pub test: Option<TestResult>,
+    /// The same test under the other pairing of rates and behaviour.
+    pub test_other: Option<TestResult>,
+    /// Mean normalised PSTH at the preferred location over checkpoints, correct trials, `[T]`.
     pub psth_correct: Vec<f64>,
-    /// The same for error trials.
+    /// The same over error trials.
     pub psth_error: Vec<f64>,
+    /// Endpoint histogram of the correct trials (`None` without any).
+    pub endpoints_correct: Option<EndpointHistogram>,
+    /// Endpoint histogram of the error trials (`None` without any).
+    pub endpoints_error: Option<EndpointHistogram>,
 }
 
-/// Delay units: with [`DelayUnitRule::Lax`] (Xie's code) a unit
-/// whose mean delay rate exceeds its mean fixation rate at any location
-/// (correct trials); with [`DelayUnitRule::Ttest`] a paired t-test of
-/// per-trial delay vs fixation means with p < 0.05 and a higher delay mean
-/// at any location.
-pub fn delay_units(
-    r: &Rates,
-    outcomes: &[TrialOutcome],
-    repeats: usize,
-    ep: &Epochs,
-    rule: DelayUnitRule,
-) -> Vec<usize> {
-    let n_loc = r.n_trials / repeats;
-    (0..r.n_units)
-        .filter(|&i| {
-            (0..n_loc).any(|loc| {
-                let trials = trials_at(loc, repeats, outcomes, |o| o.correct);
-                if trials.is_empty() {
-                    return false;
-                }
-                let delay: Vec<f64> = trials.iter().map(|&b| r.mean(b, i, &ep.delay)).collect();
-                let fix: Vec<f64> = trials.iter().map(|&b| r.mean(b, i, &ep.fixation)).collect();
-                let higher = mean_of(delay.iter().copied()) > mean_of(fix.iter().copied());
-                match rule {
-                    DelayUnitRule::Lax => higher,
-                    DelayUnitRule::Ttest => {
-                        higher && ttest_paired(&delay, &fix).is_ok_and(|t| t.p_value < 0.05)
-                    }
-                }
-            })
-        })
-        .collect()
+/// Saccade endpoints of one kind of trial (correct or error) at one stage.
+pub struct EndpointHistogram {
+    /// The trials of this kind over all the stage's recorded trials.
+    pub fraction: f64,
+    /// Fraction of these trials in each of [`ENDPOINT_BINS`] bins of the
+    /// distance from the cue over 0–180°.
+    pub density: Vec<f64>,
 }
 
-/// Analyse one checkpoint's recording: delay units, PSTHs and the
-/// correct-vs-error observations.
-pub fn analyse_checkpoint(
-    r: &Rates,
-    outcomes: &[TrialOutcome],
-    repeats: usize,
-    ep: &Epochs,
-    rule: DelayUnitRule,
-) -> CheckpointAnalysis {
-    let n_loc = r.n_trials / repeats;
-    let units = delay_units(r, outcomes, repeats, ep, rule);
-    let correct_at: Vec<Vec<usize>> = (0..n_loc)
-        .map(|l| trials_at(l, repeats, outcomes, |o| o.correct))
-        .collect();
-    let error_at: Vec<Vec<usize>> = (0..n_loc)
-        .map(|l| trials_at(l, repeats, outcomes, |o| !o.correct))
-        .collect();
-    let mut preferred = Vec::with_capacity(units.len());
-    let mut correct_rate = Vec::with_capacity(units.len());
-    let mut error_rate = Vec::with_capacity(units.len());
-    let mut psth_c = vec![Vec::new(); r.n_steps];
-    let mut psth_e = vec![Vec::new(); r.n_steps];
-    for &i in &units {
-        let tuning: Vec<f64> = correct_at
-            .iter()
-            .map(|tr| normalised(r, i, tr, &ep.delay, &ep.fixation))
-            .collect();
-        let pref = argmax(&tuning);
-        preferred.push(pref);
-        correct_rate.push(normalised(r, i, &correct_at[pref], &ep.delay, &ep.fixation));
-        error_rate.push(normalised(r, i, &error_at[pref], &ep.delay, &ep.fixation));
-        for (trials, psth) in [
-            (&correct_at[pref], &mut psth_c),
-            (&error_at[pref], &mut psth_e),
-        ] {
-            let base = mean_of(trials.iter().map(|&b| r.mean(b, i, &ep.fixation)));
-            for (t, col) in psth.iter_mut().enumerate() {
-                let rate = mean_of(trials.iter().map(|&b| r.at(t, b, i)));
-                col.push(wm_analysis::odr::normalized_rate(rate, base));
-            }
-        }
-    }
-    let accuracy =
-        outcomes.iter().filter(|o| o.correct).count() as f64 / outcomes.len().max(1) as f64;
-    CheckpointAnalysis {
-        accuracy,
-        delay_units: units,
-        preferred,
-        correct_rate,
-        error_rate,
-        psth_correct: psth_c.into_iter().map(|v| nanmean(v.into_iter())).collect(),
-        psth_error: psth_e.into_iter().map(|v| nanmean(v.into_iter())).collect(),
-    }
-}
-
-/// Index of the largest finite value (0 if none is finite; ties: the first).
-pub fn argmax(x: &[f64]) -> usize {
-    let mut best = (0, f64::NEG_INFINITY);
-    for (k, &v) in x.iter().enumerate() {
-        if v.is_finite() && v > best.1 {
-            best = (k, v);
-        }
-    }
-    best.0
-}
-
-/// Saccade endpoint: distance of the decoded direction from the cue, degrees
-/// in [0, 180], and whether the trial was correct (Xie et al. 2022, Fig. 2).
-pub fn endpoints(outcomes: &[TrialOutcome], cues: &[f64]) -> Vec<(f64, bool)> {
-    outcomes
-        .iter()
-        .zip(cues)
-        .map(|(o, &cue)| {
-            let d = (o.decoded - cue).rem_euclid(TAU);
-            (d.min(TAU - d).to_degrees(), o.correct)
-        })
-        .collect()
-}
-
-/// The single-checkpoint analyses: rate–behaviour correlation and Fano factor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BehaviourAnalysis {
-    /// Delay units analysed.
-    pub units: Vec<usize>,
-    /// Per-unit Pearson r of signed saccade deviation vs rate deviation over
-    /// its correct trials away from its preferred location (NaN if undefined).
+/// The single analysed checkpoints of a condition's networks, pooled.
+pub struct BehaviourMeasures {
+    /// Mean delay-unit count per network.
+    pub delay_units_mean: f64,
+    /// Every finite per-unit rate–behaviour r.
     pub per_unit_r: Vec<f64>,
-    /// Relative positions −180…+180° (L + 1 values, both ends the opposite location).
-    pub positions_deg: Vec<f64>,
-    /// At each relative position, Pearson r across units of (mean signed Δθ, mean Δf).
-    pub position_r: Vec<f64>,
-    /// Mean Fano factor across units at each relative position.
-    pub fano_aligned: Vec<f64>,
-    /// Mean normalised last-1-s tuning curve at each relative position.
-    pub tuning_aligned: Vec<f64>,
-    /// One-way ANOVA of the per-unit Fano factor across the L relative positions.
+    /// Their mean.
+    pub rate_behaviour_r_mean: f64,
+    /// The mean finite per-unit r under the other pairing.
+    pub rate_behaviour_r_mean_other: f64,
+    /// Mean Fano factor over networks and relative positions.
+    pub fano_mean: f64,
+    /// The first network's ANOVA of the Fano factor across positions.
     pub fano_anova: Option<AnovaResult>,
+    /// Relative positions −180…+180° (the first network's).
+    pub positions_deg: Vec<f64>,
+    /// Mean Fano factor over networks at each position.
+    pub fano_by_position: Vec<f64>,
+    /// Its standard error over networks (0 where undefined).
+    pub fano_sem: Vec<f64>,
+    /// Mean rate–behaviour r across units over networks at each position.
+    pub r_by_position: Vec<f64>,
 }
 
-/// Rate–behaviour correlation and Fano factor (Xie et al. 2022, Methods) of the delay
-/// units `units`, over the correct trials of the recording. `decoded` are the
-/// behaviour's decoded directions (rad), one per trial.
-pub fn behaviour_analysis(
-    r: &Rates,
-    outcomes: &[TrialOutcome],
-    repeats: usize,
-    ep: &Epochs,
-    units: &[usize],
-) -> BehaviourAnalysis {
-    let n_loc = r.n_trials / repeats;
-    let correct_at: Vec<Vec<usize>> = (0..n_loc)
-        .map(|l| trials_at(l, repeats, outcomes, |o| o.correct))
-        .collect();
-    // Behaviour: each location's median decoded angle (location 0 lifts
-    // angles below π/4 by 2π), |Δθ| in degrees and CW/CCW.
-    let lifted = |loc: usize, th: f64| {
-        if loc == 0 && th < PI / 4.0 {
-            th + TAU
-        } else {
-            th
-        }
-    };
-    let mut abs_dev = vec![f64::NAN; r.n_trials];
-    let mut ccw = vec![false; r.n_trials];
-    for (loc, trials) in correct_at.iter().enumerate() {
-        let angles: Vec<f64> = trials
+/// The activity heat map shown for a condition and the delay activity it
+/// shows.
+pub struct ActivityMeasures {
+    /// The map.
+    pub map: ActivityMap,
+    /// Mean normalised delay rate of the units preferring within 45° of the
+    /// 90° cue over that of the others (> 1 for a bump-like code).
+    pub near_over_far: f64,
+}
+
+/// The outcome of a run from its networks' analyses: the rows, and each of
+/// `conditions` pooled over its networks.
+pub fn outcome(conditions: &[Condition], analyses: &[NetworkAnalysis]) -> Outcome {
+    Outcome {
+        networks: analyses.iter().map(|a| a.row.clone()).collect(),
+        checkpoints: analyses
             .iter()
-            .map(|&b| lifted(loc, outcomes[b].decoded))
-            .collect();
-        let m = median(&angles);
-        for (&b, &th) in trials.iter().zip(&angles) {
-            abs_dev[b] = (th - m).abs().to_degrees();
-            ccw[b] = th > m;
-        }
-    }
-    let last: Vec<Vec<f64>> = units
-        .iter()
-        .map(|&i| {
-            (0..r.n_trials)
-                .map(|b| r.mean(b, i, &ep.last_second))
-                .collect()
-        })
-        .collect();
-    let mut per_unit_r = Vec::with_capacity(units.len());
-    let mut mean_dtheta = Array2::from_elem((units.len(), n_loc), f64::NAN);
-    let mut mean_df = Array2::from_elem((units.len(), n_loc), f64::NAN);
-    let mut fano = Array2::from_elem((units.len(), n_loc), f64::NAN);
-    let mut tuning = Array2::from_elem((units.len(), n_loc), f64::NAN);
-    let mut pref_raw = Vec::with_capacity(units.len());
-    let mut pref_norm = Vec::with_capacity(units.len());
-    for (u, &i) in units.iter().enumerate() {
-        let raw: Vec<f64> = correct_at
+            .flat_map(|a| a.checkpoints.iter().cloned())
+            .collect(),
+        conditions: conditions
             .iter()
-            .map(|tr| mean_of(tr.iter().map(|&b| last[u][b])))
-            .collect();
-        let pref = argmax(&raw);
-        pref_raw.push(pref);
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        for (loc, trials) in correct_at.iter().enumerate() {
-            let vals: Vec<f64> = trials.iter().map(|&b| last[u][b]).collect();
-            let med = median(&vals);
-            let opposite = 2 * ((loc + n_loc - pref) % n_loc) == n_loc;
-            let (mut dt, mut df) = (Vec::new(), Vec::new());
-            for (&b, &f) in trials.iter().zip(&vals) {
-                let signed = abs_dev[b] * toward_preferred_sign(loc, pref, n_loc, ccw[b]);
-                if loc != pref {
-                    xs.push(signed);
-                    ys.push(f - med);
-                }
-                // Per-position means: the opposite location's deviation unsigned.
-                dt.push(if opposite { abs_dev[b] } else { signed });
-                df.push(f - med);
-            }
-            mean_dtheta[[u, loc]] = mean_of(dt.into_iter());
-            mean_df[[u, loc]] = mean_of(df.into_iter());
-            fano[[u, loc]] = population_fano_factor(&vals);
-            tuning[[u, loc]] = normalised(r, i, trials, &ep.last_second, &ep.fixation);
-        }
-        per_unit_r.push(pearson(&xs, &ys).map_or(f64::NAN, |c| c.r));
-        pref_norm.push(argmax(&tuning.row(u).to_vec()));
-    }
-    let aligned = |m: &Array2<f64>, pref: &[usize]| align_tuning(m.view(), pref).ok();
-    let dtheta_al = aligned(&mean_dtheta, &pref_raw);
-    let df_al = aligned(&mean_df, &pref_raw);
-    let fano_al = aligned(&fano, &pref_norm);
-    let tuning_al = aligned(&tuning, &pref_norm);
-    let positions_deg = dtheta_al
-        .as_ref()
-        .map(|a| a.offsets_rad.iter().map(|o| o.to_degrees()).collect())
-        .unwrap_or_default();
-    let column_means = |a: &Option<wm_analysis::ring::AlignedTuning>| -> Vec<f64> {
-        a.as_ref().map_or_else(Vec::new, |a| {
-            a.curves
-                .columns()
-                .into_iter()
-                .map(|c| nanmean(c.iter().copied()))
-                .collect()
-        })
-    };
-    let position_r = match (&dtheta_al, &df_al) {
-        (Some(x), Some(y)) => x
-            .curves
-            .columns()
-            .into_iter()
-            .zip(y.curves.columns())
-            .map(|(cx, cy)| {
-                let (a, b): (Vec<f64>, Vec<f64>) = cx
+            .map(|&c| {
+                let of: Vec<&NetworkAnalysis> = analyses
                     .iter()
-                    .zip(cy.iter())
-                    .filter(|(a, b)| a.is_finite() && b.is_finite())
-                    .map(|(a, b)| (*a, *b))
-                    .unzip();
-                pearson(&a, &b).map_or(f64::NAN, |c| c.r)
+                    .filter(|a| a.row.condition == c.name())
+                    .collect();
+                condition_measures(c, &of)
             })
             .collect(),
-        _ => Vec::new(),
-    };
-    // ANOVA over the L distinct relative positions (the last column repeats the first).
-    let fano_anova = fano_al.as_ref().and_then(|a| {
-        let groups: Vec<Vec<f64>> = (0..n_loc)
-            .map(|j| {
-                a.curves
-                    .column(j)
-                    .iter()
-                    .copied()
-                    .filter(|v| v.is_finite())
-                    .collect()
-            })
-            .collect();
-        let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
-        anova_one_way(&refs).ok()
-    });
-    BehaviourAnalysis {
-        units: units.to_vec(),
-        per_unit_r,
-        positions_deg,
-        position_r,
-        fano_aligned: column_means(&fano_al),
-        tuning_aligned: column_means(&tuning_al),
-        fano_anova,
     }
+}
+
+fn condition_measures(c: Condition, nets: &[&NetworkAnalysis]) -> ConditionMeasures {
+    let finals: Vec<f64> = nets.iter().map(|a| a.row.final_odr_perf).collect();
+    let steps: Vec<f64> = nets.iter().map(|a| a.row.steps as f64).collect();
+    let singles: Vec<&SingleCheckpoint> = nets.iter().filter_map(|a| a.single.as_ref()).collect();
+    ConditionMeasures {
+        condition: c,
+        n_networks: nets.len(),
+        final_odr_perf_mean: finite_mean(&finals),
+        final_odr_perf_min: finals.iter().copied().fold(f64::INFINITY, f64::min),
+        train_steps_mean: finite_mean(&steps),
+        stages: Stage::ALL
+            .into_iter()
+            .map(|stage| {
+                let parts: Vec<&StagePart> = nets
+                    .iter()
+                    .flat_map(|a| a.stages.iter().filter(|p| p.stage == stage))
+                    .collect();
+                StageMeasures {
+                    stage,
+                    n_checkpoints: parts.len(),
+                    pooled: (!parts.is_empty()).then(|| stage_pooled(&parts)),
+                }
+            })
+            .collect(),
+        behaviour: (!singles.is_empty()).then(|| behaviour_measures(&singles)),
+        activity: singles.first().map(|s| activity_measures(&s.activity)),
+        weights: singles.first().map(|s| s.weights.clone()),
+    }
+}
+
+/// The correct and error observations of one pairing pooled over `parts`
+/// (finite ones only), their means and the Student t-test between them.
+fn correct_vs_error(
+    parts: &[&StagePart],
+    pick: impl Fn(&StagePart) -> Option<&CheckpointAnalysis>,
+) -> (f64, f64, Option<TestResult>) {
+    let (mut cr, mut er) = (Vec::new(), Vec::new());
+    for p in parts {
+        if let Some(a) = pick(p) {
+            cr.extend(a.correct_rate.iter().copied().filter(|v| v.is_finite()));
+            er.extend(a.error_rate.iter().copied().filter(|v| v.is_finite()));
+        }
+    }
+    (
+        finite_mean(&cr),
+        finite_mean(&er),
+        ttest_student(&cr, &er).ok(),
+    )
+}
+
+/// The PSTH `pick` of the configured pairing averaged over `parts`, step by
+/// step over the checkpoints that have the step (finite values only).
+fn mean_psth(parts: &[&StagePart], pick: fn(&CheckpointAnalysis) -> &Vec<f64>) -> Vec<f64> {
+    let len = parts.iter().map(|p| pick(&p.main).len()).max().unwrap_or(0);
+    (0..len)
+        .map(|t| {
+            finite_mean(
+                &parts
+                    .iter()
+                    .filter_map(|p| pick(&p.main).get(t).copied())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
+/// The endpoint histogram of the correct (`want`) or error trials of `parts`.
+fn endpoint_histogram(parts: &[&StagePart], want: bool) -> Option<EndpointHistogram> {
+    let mut h = [0.0; ENDPOINT_BINS];
+    let mut n = 0.0;
+    for p in parts {
+        for &(d, correct) in &p.endpoints {
+            if correct == want {
+                let bin = ((d / 180.0 * ENDPOINT_BINS as f64) as usize).min(ENDPOINT_BINS - 1);
+                h[bin] += 1.0;
+                n += 1.0;
+            }
+        }
+    }
+    (n > 0.0).then(|| EndpointHistogram {
+        fraction: n / parts.iter().map(|p| p.endpoints.len()).sum::<usize>() as f64,
+        density: h.iter().map(|v| v / n).collect(),
+    })
+}
+
+fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
+    let (correct_rate_norm, error_rate_norm, test) = correct_vs_error(parts, |p| Some(&p.main));
+    let (_, _, test_other) = correct_vs_error(parts, |p| p.other.as_ref());
+    StagePooled {
+        correct_rate_norm,
+        error_rate_norm,
+        test,
+        test_other,
+        psth_correct: mean_psth(parts, |a| &a.psth_correct),
+        psth_error: mean_psth(parts, |a| &a.psth_error),
+        endpoints_correct: endpoint_histogram(parts, true),
+        endpoints_error: endpoint_histogram(parts, false),
+    }
+}
+
+/// Pool the single analysed checkpoints (at least one).
+fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
+    let units: Vec<f64> = singles.iter().map(|s| s.delay_units as f64).collect();
+    let finite_r = |b: &BehaviourAnalysis| -> Vec<f64> {
+        b.per_unit_r
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect()
+    };
+    let rs: Vec<f64> = singles.iter().flat_map(|s| finite_r(&s.main)).collect();
+    let rs_other: Vec<f64> = singles
+        .iter()
+        .filter_map(|s| s.other.as_ref())
+        .flat_map(finite_r)
+        .collect();
+    let fano: Vec<f64> = singles
+        .iter()
+        .flat_map(|s| s.main.fano_aligned.iter().copied())
+        .collect();
+    let first = &singles[0].main;
+    let n_positions = first.positions_deg.len();
+    let at = |j: usize, pick: fn(&BehaviourAnalysis) -> &Vec<f64>| -> Vec<f64> {
+        singles
+            .iter()
+            .filter_map(|s| pick(&s.main).get(j).copied())
+            .collect()
+    };
+    BehaviourMeasures {
+        delay_units_mean: finite_mean(&units),
+        rate_behaviour_r_mean: finite_mean(&rs),
+        rate_behaviour_r_mean_other: finite_mean(&rs_other),
+        per_unit_r: rs,
+        fano_mean: finite_mean(&fano),
+        fano_anova: first.fano_anova,
+        positions_deg: first.positions_deg.clone(),
+        fano_by_position: (0..n_positions)
+            .map(|j| finite_mean(&at(j, |b| &b.fano_aligned)))
+            .collect(),
+        fano_sem: (0..n_positions)
+            .map(|j| {
+                let v: Vec<f64> = at(j, |b| &b.fano_aligned)
+                    .into_iter()
+                    .filter(|v| v.is_finite())
+                    .collect();
+                mean_sem(&v).map_or(0.0, |m| if m.sem.is_finite() { m.sem } else { 0.0 })
+            })
+            .collect(),
+        r_by_position: (0..n_positions)
+            .map(|j| finite_mean(&at(j, |b| &b.position_r)))
+            .collect(),
+    }
+}
+
+/// Delay activity at the 90° cue carried by the units tuned near it: the
+/// mean normalised delay rate of units preferring within 45° of the cue over
+/// that of the others.
+fn activity_measures(m: &ActivityMap) -> ActivityMeasures {
+    let (mut near, mut far) = (Vec::new(), Vec::new());
+    for (row, &p) in m.rows.iter().zip(&m.preferred) {
+        let d = (p as f64 - m.n_locations as f64 / 4.0).abs() * 360.0 / m.n_locations as f64;
+        let v = finite_mean(&row[m.delay.clone()]);
+        if d.min(360.0 - d) <= 45.0 {
+            near.push(v);
+        } else {
+            far.push(v);
+        }
+    }
+    ActivityMeasures {
+        map: m.clone(),
+        near_over_far: finite_mean(&near) / finite_mean(&far),
+    }
+}
+
+/// The named statistics of `summary.toml`: `<condition>_<name>`, finite
+/// values only.
+pub fn statistics(outcome: &Outcome) -> BTreeMap<String, f64> {
+    let mut stats = BTreeMap::new();
+    for c in &outcome.conditions {
+        let k = c.condition.name();
+        for (name, v) in condition_statistics(c) {
+            if v.is_finite() {
+                stats.insert(format!("{k}_{name}"), v);
+            }
+        }
+    }
+    stats
+}
+
+/// One condition's statistics, unprefixed, finite or not.
+fn condition_statistics(c: &ConditionMeasures) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = vec![
+        ("n_networks".into(), c.n_networks as f64),
+        ("final_odr_perf_mean".into(), c.final_odr_perf_mean),
+        ("final_odr_perf_min".into(), c.final_odr_perf_min),
+        ("train_steps_mean".into(), c.train_steps_mean),
+    ];
+    for st in &c.stages {
+        v.extend(stage_statistics(st));
+    }
+    if let Some(b) = &c.behaviour {
+        v.extend([
+            ("delay_units_mean".into(), b.delay_units_mean),
+            ("rate_behaviour_r_mean".into(), b.rate_behaviour_r_mean),
+            (
+                "rate_behaviour_r_mean_other_pairing".into(),
+                b.rate_behaviour_r_mean_other,
+            ),
+            ("rate_behaviour_n_units".into(), b.per_unit_r.len() as f64),
+            ("fano_mean".into(), b.fano_mean),
+        ]);
+        if let Some(a) = &b.fano_anova {
+            v.extend([
+                ("fano_anova_f".into(), a.f),
+                ("fano_anova_p".into(), a.p_value),
+                ("fano_anova_df_within".into(), a.df_within as f64),
+            ]);
+        }
+    }
+    if let Some(a) = &c.activity {
+        v.push(("heatmap_delay_near_over_far".into(), a.near_over_far));
+    }
+    v
+}
+
+/// One stage's statistics, named `<stage>_<name>`.
+fn stage_statistics(st: &StageMeasures) -> Vec<(String, f64)> {
+    let s = st.stage.name();
+    let mut v = vec![(format!("{s}_n_checkpoints"), st.n_checkpoints as f64)];
+    let Some(p) = &st.pooled else {
+        return v;
+    };
+    v.push((format!("{s}_correct_rate_norm"), p.correct_rate_norm));
+    v.push((format!("{s}_error_rate_norm"), p.error_rate_norm));
+    if let Some(t) = &p.test {
+        v.push((format!("{s}_correct_vs_error_t"), t.statistic));
+        v.push((format!("{s}_correct_vs_error_df"), t.df));
+        v.push((format!("{s}_correct_vs_error_p"), t.p_value));
+    }
+    if let Some(t) = &p.test_other {
+        v.push((format!("{s}_correct_vs_error_t_other_pairing"), t.statistic));
+    }
+    for (label, h) in [
+        ("correct", &p.endpoints_correct),
+        ("error", &p.endpoints_error),
+    ] {
+        if let Some(h) = h {
+            v.push((format!("{s}_endpoint_{label}_fraction"), h.fraction));
+        }
+    }
+    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn outcome(decoded: f64, correct: bool) -> TrialOutcome {
-        TrialOutcome {
-            decoded,
-            answer: 0.0,
-            fixation: 0.1,
-            correct,
+    fn part(endpoints: Vec<(f64, bool)>, correct: Vec<f64>, error: Vec<f64>) -> StagePart {
+        StagePart {
+            stage: Stage::Mid,
+            main: CheckpointAnalysis {
+                accuracy: 0.5,
+                delay_units: (0..correct.len()).collect(),
+                preferred: vec![0; correct.len()],
+                correct_rate: correct,
+                error_rate: error,
+                psth_correct: vec![1.0, 3.0],
+                psth_error: vec![f64::NAN],
+            },
+            other: None,
+            endpoints,
         }
     }
 
-    /// Two locations × 3 repeats, 2 units, T = 4: fixation [0, 1), delay [2, 4).
-    fn toy() -> (Vec<f32>, Epochs) {
-        let (t, b, n) = (4, 6, 2);
-        let mut v = vec![0.0f32; t * b * n];
-        for s in 0..t {
-            for trial in 0..b {
-                // Unit 0: baseline 0.02 (1 Hz), delay 0.06 (3 Hz) at location 0, 0.02 at location 1.
-                let delay = s >= 2;
-                let u0 = if delay && trial < 3 { 0.06 } else { 0.02 };
-                // Unit 1: flat 0.04 except a lower delay everywhere.
-                let u1 = if delay { 0.02 } else { 0.04 };
-                v[(s * b + trial) * n] = u0;
-                v[(s * b + trial) * n + 1] = u1;
-            }
-        }
-        let ep = Epochs {
-            fixation: 0..1,
-            cue: 1..2,
-            delay: 2..4,
-            last_second: 3..4,
-        };
-        (v, ep)
-    }
-
+    /// Endpoints fall in 6° bins over 0–180° (180° itself in the last bin);
+    /// each kind's density sums to 1 and its fraction counts every trial of
+    /// every checkpoint.
     #[test]
-    fn delay_units_preference_and_normalised_rates_follow_the_definitions() {
-        let (v, ep) = toy();
-        let r = Rates {
-            values: &v,
-            n_steps: 4,
-            n_trials: 6,
-            n_units: 2,
-        };
-        let outcomes: Vec<TrialOutcome> = (0..6).map(|b| outcome(0.0, b != 2)).collect();
-        let a = analyse_checkpoint(&r, &outcomes, 3, &ep, DelayUnitRule::Lax);
-        assert_eq!(a.delay_units, vec![0]);
-        assert_eq!(a.preferred, vec![0]);
-        // ρ = 3 Hz / 1 Hz − 1 = 2 on both correct and error trials at location 0.
-        assert!(
-            (a.correct_rate[0] - 2.0).abs() < 1e-6,
-            "{:?}",
-            a.correct_rate
+    fn endpoint_histograms_bin_by_six_degrees() {
+        let a = part(
+            vec![(10.0, true), (100.0, true), (180.0, false)],
+            vec![],
+            vec![],
         );
-        assert!((a.error_rate[0] - 2.0).abs() < 1e-6);
-        assert!((a.psth_correct[3] - 2.0).abs() < 1e-6);
-        assert!(a.psth_correct[0].abs() < 1e-6);
-        assert!((a.accuracy - 5.0 / 6.0).abs() < 1e-12);
+        let b = part(vec![(0.0, true)], vec![], vec![]);
+        let parts = [&a, &b];
+        let c = endpoint_histogram(&parts, true).unwrap();
+        assert_eq!(c.fraction, 0.75);
+        let mut want = vec![0.0; ENDPOINT_BINS];
+        (want[0], want[1], want[16]) = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0);
+        assert_eq!(c.density, want);
+        let e = endpoint_histogram(&parts, false).unwrap();
+        assert_eq!((e.fraction, e.density[ENDPOINT_BINS - 1]), (0.25, 1.0));
+        assert!(endpoint_histogram(&[&b], false).is_none());
     }
 
+    /// The stage pools every finite (checkpoint, unit) observation; the PSTH
+    /// is averaged step by step over the checkpoints that have the step.
     #[test]
-    fn endpoint_distances_wrap_around_the_circle() {
-        let e = endpoints(
-            &[outcome(0.1, true), outcome(TAU - 0.1, false)],
-            &[TAU - 0.1, 0.1],
-        );
-        assert!((e[0].0 - 0.2f64.to_degrees()).abs() < 1e-9);
-        assert!((e[1].0 - 0.2f64.to_degrees()).abs() < 1e-9);
-        assert!(e[0].1 && !e[1].1);
+    fn a_stage_pools_observations_over_checkpoints() {
+        let a = part(vec![], vec![1.0, f64::NAN], vec![0.0, 0.5]);
+        let mut b = part(vec![], vec![2.0, 3.0], vec![1.0, 0.5]);
+        b.main.psth_correct = vec![3.0];
+        let p = stage_pooled(&[&a, &b]);
+        assert_eq!(p.correct_rate_norm, 2.0);
+        assert_eq!(p.error_rate_norm, 0.5);
+        // Student t of {1, 2, 3} vs {0, 0.5, 1, 0.5}: pooled variance
+        // (2 + 0.5) / 5 = 0.5, t = 1.5 / sqrt(0.5 (1/3 + 1/4)).
+        let t = p.test.unwrap();
+        assert!((t.statistic - 1.5 / (0.5f64 * 7.0 / 12.0).sqrt()).abs() < 1e-12);
+        assert_eq!(t.df, 5.0);
+        assert!(p.test_other.is_none());
+        assert_eq!(p.psth_correct, vec![2.0, 3.0]);
+        assert!(p.psth_error[0].is_nan());
     }
 
+    /// With the cue at location R/4 (90°), units preferring within 45° of it
+    /// are "near": here locations 1–3 of 8.
     #[test]
-    fn a_unit_whose_rate_follows_the_saccade_toward_its_preference_has_positive_r() {
-        // 8 locations × 8 repeats, one unit preferring location 2; on each
-        // trial the saccade deviates by δ and the unit's last-second rate
-        // rises by 10·(signed toward-preference δ): r must be +1.
-        let (n_loc, rep, t) = (8usize, 8usize, 3usize);
-        let nb = n_loc * rep;
-        let pref = 2usize;
-        let mut outcomes = Vec::new();
-        let mut v = vec![0.0f32; t * nb];
-        for b in 0..nb {
-            let loc = b / rep;
-            let delta = 0.02 * ((b % rep) as f64 - 3.5);
-            let theta = TAU * loc as f64 / n_loc as f64 + delta;
-            outcomes.push(outcome(theta.rem_euclid(TAU), true));
-            let sign = toward_preferred_sign(loc, pref, n_loc, delta > 0.0);
-            let tuning = if loc == pref { 2.0 } else { 1.0 };
-            let rate = tuning + 10.0 * sign * delta.abs().to_degrees() / 50.0;
-            for s in 0..t {
-                v[s * nb + b] = if s == 0 { 0.5 } else { (rate / 50.0) as f32 };
-            }
-        }
-        let r = Rates {
-            values: &v,
-            n_steps: t,
-            n_trials: nb,
-            n_units: 1,
-        };
-        let ep = Epochs {
-            fixation: 0..1,
-            cue: 1..2,
-            delay: 1..3,
-            last_second: 2..3,
-        };
-        let b = behaviour_analysis(&r, &outcomes, rep, &ep, &[0]);
-        assert!((b.per_unit_r[0] - 1.0).abs() < 1e-4, "{:?}", b.per_unit_r);
-        assert_eq!(b.positions_deg.len(), n_loc + 1);
-        // Fano factor of the per-trial rates at a location: closed form from the planted rates.
-        let vals: Vec<f64> = (0..rep)
-            .map(|k| {
-                let b = 5 * rep + k;
-                r.mean(b, 0, &ep.last_second)
+    fn the_heat_map_ratio_compares_units_near_the_cue_with_the_others() {
+        let preferred = vec![0, 1, 2, 3, 4, 6];
+        let rows = preferred
+            .iter()
+            .map(|&p| {
+                let v = if (1..=3).contains(&p) { 0.8 } else { 0.2 };
+                vec![9.0, v, v]
             })
             .collect();
-        let want = population_fano_factor(&vals);
-        // Location 5 sits at +3 positions from the preference: column 3 + L/2.
-        let got = b.fano_aligned[3 + n_loc / 2];
-        assert!(want > 0.0 && (got - want).abs() < 1e-9, "{got} vs {want}");
+        let m = ActivityMap {
+            rows,
+            preferred,
+            n_locations: 8,
+            delay: 1..3,
+        };
+        assert!((activity_measures(&m).near_over_far - 4.0).abs() < 1e-12);
+    }
+
+    /// Statistics are `<condition>_<name>`, a stage without checkpoints
+    /// gives only its count, and non-finite values are left out.
+    #[test]
+    fn statistics_are_prefixed_and_finite() {
+        let stage = |stage, n| StageMeasures {
+            stage,
+            n_checkpoints: n,
+            pooled: None,
+        };
+        let c = ConditionMeasures {
+            condition: Condition::Variable,
+            n_networks: 2,
+            final_odr_perf_mean: 0.5,
+            final_odr_perf_min: f64::INFINITY,
+            train_steps_mean: f64::NAN,
+            stages: vec![stage(Stage::Mid, 0)],
+            behaviour: None,
+            activity: None,
+            weights: None,
+        };
+        let stats = statistics(&Outcome {
+            networks: Vec::new(),
+            checkpoints: Vec::new(),
+            conditions: vec![c],
+        });
+        let want = BTreeMap::from([
+            ("variable_n_networks".to_string(), 2.0),
+            ("variable_final_odr_perf_mean".to_string(), 0.5),
+            ("variable_mid_n_checkpoints".to_string(), 0.0),
+        ]);
+        assert_eq!(stats, want);
     }
 }

@@ -47,6 +47,23 @@ impl NetworkSpec {
     }
 }
 
+/// The networks of a run: `networks` per condition, in condition order,
+/// network k's seed derived from the master seed and k.
+pub fn network_specs(cfg: &XieConfig) -> Vec<NetworkSpec> {
+    let mut specs = Vec::new();
+    for &condition in &cfg.conditions {
+        for _ in 0..cfg.networks {
+            let index = specs.len();
+            specs.push(NetworkSpec {
+                index,
+                condition,
+                seed: derive_seed(cfg.seed, index as u64),
+            });
+        }
+    }
+    specs
+}
+
 /// Training stage of a checkpoint by its analysed-ODR performance (the stage
 /// names and ranges of Xie et al. 2022, Methods).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -297,24 +314,9 @@ fn checkpoint_path(dir: &Path, step: usize) -> PathBuf {
         .join(format!("step{step:07}.safetensors"))
 }
 
-/// Train (or resume, or reload) network `spec` in `dir`.
-pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<TrainedNetwork> {
-    std::fs::create_dir_all(dir.join("checkpoints"))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let rules = cfg.ruleset(spec.condition);
-    let task = XieMultitask::new(&rules, &task_options(cfg))?;
-    let model = new_model(cfg, spec, rules.len())?;
-    let odr = rules
-        .iter()
-        .position(|&r| r == spec.condition.odr_rule())
-        .context("the ruleset lacks the condition's ODR rule")?;
-    let evals_path = dir.join("evals.csv");
-    let mut evals = read_evals(&evals_path, &rules)?;
-    if dir.join(WEIGHTS).exists() {
-        load_weights(&model, dir)?;
-    }
-    let mut data_rng = TaskRng::seed_from_u64(derive_seed(spec.seed, 1));
-    let tcfg = |iterations: usize| TrainConfig {
+/// The trainer's settings for training up to `iterations` steps in total.
+fn train_config(cfg: &XieConfig, iterations: usize) -> TrainConfig {
+    TrainConfig {
         iterations,
         batch_size: cfg.batch_size,
         adam: AdamConfig {
@@ -329,45 +331,107 @@ pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<
         },
         log_every: cfg.eval_every,
         checkpoint_every: cfg.eval_every,
-    };
-    let clock = Instant::now();
-    let mut counts = [0usize; 3];
-    for e in &evals {
-        if let Some(s) = Stage::of(e.perf[odr], cfg.stage_bounds)
-            && checkpoint_path(dir, e.step).exists()
+    }
+}
+
+/// One network being trained in its folder.
+struct Session<'a> {
+    spec: &'a NetworkSpec,
+    cfg: &'a XieConfig,
+    dir: &'a Path,
+    rules: Vec<XieRule>,
+    task: XieMultitask,
+    model: Leaky,
+    /// Index of the analysed ODR rule in `rules`.
+    odr: usize,
+}
+
+impl Session<'_> {
+    /// The stage of each evaluation whose stage checkpoint is on disk.
+    fn kept_stages<'e>(&self, evals: &'e [EvalRow]) -> impl Iterator<Item = (&'e EvalRow, Stage)> {
+        evals.iter().filter_map(|e| {
+            let s = Stage::of(e.perf[self.odr], self.cfg.stage_bounds)?;
+            checkpoint_path(self.dir, e.step).exists().then_some((e, s))
+        })
+    }
+
+    /// Evaluate every task at `step`, keep a stage checkpoint while its
+    /// stage has fewer than `stage_cap`, and rewrite `evals.csv`.
+    fn evaluate_at(
+        &self,
+        step: usize,
+        evals: &mut Vec<EvalRow>,
+        counts: &mut [usize; 3],
+    ) -> Result<()> {
+        let cfg = self.cfg;
+        let mut rng =
+            TaskRng::seed_from_u64(derive_seed(self.spec.seed ^ 0x5eed_e7a1, step as u64));
+        let perf = self
+            .task
+            .tasks()
+            .iter()
+            .map(|t| evaluate_task(&self.model, t, cfg.eval_trials, &mut rng))
+            .collect::<Result<Vec<_>>>()?;
+        let odr_perf = perf[self.odr];
+        if let Some(s) = Stage::of(odr_perf, cfg.stage_bounds)
+            && counts[s as usize] < cfg.stage_cap
         {
+            save_checkpoint(
+                &self.model,
+                &checkpoint_path(self.dir, step),
+                step,
+                odr_perf,
+            )?;
             counts[s as usize] += 1;
         }
+        tracing::debug!(network = self.spec.index, step, ?perf, "evaluation");
+        evals.push(EvalRow { step, perf });
+        write_evals(
+            &self.dir.join("evals.csv"),
+            &self.rules,
+            evals,
+            cfg.batch_size,
+        )
     }
-    let evaluate_at =
-        |step: usize, evals: &mut Vec<EvalRow>, counts: &mut [usize; 3]| -> Result<()> {
-            let mut rng = TaskRng::seed_from_u64(derive_seed(spec.seed ^ 0x5eed_e7a1, step as u64));
-            let perf = task
-                .tasks()
-                .iter()
-                .map(|t| evaluate_task(&model, t, cfg.eval_trials, &mut rng))
-                .collect::<Result<Vec<_>>>()?;
-            if let Some(s) = Stage::of(perf[odr], cfg.stage_bounds)
-                && counts[s as usize] < cfg.stage_cap
-            {
-                save_checkpoint(&model, &checkpoint_path(dir, step), step, perf[odr])?;
-                counts[s as usize] += 1;
-            }
-            tracing::debug!(network = spec.index, step, ?perf, "evaluation");
-            evals.push(EvalRow { step, perf });
-            write_evals(&evals_path, &rules, evals, cfg.batch_size)
-        };
-    if evals.is_empty() {
-        evaluate_at(0, &mut evals, &mut counts)?;
-    }
-    let mut reached: Option<usize> = evals
+}
+
+/// Train (or resume, or reload) network `spec` in `dir`.
+pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<TrainedNetwork> {
+    std::fs::create_dir_all(dir.join("checkpoints"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let rules = cfg.ruleset(spec.condition);
+    let odr = rules
         .iter()
-        .position(|e| e.perf.iter().all(|&p| p > cfg.target_perf));
+        .position(|&r| r == spec.condition.odr_rule())
+        .context("the ruleset lacks the condition's ODR rule")?;
+    let session = Session {
+        spec,
+        cfg,
+        dir,
+        task: XieMultitask::new(&rules, &task_options(cfg))?,
+        model: new_model(cfg, spec, rules.len())?,
+        rules,
+        odr,
+    };
+    let mut evals = read_evals(&dir.join("evals.csv"), &session.rules)?;
+    if dir.join(WEIGHTS).exists() {
+        load_weights(&session.model, dir)?;
+    }
+    let mut data_rng = TaskRng::seed_from_u64(derive_seed(spec.seed, 1));
+    let clock = Instant::now();
+    let mut counts = [0usize; 3];
+    for (_, s) in session.kept_stages(&evals) {
+        counts[s as usize] += 1;
+    }
+    if evals.is_empty() {
+        session.evaluate_at(0, &mut evals, &mut counts)?;
+    }
+    let reached_target = |e: &EvalRow| e.perf.iter().all(|&p| p > cfg.target_perf);
+    let mut reached: Option<usize> = evals.iter().position(reached_target);
     loop {
         let last = evals.last().map_or(0, |e| e.step);
-        let n_evals = evals.len();
         let done = match reached {
-            Some(k) => n_evals > k + cfg.extra_evals,
+            Some(k) => evals.len() > k + cfg.extra_evals,
             None => last >= cfg.max_steps,
         };
         if done {
@@ -375,33 +439,25 @@ pub fn train_network(spec: &NetworkSpec, cfg: &XieConfig, dir: &Path) -> Result<
         }
         let next = last + cfg.eval_every;
         train(
-            &model,
-            &task,
-            &tcfg(next),
+            &session.model,
+            &session.task,
+            &train_config(cfg, next),
             &mut data_rng,
             Some(dir),
             &mut |_| {},
         )?;
-        evaluate_at(next, &mut evals, &mut counts)?;
-        if reached.is_none()
-            && evals
-                .last()
-                .is_some_and(|e| e.perf.iter().all(|&p| p > cfg.target_perf))
-        {
+        session.evaluate_at(next, &mut evals, &mut counts)?;
+        if reached.is_none() && evals.last().is_some_and(reached_target) {
             reached = Some(evals.len() - 1);
         }
     }
-    let checkpoints = evals
-        .iter()
-        .filter_map(|e| {
-            let p = checkpoint_path(dir, e.step);
-            let s = Stage::of(e.perf[odr], cfg.stage_bounds)?;
-            p.exists().then_some((e.step, e.perf[odr], s, p))
-        })
+    let checkpoints = session
+        .kept_stages(&evals)
+        .map(|(e, s)| (e.step, e.perf[odr], s, checkpoint_path(dir, e.step)))
         .collect();
     Ok(TrainedNetwork {
         spec: spec.clone(),
-        rules,
+        rules: session.rules,
         evals,
         checkpoints,
         seconds: clock.elapsed().as_secs_f64(),

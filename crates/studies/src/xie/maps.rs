@@ -1,0 +1,147 @@
+//! The unit-sorted maps of one network's single analysed checkpoint: the
+//! activity heat map (Xie et al. 2022, Fig. 4) and the recurrent weights
+//! sorted by preferred location (Xie et al. 2022, Fig. 5A).
+
+use std::ops::Range;
+
+use anyhow::Result;
+use wm_tasks::xie::TrialOutcome;
+
+use crate::xie::config::HeatmapSort;
+use crate::xie::recording::{Epochs, Rates, argmax, trials_at};
+
+/// The activity heat map (Xie et al. 2022, Fig. 4): each unit's mean rate
+/// over the correct trials with the cue at 90°, `[unit, step]`, divided by
+/// the peak of its mean delay-period rate at its own preferred location;
+/// units sorted by that location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityMap {
+    /// One row per unit, sorted by preferred location (ties in index order).
+    pub rows: Vec<Vec<f64>>,
+    /// Preferred location (index) of each row's unit.
+    pub preferred: Vec<usize>,
+    /// Cue locations R.
+    pub n_locations: usize,
+    /// The delay period's steps.
+    pub delay: Range<usize>,
+}
+
+/// `W_rec` `[post, pre]` with both axes sorted by preferred cue location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortedWeights {
+    /// The sorted matrix.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// `W_rec` as post × pre, both axes sorted by each unit's preferred cue
+/// location (argmax of the normalised cue-period rate, correct trials; ties
+/// in index order), as in Xie et al. 2022, Fig. 5A.
+pub fn sorted_weights(
+    model: &wm_rate_rnn::Leaky,
+    rates: &Rates,
+    outcomes: &[TrialOutcome],
+    repeats: usize,
+    ep: &Epochs,
+) -> Result<SortedWeights> {
+    let n = rates.n_units;
+    let n_loc = rates.n_trials / repeats;
+    let pref: Vec<usize> = (0..n)
+        .map(|i| {
+            let tuning: Vec<f64> = (0..n_loc)
+                .map(|l| {
+                    let trials: Vec<usize> = (l * repeats..(l + 1) * repeats)
+                        .filter(|&b| outcomes[b].correct)
+                        .collect();
+                    let base = trials
+                        .iter()
+                        .map(|&b| rates.mean(b, i, &ep.fixation))
+                        .sum::<f64>()
+                        / trials.len().max(1) as f64;
+                    let cue = trials
+                        .iter()
+                        .map(|&b| rates.mean(b, i, &ep.cue))
+                        .sum::<f64>()
+                        / trials.len().max(1) as f64;
+                    wm_analysis::odr::normalized_rate(cue, base)
+                })
+                .collect();
+            argmax(&tuning)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (pref[i], i));
+    // Leaky stores w_rec as pre × post.
+    let w = model.parameter("w_rec")?;
+    let values = order
+        .iter()
+        .map(|&post| order.iter().map(|&pre| w[pre * n + post]).collect())
+        .collect();
+    Ok(SortedWeights { values })
+}
+
+/// Mean 50·r of unit `i` at each step over `trials` (NaN if none).
+fn mean_trace(rates: &Rates, i: usize, trials: &[usize]) -> Vec<f64> {
+    (0..rates.n_steps)
+        .map(|t| {
+            if trials.is_empty() {
+                f64::NAN
+            } else {
+                trials.iter().map(|&b| rates.at(t, b, i)).sum::<f64>() / trials.len() as f64
+            }
+        })
+        .collect()
+}
+
+/// The activity heat map of one recording (see [`ActivityMap`]): every unit,
+/// its preferred location the argmax over locations of the normalised
+/// delay-period (or, with [`HeatmapSort::CuePreference`], cue-period) rate
+/// on correct trials; ties in index order.
+pub fn activity_map(
+    rates: &Rates,
+    outcomes: &[TrialOutcome],
+    repeats: usize,
+    ep: &Epochs,
+    sort: HeatmapSort,
+) -> ActivityMap {
+    let n_loc = rates.n_trials / repeats;
+    let by_location: Vec<Vec<usize>> = (0..n_loc)
+        .map(|l| trials_at(l, repeats, outcomes, |o| o.correct))
+        .collect();
+    let window = match sort {
+        HeatmapSort::DelayPeak => &ep.delay,
+        HeatmapSort::CuePreference => &ep.cue,
+    };
+    let shown = &by_location[n_loc / 4];
+    let mut units: Vec<(usize, usize, Vec<f64>)> = (0..rates.n_units)
+        .map(|i| {
+            let tuning: Vec<f64> = by_location
+                .iter()
+                .map(|trials| {
+                    let mean = |steps: &Range<usize>| {
+                        trials.iter().map(|&b| rates.mean(b, i, steps)).sum::<f64>()
+                            / trials.len() as f64
+                    };
+                    wm_analysis::odr::normalized_rate(mean(window), mean(&ep.fixation))
+                })
+                .collect();
+            let pref = argmax(&tuning);
+            let peak = mean_trace(rates, i, &by_location[pref])[ep.delay.clone()]
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
+            let row = mean_trace(rates, i, shown)
+                .into_iter()
+                .map(|v| if peak > 0.0 { v / peak } else { f64::NAN })
+                .collect();
+            (pref, i, row)
+        })
+        .collect();
+    units.sort_by_key(|u| (u.0, u.1));
+    ActivityMap {
+        preferred: units.iter().map(|u| u.0).collect(),
+        rows: units.into_iter().map(|u| u.2).collect(),
+        n_locations: n_loc,
+        delay: ep.delay.clone(),
+    }
+}
