@@ -138,20 +138,20 @@ pub fn reproduce(
             )?;
         }
         Study::KimSejnowski => {
+            use wm_studies::kim_sejnowski::KimSejnowski;
             let cfg: wm_studies::kim_sejnowski::config::KimSejnowskiConfig = read_toml(&config)?;
-            with_progress(
-                wm_studies::kim_sejnowski::run::total_networks(&cfg),
-                "networks",
-                |p| {
-                    wm_studies::kim_sejnowski::run::run_with_progress(
-                        &cfg,
-                        scale_label,
-                        &config,
-                        &out,
-                        p,
-                    )
-                },
-            )?;
+            let work = <KimSejnowski as wm_studies::study::Study>::work(&cfg);
+            with_progress(work.total, work.unit, |p| {
+                wm_studies::study::run::<KimSejnowski>(
+                    &cfg,
+                    &wm_studies::study::RunContext {
+                        out: &out,
+                        config_path: &config,
+                        scale: scale_label,
+                        progress: p,
+                    },
+                )
+            })?;
         }
         Study::Xie => {
             let cfg: wm_studies::xie::config::XieConfig = read_toml(&config)?;

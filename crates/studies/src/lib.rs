@@ -25,4 +25,5 @@ pub mod xie;
 
 /// Every study wm reproduces, in the order `cargo xtask reproduce all` runs
 /// them.
-pub static STUDIES: &[&dyn study::Entry] = &[];
+pub static STUDIES: &[&dyn study::Entry] =
+    &[&study::Registered::<kim_sejnowski::KimSejnowski>::ENTRY];

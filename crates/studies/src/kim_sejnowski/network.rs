@@ -37,12 +37,11 @@ use wm_rate_rnn::{DType, train_kim};
 use wm_spiking::{
     LifNetwork, RateArrays, ScaleSearch, SimOptions, SpikeTrains, lif_accuracy, search_scale,
 };
-use wm_tasks::kim::{KimDms, KimGoNoGo};
+use wm_tasks::kim::{DmsOptions, KimDms, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
 
 use crate::io::{derive_seed, read_toml, write_atomic, write_csv, write_toml};
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime, TimescaleConfig};
-use crate::kim_sejnowski::discrim::long_delay_task;
 
 /// One network of the study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +104,17 @@ pub fn lif_task_object(cfg: &KimSejnowskiConfig, task: KimTask) -> Result<Box<dy
         KimTask::Dms => Box::new(KimDms::new(cfg.dms.clone())?),
         KimTask::GoNogo => Box::new(KimGoNoGo::new(cfg.go_nogo.clone())?.lif_scoring()),
     })
+}
+
+/// The long-delay DMS timeline of the cross-temporal discriminability
+/// analysis (the paper's 750-ms delay), on which DMS networks are also scored.
+pub fn long_delay_task(cfg: &KimSejnowskiConfig) -> Result<KimDms> {
+    let d = &cfg.discriminability;
+    Ok(KimDms::new(DmsOptions {
+        fixation_ms: d.fixation_ms,
+        delay_ms: d.delay_ms,
+        ..cfg.dms.clone()
+    })?)
 }
 
 /// RNG stream `k` of `seed` (see the module docs).
@@ -374,16 +384,49 @@ pub fn run_network(
 ) -> Result<NetworkOutcome> {
     let task = task_object(cfg, spec.task)?;
     let model_cfg = cfg.dale_config(task.n_inputs(), spec.regime);
-    let train_cfg = cfg.train_config(spec.task);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    claim_folder(spec, cfg, &model_cfg, dir)?;
+    let clock = Instant::now();
+    let (model, training) = train_or_load(spec, cfg, model_cfg, task.as_ref(), dir)?;
+    let train_seconds = clock.elapsed().as_secs_f64();
+    let settings = AnalysisSettings::of(cfg);
+    if let Some(saved) = load_analysis(spec, &settings, dir)? {
+        return Ok(saved);
+    }
+    let clock = Instant::now();
+    let (scores, arrays, net) = score(spec, cfg, &model, task.as_ref())?;
+    let spikes = spontaneous(cfg, &net, spec.seed)?;
+    let fits = unit_timescales(cfg, &spikes)?;
+    let units = unit_rows(spec, &fits, model.signs(), &arrays.tau_ms);
+    let mut row = network_row(spec, cfg, &training, &scores, &units, &arrays.tau_ms);
+    row.train_seconds = train_seconds;
+    row.analysis_seconds = clock.elapsed().as_secs_f64();
+    write_csv(&dir.join("units.csv"), &units)?;
+    write_toml(&dir.join("result.toml"), &row)?;
+    write_toml(&dir.join("analysis.toml"), &settings)?;
+    Ok(NetworkOutcome {
+        spec: spec.clone(),
+        row,
+        units,
+    })
+}
+
+/// Write the network's `run.toml`, refusing a folder whose `run.toml`
+/// describes another network.
+fn claim_folder(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    model_cfg: &DaleConfig,
+    dir: &Path,
+) -> Result<()> {
     let task_desc = match spec.task {
         KimTask::Dms => toml::to_string(&cfg.dms)?,
         KimTask::GoNogo => toml::to_string(&cfg.go_nogo)?,
     };
     let run = run_description(&NetworkRun {
         spec,
-        model: &model_cfg,
-        train: &train_cfg,
+        model: model_cfg,
+        train: &cfg.train_config(spec.task),
         task: task_desc,
         wm_version: env!("CARGO_PKG_VERSION"),
     })?;
@@ -397,82 +440,117 @@ pub fn run_network(
             run_path.display()
         );
     }
-    write_atomic(&run_path, run.as_bytes())?;
-    let name = spec.dir_name();
+    write_atomic(&run_path, run.as_bytes())
+}
 
-    // Training, or the saved result of a finished training.
+/// The trained rate network and its stopping outcome: loaded when `dir`
+/// holds a finished training, else trained (resuming from the training
+/// checkpoint if there is one) and saved.
+fn train_or_load(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    model_cfg: DaleConfig,
+    task: &dyn Task,
+    dir: &Path,
+) -> Result<(DaleLeaky, KimTrainOutcome)> {
+    let name = spec.dir_name();
     let weights = dir.join("weights.safetensors");
     let training = dir.join("training.toml");
     let mut model = DaleLeaky::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
-    let clock = Instant::now();
-    let outcome: KimTrainOutcome = if training.is_file() && weights.is_file() {
+    if training.is_file() && weights.is_file() {
         model
             .load(&weights)
             .with_context(|| format!("network {name}: cannot load its weights"))?;
         // Left by a kill between `training.toml` and the removal below.
         remove_train_checkpoint(dir)?;
-        read_toml(&training)?
-    } else {
-        let outcome = train_kim(
-            &model,
-            task.as_ref(),
-            &train_cfg,
-            &mut stream(spec.seed, 1),
-            Some(&dir.join(TRAIN_CHECKPOINT)),
-            &mut |e| {
-                tracing::debug!(
-                    network = %name,
-                    iteration = e.iteration,
-                    loss = format!("{:.3}", e.loss),
-                    accuracy = format!("{:.3}", e.accuracy),
-                    "training"
-                );
-            },
-        )
-        .with_context(|| format!("training network {name}"))?;
-        let meta = HashMap::from([
-            ("task".to_string(), spec.task.name().to_string()),
-            ("tau_mode".to_string(), spec.regime.name().to_string()),
-            ("seed".to_string(), spec.seed.to_string()),
-        ]);
-        model.save(&weights, meta)?;
-        write_toml(&training, &outcome)?;
-        remove_train_checkpoint(dir)?;
-        outcome
-    };
-    let train_seconds = clock.elapsed().as_secs_f64();
+        return Ok((model, read_toml(&training)?));
+    }
+    let outcome = train_kim(
+        &model,
+        task,
+        &cfg.train_config(spec.task),
+        &mut stream(spec.seed, 1),
+        Some(&dir.join(TRAIN_CHECKPOINT)),
+        &mut |e| {
+            tracing::debug!(
+                network = %name,
+                iteration = e.iteration,
+                loss = format!("{:.3}", e.loss),
+                accuracy = format!("{:.3}", e.accuracy),
+                "training"
+            );
+        },
+    )
+    .with_context(|| format!("training network {name}"))?;
+    let meta = HashMap::from([
+        ("task".to_string(), spec.task.name().to_string()),
+        ("tau_mode".to_string(), spec.regime.name().to_string()),
+        ("seed".to_string(), spec.seed.to_string()),
+    ]);
+    model.save(&weights, meta)?;
+    write_toml(&training, &outcome)?;
+    remove_train_checkpoint(dir)?;
+    Ok((model, outcome))
+}
 
-    // The analysis, or its saved result when the settings match.
-    let settings = AnalysisSettings::of(cfg);
-    let analysis_path = dir.join("analysis.toml");
+/// The saved analysis of `dir` when it was made with `settings` (its
+/// training seconds set to 0: nothing was trained).
+fn load_analysis(
+    spec: &NetworkSpec,
+    settings: &AnalysisSettings,
+    dir: &Path,
+) -> Result<Option<NetworkOutcome>> {
     let result_path = dir.join("result.toml");
     let units_path = dir.join("units.csv");
-    if result_path.is_file()
+    if !(result_path.is_file()
         && units_path.is_file()
-        && read_toml::<AnalysisSettings>(&analysis_path).ok().as_ref() == Some(&settings)
+        && read_toml::<AnalysisSettings>(&dir.join("analysis.toml"))
+            .ok()
+            .as_ref()
+            == Some(settings))
     {
-        let mut row: NetworkRow = read_toml(&result_path)?;
-        row.train_seconds = 0.0;
-        let mut rdr = csv::Reader::from_path(&units_path)
-            .with_context(|| format!("cannot read {}", units_path.display()))?;
-        let units = rdr
-            .deserialize()
-            .collect::<std::result::Result<Vec<UnitRow>, _>>()
-            .with_context(|| format!("cannot parse {}", units_path.display()))?;
-        return Ok(NetworkOutcome {
-            spec: spec.clone(),
-            row,
-            units,
-        });
+        return Ok(None);
     }
-    let clock = Instant::now();
-    let (rate_loss, rate_accuracy) = evaluate_kim(
-        &model,
-        task.as_ref(),
-        cfg.rate_eval_trials,
-        &mut stream(spec.seed, 2),
-    )?;
-    let arrays = rate_arrays(&model)?;
+    let mut row: NetworkRow = read_toml(&result_path)?;
+    row.train_seconds = 0.0;
+    let mut rdr = csv::Reader::from_path(&units_path)
+        .with_context(|| format!("cannot read {}", units_path.display()))?;
+    let units = rdr
+        .deserialize()
+        .collect::<std::result::Result<Vec<UnitRow>, _>>()
+        .with_context(|| format!("cannot parse {}", units_path.display()))?;
+    Ok(Some(NetworkOutcome {
+        spec: spec.clone(),
+        row,
+        units,
+    }))
+}
+
+/// A trained network's scores as a rate network and, converted, as a LIF
+/// network.
+struct Scores {
+    rate_loss: f64,
+    rate_accuracy: f64,
+    best_scale: f64,
+    search_accuracy: f64,
+    lif_accuracy: f64,
+    rate_accuracy_long_delay: f64,
+    lif_accuracy_long_delay: f64,
+}
+
+/// Score `model` on fresh trials of `task`, convert it at the best scaling
+/// factor of the grid search and score the LIF network; DMS networks also
+/// on the long-delay timeline. Returns the scores, the rate arrays and the
+/// converted network.
+fn score(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    model: &DaleLeaky,
+    task: &dyn Task,
+) -> Result<(Scores, RateArrays, LifNetwork<f64>)> {
+    let (rate_loss, rate_accuracy) =
+        evaluate_kim(model, task, cfg.rate_eval_trials, &mut stream(spec.seed, 2))?;
+    let arrays = rate_arrays(model)?;
     let lif_task = lif_task_object(cfg, spec.task)?;
     let search = search_scale::<f64>(
         &arrays,
@@ -482,7 +560,7 @@ pub fn run_network(
         sub_seed(spec.seed, 3),
     )?;
     let net = arrays.to_lif::<f64>(search.best_scale, &cfg.lif)?;
-    let lif_acc = lif_accuracy(
+    let lif_accuracy = lif_accuracy(
         &net,
         lif_task.as_ref(),
         cfg.lif_eval_trials,
@@ -490,30 +568,54 @@ pub fn run_network(
         sub_seed(spec.seed, 4),
     )?;
     let (rate_accuracy_long_delay, lif_accuracy_long_delay) = match spec.task {
-        KimTask::Dms => {
-            let long = long_delay_task(cfg)?;
-            let (_, rate) = evaluate_kim(
-                &model,
-                &long,
-                cfg.rate_eval_trials,
-                &mut stream(spec.seed, 7),
-            )?;
-            let lif = lif_accuracy(
-                &net,
-                &long,
-                cfg.lif_eval_trials,
-                &mut stream(spec.seed, 8),
-                sub_seed(spec.seed, 8),
-            )?;
-            (rate, lif)
-        }
+        KimTask::Dms => long_delay_scores(spec, cfg, model, &net)?,
         KimTask::GoNogo => (f64::NAN, f64::NAN),
     };
-    let spikes = spontaneous(cfg, &net, spec.seed)?;
-    let fits = unit_timescales(cfg, &spikes)?;
-    let signs = model.signs().to_vec();
-    let units: Vec<UnitRow> = fits
-        .iter()
+    let scores = Scores {
+        rate_loss,
+        rate_accuracy,
+        best_scale: search.best_scale,
+        search_accuracy: search.best_accuracy,
+        lif_accuracy,
+        rate_accuracy_long_delay,
+        lif_accuracy_long_delay,
+    };
+    Ok((scores, arrays, net))
+}
+
+/// Rate and LIF accuracy of a DMS network on the long-delay timeline of
+/// the cross-temporal analysis.
+fn long_delay_scores(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    model: &DaleLeaky,
+    net: &LifNetwork<f64>,
+) -> Result<(f64, f64)> {
+    let long = long_delay_task(cfg)?;
+    let (_, rate) = evaluate_kim(
+        model,
+        &long,
+        cfg.rate_eval_trials,
+        &mut stream(spec.seed, 7),
+    )?;
+    let lif = lif_accuracy(
+        net,
+        &long,
+        cfg.lif_eval_trials,
+        &mut stream(spec.seed, 8),
+        sub_seed(spec.seed, 8),
+    )?;
+    Ok((rate, lif))
+}
+
+/// The rows of `units.csv`: each unit's sign, τ^s and timescale fit.
+fn unit_rows(
+    spec: &NetworkSpec,
+    fits: &[UnitTimescale],
+    signs: &[f64],
+    tau_ms: &[f64],
+) -> Vec<UnitRow> {
+    fits.iter()
         .enumerate()
         .map(|(u, f)| UnitRow {
             task: spec.task.name().into(),
@@ -521,14 +623,25 @@ pub fn run_network(
             replicate: spec.replicate,
             unit: u,
             inhibitory: signs[u] < 0.0,
-            tau_syn_ms: arrays.tau_ms[u],
+            tau_syn_ms: tau_ms[u],
             rate_hz: f.rate_hz,
             timescale_ms: f.tau_ms,
             amplitude: f.fit.as_ref().map_or(f64::NAN, |x| x.a),
             start_lag_ms: f.start_lag_ms,
             exclusion: f.exclusion.map(|e| format!("{e:?}")).unwrap_or_default(),
         })
-        .collect();
+        .collect()
+}
+
+/// The network's row of `networks.csv` (its seconds left at 0).
+fn network_row(
+    spec: &NetworkSpec,
+    cfg: &KimSejnowskiConfig,
+    training: &KimTrainOutcome,
+    scores: &Scores,
+    units: &[UnitRow],
+    tau_ms: &[f64],
+) -> NetworkRow {
     let pooled: Vec<f64> = units
         .iter()
         .filter(|u| u.rate_hz <= cfg.timescale.max_rate_hz)
@@ -536,22 +649,22 @@ pub fn run_network(
         .collect();
     let (mean_ts, median_ts) = mean_median(&pooled);
     let rates: Vec<f64> = units.iter().map(|u| u.rate_hz).collect();
-    let converged_ok = outcome.converged || !cfg.require_converged;
-    let row = NetworkRow {
+    let converged_ok = training.converged || !cfg.require_converged;
+    NetworkRow {
         task: spec.task.name().into(),
         tau_mode: spec.regime.name().into(),
         replicate: spec.replicate,
         seed: spec.seed,
-        iterations: outcome.iterations,
-        converged: outcome.converged,
-        rate_accuracy,
-        rate_loss,
-        best_scale: search.best_scale,
-        search_accuracy: search.best_accuracy,
-        lif_accuracy: lif_acc,
-        rate_accuracy_long_delay,
-        lif_accuracy_long_delay,
-        included: converged_ok && lif_acc >= cfg.lif_accuracy_threshold,
+        iterations: training.iterations,
+        converged: training.converged,
+        rate_accuracy: scores.rate_accuracy,
+        rate_loss: scores.rate_loss,
+        best_scale: scores.best_scale,
+        search_accuracy: scores.search_accuracy,
+        lif_accuracy: scores.lif_accuracy,
+        rate_accuracy_long_delay: scores.rate_accuracy_long_delay,
+        lif_accuracy_long_delay: scores.lif_accuracy_long_delay,
+        included: converged_ok && scores.lif_accuracy >= cfg.lif_accuracy_threshold,
         mean_rate_hz: mean_median(&rates).0,
         n_units_active: units
             .iter()
@@ -560,18 +673,10 @@ pub fn run_network(
         n_units_fitted: pooled.len(),
         mean_timescale_ms: mean_ts,
         median_timescale_ms: median_ts,
-        mean_tau_syn_ms: mean_median(&arrays.tau_ms).0,
-        train_seconds,
-        analysis_seconds: clock.elapsed().as_secs_f64(),
-    };
-    write_csv(&units_path, &units)?;
-    write_toml(&result_path, &row)?;
-    write_toml(&analysis_path, &settings)?;
-    Ok(NetworkOutcome {
-        spec: spec.clone(),
-        row,
-        units,
-    })
+        mean_tau_syn_ms: mean_median(tau_ms).0,
+        train_seconds: 0.0,
+        analysis_seconds: 0.0,
+    }
 }
 
 #[cfg(test)]
