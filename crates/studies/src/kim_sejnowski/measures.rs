@@ -369,3 +369,112 @@ fn discrim_statistics(d: &DiscrimResult, alpha: f64) -> Vec<(&'static str, f64)>
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kim_sejnowski::network::{NetworkSpec, UnitRow};
+
+    /// A network of `task` (optimized τ) whose units have the timescales
+    /// `taus` (None: not fitted) at 10 Hz, plus one fitted unit above the
+    /// maximum rate; kept when `included`.
+    fn network(task: KimTask, included: bool, taus: &[Option<f64>]) -> NetworkOutcome {
+        let unit = |u: usize, rate_hz: f64, timescale_ms: Option<f64>| UnitRow {
+            task: task.name().into(),
+            tau_mode: "optimized".into(),
+            replicate: 0,
+            unit: u,
+            inhibitory: false,
+            tau_syn_ms: 50.0,
+            rate_hz,
+            timescale_ms,
+            amplitude: 1.0,
+            start_lag_ms: None,
+            exclusion: String::new(),
+        };
+        let mut units: Vec<UnitRow> = taus
+            .iter()
+            .enumerate()
+            .map(|(u, &t)| unit(u, 10.0, t))
+            .collect();
+        units.push(unit(taus.len(), 500.0, Some(1000.0)));
+        let fitted: Vec<f64> = taus.iter().flatten().copied().collect();
+        let mean = fitted.iter().sum::<f64>() / fitted.len() as f64;
+        NetworkOutcome {
+            spec: NetworkSpec {
+                task,
+                regime: TauRegime::Optimized,
+                replicate: 0,
+                seed: 1,
+            },
+            row: NetworkRow {
+                task: task.name().into(),
+                tau_mode: "optimized".into(),
+                replicate: 0,
+                seed: 1,
+                iterations: 100,
+                converged: included,
+                rate_accuracy: 1.0,
+                rate_loss: 0.0,
+                best_scale: 20.0,
+                search_accuracy: 1.0,
+                lif_accuracy: if included { 0.9 } else { 0.5 },
+                rate_accuracy_long_delay: f64::NAN,
+                lif_accuracy_long_delay: f64::NAN,
+                included,
+                mean_rate_hz: 10.0,
+                n_units_active: units.len(),
+                n_units_fitted: fitted.len(),
+                mean_timescale_ms: mean,
+                median_timescale_ms: mean,
+                mean_tau_syn_ms: 50.0,
+                train_seconds: 0.0,
+                analysis_seconds: 0.0,
+            },
+            units,
+        }
+    }
+
+    #[test]
+    fn kept_networks_are_compared_by_their_mean_timescales_with_a_student_t_test() {
+        let cfg = KimSejnowskiConfig {
+            tau_regimes: vec![TauRegime::Optimized],
+            ..KimSejnowskiConfig::default()
+        };
+        // Network means: DMS 100, 140 (and an unkept 400); Go-NoGo 60, 70, 80.
+        let nets = [
+            network(KimTask::Dms, true, &[Some(100.0), None]),
+            network(KimTask::Dms, true, &[Some(120.0), Some(160.0)]),
+            network(KimTask::Dms, false, &[Some(400.0)]),
+            network(KimTask::GoNogo, true, &[Some(60.0)]),
+            network(KimTask::GoNogo, true, &[Some(70.0)]),
+            network(KimTask::GoNogo, true, &[Some(80.0), None]),
+        ];
+        let s = statistics(&cfg, &Measures::of(&cfg, &nets), None);
+        assert_eq!(s["n_networks_trained"], 6.0);
+        assert_eq!(s["n_networks_kept"], 5.0);
+        assert_eq!(s["min_lif_accuracy_kept"], 0.9);
+        // Units above the maximum rate and units of unkept networks are out.
+        assert_eq!(s["n_units_fitted"], 6.0);
+        assert_eq!(s["fraction_units_fitted"], 6.0 / 13.0);
+        assert_eq!(s["min_unit_timescale_ms"], 60.0);
+        assert_eq!(s["max_unit_timescale_ms"], 160.0);
+        assert_eq!(s["median_unit_timescale_ms"], 90.0);
+        assert_eq!(s["n_kept_dms_optimized"], 2.0);
+        assert_eq!(s["mean_timescale_dms_optimized_ms"], 120.0);
+        assert!((s["sd_timescale_dms_optimized_ms"] - 800f64.sqrt()).abs() < 1e-12);
+        assert_eq!(s["median_unit_timescale_dms_optimized_ms"], 120.0);
+        assert_eq!(s["mean_timescale_gonogo_optimized_ms"], 70.0);
+        assert_eq!(s["timescale_diff_optimized_ms"], 50.0);
+        assert_eq!(s["median_unit_diff_optimized_ms"], 50.0);
+        // Pooled variance (800 + 200) / 3; t = 50 / sqrt(s²(1/2 + 1/3)), 3 df.
+        let t = 50.0 / (1000.0f64 / 3.0 * (1.0 / 2.0 + 1.0 / 3.0)).sqrt();
+        assert!((s["timescale_t_optimized"] - t).abs() < 1e-12);
+        assert_eq!(s["timescale_df_optimized"], 3.0);
+        // Without long-delay scores or a discriminability run, no such names.
+        assert!(
+            !s.keys()
+                .any(|k| k.contains("long_delay") || k.starts_with("discrim"))
+        );
+    }
+}
