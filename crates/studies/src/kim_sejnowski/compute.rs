@@ -14,8 +14,10 @@ use wm_spiking::{RateArrays, SpikeTrains};
 
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use crate::kim_sejnowski::discrim::{DiscrimResult, discriminability};
+use crate::kim_sejnowski::folder::run_network;
+use crate::kim_sejnowski::lif::spontaneous;
 use crate::kim_sejnowski::measures::Measures;
-use crate::kim_sejnowski::network::{NetworkOutcome, expand, run_network, spontaneous};
+use crate::kim_sejnowski::network::{NetworkOutcome, expand};
 use crate::study::RunContext;
 
 /// Everything the run computed.

@@ -29,7 +29,8 @@ use wm_spiking::{RateArrays, SimOptions};
 
 use crate::io::derive_seed;
 use crate::kim_sejnowski::config::KimSejnowskiConfig;
-use crate::kim_sejnowski::network::{NetworkOutcome, long_delay_task, steps_per_input, sub_seed};
+use crate::kim_sejnowski::lif::steps_per_input;
+use crate::kim_sejnowski::network::{NetworkOutcome, long_delay_task, sub_seed};
 
 /// The result of the analysis.
 #[derive(Debug, Clone)]

@@ -17,6 +17,8 @@ pub mod compute;
 pub mod config;
 pub mod discrim;
 pub mod figures;
+pub mod folder;
+pub mod lif;
 pub mod measures;
 pub mod network;
 pub mod report;
