@@ -517,6 +517,9 @@ impl KimSejnowskiConfig {
     }
 }
 
+/// The driver's view of the config. The checks stay an inherent method too,
+/// so that callers without the trait in scope (config fuzzing, the shipped
+/// experiment files' test) reach them as before.
 impl StudyConfig for KimSejnowskiConfig {
     fn validate(&self) -> Result<()> {
         KimSejnowskiConfig::validate(self)
