@@ -10,10 +10,17 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use wm_studies::io::read_toml;
+use wm_studies::kim_sejnowski::KimSejnowski;
 use wm_studies::kim_sejnowski::config::{KimSejnowskiConfig, TauRegime};
-use wm_studies::kim_sejnowski::run::run;
-use wm_studies::regress::Expected;
+use wm_studies::regress::{Expected, Summary};
+use wm_studies::study::{RunContext, Study, Work, find, run};
 use wm_tests::experiment_file;
+
+/// The run `cargo xtask reproduce kim-sejnowski --scale <scale>` makes,
+/// through the study driver.
+fn reproduce(cfg: &KimSejnowskiConfig, scale: &str, config: &Path, out: &Path) -> Summary {
+    run::<KimSejnowski>(cfg, &RunContext::new(out, config, scale)).unwrap()
+}
 
 /// Modification time of every network's weights file.
 fn weight_times(out: &Path) -> BTreeMap<String, SystemTime> {
@@ -38,7 +45,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
         read_toml(&experiment_file("kim-sejnowski", "expected-smoke.toml")).unwrap();
     assert_eq!(expected.scale, "smoke");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let summary = reproduce(&cfg, "smoke", &config, out.path());
     if let Err(table) = summary.check(&expected) {
         panic!("kim-sejnowski smoke statistics outside their expected ranges:\n{table}");
     }
@@ -114,7 +121,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
     // is rewritten and the statistics are the same.
     let before = weight_times(out.path());
     assert_eq!(before.len(), 8);
-    let again = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let again = reproduce(&cfg, "smoke", &config, out.path());
     assert_eq!(weight_times(out.path()), before, "a network was retrained");
     for (k, v) in &summary.statistics {
         let w = again.statistics[k];
@@ -129,7 +136,7 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
     let net = out.path().join("networks").join("dms-optimized-r000");
     let row = std::fs::read_to_string(net.join("result.toml")).unwrap();
     std::fs::remove_file(net.join("result.toml")).unwrap();
-    let third = run(&cfg, "smoke", &config, out.path()).unwrap();
+    let third = reproduce(&cfg, "smoke", &config, out.path());
     assert_eq!(weight_times(out.path()), before, "a network was retrained");
     let redone = std::fs::read_to_string(net.join("result.toml")).unwrap();
     let strip = |s: &str| -> Vec<String> {
@@ -226,8 +233,34 @@ fn quick_reproduction_has_longer_timescales_for_dms_than_go_nogo() {
         read_toml(&experiment_file("kim-sejnowski", "expected-quick.toml")).unwrap();
     assert_eq!(expected.scale, "quick");
     let out = tempfile::tempdir().unwrap();
-    let summary = run(&cfg, "quick", &config, out.path()).unwrap();
+    let summary = reproduce(&cfg, "quick", &config, out.path());
     if let Err(table) = summary.check(&expected) {
         panic!("kim-sejnowski quick statistics outside their expected ranges:\n{table}");
     }
+}
+
+#[test]
+fn the_registry_reaches_the_study_by_name_and_counts_its_networks() {
+    let entry = find("kim-sejnowski").unwrap();
+    assert_eq!(entry.name(), KimSejnowski::NAME);
+    let config = experiment_file("kim-sejnowski", "smoke.toml");
+    let cfg: KimSejnowskiConfig = read_toml(&config).unwrap();
+    // tasks × τ regimes × replicates, one unit of work per network.
+    let networks = cfg.tasks.len() * cfg.tau_regimes.len() * cfg.networks_per_condition;
+    assert_eq!(networks, 8);
+    let work = Work {
+        total: networks,
+        unit: "networks",
+    };
+    assert_eq!(KimSejnowski::work(&cfg), work);
+    assert_eq!(entry.load(&config).unwrap().work(), work);
+    // Loading through the registry validates the config.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "lif_accuracy_threshold = 1.5\n").unwrap();
+    let err = format!("{:#}", entry.load(&bad).err().unwrap());
+    assert!(
+        err.contains("bad.toml") && err.contains("lif_accuracy_threshold"),
+        "{err}"
+    );
 }

@@ -28,5 +28,6 @@ pub mod xie;
 pub static STUDIES: &[&dyn study::Entry] = &[
     &study::Registered::<orhan_ma::OrhanMa>::ENTRY,
     &study::Registered::<xie::Xie>::ENTRY,
+    &study::Registered::<kim_sejnowski::KimSejnowski>::ENTRY,
     &study::Registered::<federer_zylberberg::FedererZylberberg>::ENTRY,
 ];

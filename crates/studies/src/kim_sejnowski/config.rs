@@ -6,10 +6,14 @@
 //! refused, and [`KimSejnowskiConfig::validate`] names the field and its
 //! allowed range.
 
+use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use wm_rate_rnn::dale::{DaleConfig, EiSplit, KimTrainConfig, TauMode};
 use wm_spiking::{LifParams, ScaleSearch};
 use wm_tasks::kim::{DmsOptions, GoNoGoOptions};
+
+use crate::limits::check_count;
+use crate::study::StudyConfig;
 
 /// A task of the study.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -284,8 +288,17 @@ impl KimSejnowskiConfig {
     }
 
     /// Check every field's range; the error names the field and what is allowed.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        use anyhow::bail;
+    pub fn validate(&self) -> Result<()> {
+        self.validate_counts()?;
+        self.validate_model()?;
+        self.validate_tasks_and_lif()?;
+        self.validate_timescale()?;
+        self.validate_discriminability()?;
+        validate_histogram_edges(&self.histogram_edges_ms)
+    }
+
+    /// Network, trial and iteration counts, and the lists of conditions.
+    fn validate_counts(&self) -> Result<()> {
         for (name, v) in [
             ("threads", self.threads),
             ("networks_per_condition", self.networks_per_condition),
@@ -305,26 +318,23 @@ impl KimSejnowskiConfig {
         if self.n_units < 3 {
             bail!("`n_units` = {}: must be at least 3", self.n_units);
         }
-        {
-            use crate::limits::check_count;
-            check_count("threads", self.threads, 1, 1024)?;
-            check_count("n_units", self.n_units, 3, 20_000)?;
-            for (name, v) in [
-                ("rate_eval_trials", self.rate_eval_trials),
-                ("lif_eval_trials", self.lif_eval_trials),
-                ("train.eval_trials", self.train.eval_trials),
-                ("scale_search.trials", self.scale_search.trials),
-            ] {
-                check_count(name, v, 1, 1_000_000)?;
-            }
-            check_count("train.batch_size", self.train.batch_size, 1, 100_000)?;
-            check_count(
-                "train.max_iterations",
-                self.train.max_iterations,
-                1,
-                100_000_000,
-            )?;
+        check_count("threads", self.threads, 1, 1024)?;
+        check_count("n_units", self.n_units, 3, 20_000)?;
+        for (name, v) in [
+            ("rate_eval_trials", self.rate_eval_trials),
+            ("lif_eval_trials", self.lif_eval_trials),
+            ("train.eval_trials", self.train.eval_trials),
+            ("scale_search.trials", self.scale_search.trials),
+        ] {
+            check_count(name, v, 1, 1_000_000)?;
         }
+        check_count("train.batch_size", self.train.batch_size, 1, 100_000)?;
+        check_count(
+            "train.max_iterations",
+            self.train.max_iterations,
+            1,
+            100_000_000,
+        )?;
         if self.networks_per_condition > 999_999 {
             bail!(
                 "`networks_per_condition` = {}: allowed range is [1, 999999]",
@@ -337,12 +347,11 @@ impl KimSejnowskiConfig {
         if self.tau_regimes.is_empty() {
             bail!("`tau_regimes` is empty: name at least one of [\"optimized\", \"fixed\"]");
         }
-        let in_range = |name: &str, v: f64, lo: f64, hi: f64| -> anyhow::Result<()> {
-            if !(v >= lo && v <= hi) {
-                bail!("`{name}` = {v}: allowed range is [{lo}, {hi}]");
-            }
-            Ok(())
-        };
+        Ok(())
+    }
+
+    /// The rate model's constants and the training and keeping thresholds.
+    fn validate_model(&self) -> Result<()> {
         in_range("p_inhibitory", self.p_inhibitory, 0.0, 1.0)?;
         in_range("tau_min_ms", self.tau_min_ms, self.dms.dt_ms, 10_000.0)?;
         in_range("tau_max_ms", self.tau_max_ms, self.tau_min_ms, 10_000.0)?;
@@ -367,7 +376,11 @@ impl KimSejnowskiConfig {
             self.lif_accuracy_threshold,
             0.0,
             1.0,
-        )?;
+        )
+    }
+
+    /// The two tasks, the LIF constants and the scaling-factor grid.
+    fn validate_tasks_and_lif(&self) -> Result<()> {
         if (self.dms.dt_ms - self.go_nogo.dt_ms).abs() > 1e-12 {
             bail!(
                 "`go_nogo.dt_ms` = {}: must equal dms.dt_ms = {} (one rate model step)",
@@ -375,12 +388,10 @@ impl KimSejnowskiConfig {
                 self.dms.dt_ms
             );
         }
-        wm_tasks::kim::KimDms::new(self.dms.clone()).map_err(|e| anyhow::anyhow!("`dms`: {e}"))?;
+        wm_tasks::kim::KimDms::new(self.dms.clone()).map_err(|e| anyhow!("`dms`: {e}"))?;
         wm_tasks::kim::KimGoNoGo::new(self.go_nogo.clone())
-            .map_err(|e| anyhow::anyhow!("`go_nogo`: {e}"))?;
-        self.lif
-            .validate()
-            .map_err(|e| anyhow::anyhow!("`lif`: {e}"))?;
+            .map_err(|e| anyhow!("`go_nogo`: {e}"))?;
+        self.lif.validate().map_err(|e| anyhow!("`lif`: {e}"))?;
         if self.scale_search.scales.is_empty() {
             bail!("`scale_search.scales` is empty: give at least one scaling factor");
         }
@@ -400,6 +411,11 @@ impl KimSejnowskiConfig {
                 self.dms.dt_ms
             );
         }
+        Ok(())
+    }
+
+    /// The spontaneous recording and the timescale fits.
+    fn validate_timescale(&self) -> Result<()> {
         let ts = &self.timescale;
         if ts.trials < 2 {
             bail!(
@@ -418,7 +434,7 @@ impl KimSejnowskiConfig {
         }
         self.timescale_params()
             .validate()
-            .map_err(|e| anyhow::anyhow!("`timescale`: {e}"))?;
+            .map_err(|e| anyhow!("`timescale`: {e}"))?;
         let bins = ((ts.duration_ms - ts.discard_ms) / ts.bin_ms + 1e-9).floor() as usize;
         let lags = self.timescale_params().max_lag_bins();
         if bins < lags + 1 {
@@ -431,60 +447,54 @@ impl KimSejnowskiConfig {
                 lags + 1
             );
         }
+        Ok(())
+    }
+
+    /// The cross-temporal discriminability settings (when enabled).
+    fn validate_discriminability(&self) -> Result<()> {
         let d = &self.discriminability;
-        if d.enabled {
-            if d.trials_per_cue < 4 {
-                bail!(
-                    "`discriminability.trials_per_cue` = {}: must be at least 4 (two per half)",
-                    d.trials_per_cue
-                );
-            }
-            in_range("discriminability.fixation_ms", d.fixation_ms, 0.0, 1e5)?;
-            in_range("discriminability.delay_ms", d.delay_ms, 0.0, 1e5)?;
-            let k = d.step_ms / self.dms.dt_ms;
-            if !(k >= 1.0 && (k - k.round()).abs() < 1e-9) {
-                bail!(
-                    "`discriminability.step_ms` = {}: must be a whole multiple (≥ 1) of dms.dt_ms = {}",
-                    d.step_ms,
-                    self.dms.dt_ms
-                );
-            }
-            in_range("discriminability.smooth_sd_ms", d.smooth_sd_ms, 1e-3, 1e4)?;
-            in_range(
-                "discriminability.short_quantile",
-                d.short_quantile,
-                0.0,
-                1.0,
-            )?;
-            in_range(
-                "discriminability.long_quantile",
-                d.long_quantile,
-                d.short_quantile,
-                1.0,
-            )?;
-            in_range(
-                "discriminability.cluster_threshold",
-                d.cluster_threshold,
-                0.0,
-                1e6,
-            )?;
-            if d.permutations == 0 {
-                bail!("`discriminability.permutations` = 0: must be at least 1");
-            }
-            in_range("discriminability.alpha", d.alpha, 0.0, 1.0)?;
+        if !d.enabled {
+            return Ok(());
         }
-        if self.histogram_edges_ms.len() < 2
-            || self
-                .histogram_edges_ms
-                .windows(2)
-                .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
-        {
+        if d.trials_per_cue < 4 {
             bail!(
-                "`histogram_edges_ms` = {:?}: need at least 2 strictly increasing edges",
-                self.histogram_edges_ms
+                "`discriminability.trials_per_cue` = {}: must be at least 4 (two per half)",
+                d.trials_per_cue
             );
         }
-        Ok(())
+        in_range("discriminability.fixation_ms", d.fixation_ms, 0.0, 1e5)?;
+        in_range("discriminability.delay_ms", d.delay_ms, 0.0, 1e5)?;
+        let k = d.step_ms / self.dms.dt_ms;
+        if !(k >= 1.0 && (k - k.round()).abs() < 1e-9) {
+            bail!(
+                "`discriminability.step_ms` = {}: must be a whole multiple (≥ 1) of dms.dt_ms = {}",
+                d.step_ms,
+                self.dms.dt_ms
+            );
+        }
+        in_range("discriminability.smooth_sd_ms", d.smooth_sd_ms, 1e-3, 1e4)?;
+        in_range(
+            "discriminability.short_quantile",
+            d.short_quantile,
+            0.0,
+            1.0,
+        )?;
+        in_range(
+            "discriminability.long_quantile",
+            d.long_quantile,
+            d.short_quantile,
+            1.0,
+        )?;
+        in_range(
+            "discriminability.cluster_threshold",
+            d.cluster_threshold,
+            0.0,
+            1e6,
+        )?;
+        if d.permutations == 0 {
+            bail!("`discriminability.permutations` = 0: must be at least 1");
+        }
+        in_range("discriminability.alpha", d.alpha, 0.0, 1.0)
     }
 
     /// The analysis crate's timescale parameters.
@@ -505,4 +515,37 @@ impl KimSejnowskiConfig {
             },
         }
     }
+}
+
+/// The driver's view of the config. The checks stay an inherent method too,
+/// so that callers without the trait in scope (config fuzzing, the shipped
+/// experiment files' test) reach them as before.
+impl StudyConfig for KimSejnowskiConfig {
+    fn validate(&self) -> Result<()> {
+        KimSejnowskiConfig::validate(self)
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// `v` within [lo, hi] (NaN is not), else an error naming the field `name`.
+fn in_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if !(v >= lo && v <= hi) {
+        bail!("`{name}` = {v}: allowed range is [{lo}, {hi}]");
+    }
+    Ok(())
+}
+
+/// At least two strictly increasing histogram edges.
+fn validate_histogram_edges(edges: &[f64]) -> Result<()> {
+    if edges.len() < 2
+        || edges
+            .windows(2)
+            .any(|w| w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater))
+    {
+        bail!("`histogram_edges_ms` = {edges:?}: need at least 2 strictly increasing edges");
+    }
+    Ok(())
 }

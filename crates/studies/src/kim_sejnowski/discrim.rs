@@ -26,11 +26,11 @@ use rayon::prelude::*;
 use wm_analysis::discriminability::{SplitHalves, mean_z_in_block, split_half_means};
 use wm_analysis::permutation::{ClusterParams, ClusterTest, cluster_permutation_test};
 use wm_spiking::{RateArrays, SimOptions};
-use wm_tasks::kim::{DmsOptions, KimDms};
 
 use crate::io::derive_seed;
 use crate::kim_sejnowski::config::KimSejnowskiConfig;
-use crate::kim_sejnowski::network::{NetworkOutcome, steps_per_input, sub_seed};
+use crate::kim_sejnowski::lif::steps_per_input;
+use crate::kim_sejnowski::network::{NetworkOutcome, long_delay_task, sub_seed};
 
 /// The result of the analysis.
 #[derive(Debug, Clone)]
@@ -73,16 +73,6 @@ pub fn quantile_hazen(sorted: &[f64], p: f64) -> f64 {
     } else {
         sorted[lo - 1] + frac * (sorted[lo] - sorted[lo - 1])
     }
-}
-
-/// The long-delay DMS task of the analysis.
-pub fn long_delay_task(cfg: &KimSejnowskiConfig) -> Result<KimDms> {
-    let d = &cfg.discriminability;
-    Ok(KimDms::new(DmsOptions {
-        fixation_ms: d.fixation_ms,
-        delay_ms: d.delay_ms,
-        ..cfg.dms.clone()
-    })?)
 }
 
 /// Causal Gaussian smoothing of 5-ms counts into rates (Hz), then block
@@ -170,12 +160,26 @@ fn z_of(halves: &SplitHalves, units: &[usize]) -> wm_analysis::Result<Array2<f64
     Ok(r.mapv(|v| v.clamp(-0.999, 0.999).atanh()))
 }
 
-/// Run the analysis over the kept DMS networks `nets` (outcome and weights
-/// file each). `None` when there are fewer than 3 long or 3 short units.
-pub fn discriminability(
+/// The long- and short-timescale units of the kept DMS networks.
+struct Selection {
+    /// Timescale above which a unit is long, ms.
+    long_threshold_ms: f64,
+    /// Timescale below which a unit is short, ms.
+    short_threshold_ms: f64,
+    /// Per network, its selected units.
+    units: Vec<Vec<usize>>,
+    /// The selected units of all networks in turn: true = long.
+    labels: Vec<bool>,
+    /// Long units.
+    n_long: usize,
+}
+
+/// Pool the fitted units of `nets` and select the long and short ones.
+/// `None` when there are fewer than 3 long or 3 short units.
+fn select_units(
     cfg: &KimSejnowskiConfig,
     nets: &[(&NetworkOutcome, PathBuf)],
-) -> Result<Option<DiscrimResult>> {
+) -> Option<Selection> {
     let d = &cfg.discriminability;
     let fitted = |o: &NetworkOutcome| -> Vec<(usize, f64)> {
         o.units
@@ -189,7 +193,7 @@ pub fn discriminability(
         .flat_map(|(o, _)| fitted(o).into_iter().map(|x| x.1))
         .collect();
     if pooled.is_empty() {
-        return Ok(None);
+        return None;
     }
     pooled.sort_by(f64::total_cmp);
     let hi = quantile_hazen(&pooled, d.long_quantile);
@@ -214,14 +218,33 @@ pub fn discriminability(
             n_short,
             "too few long or short units for the discriminability analysis"
         );
-        return Ok(None);
+        return None;
     }
+    Some(Selection {
+        long_threshold_ms: hi,
+        short_threshold_ms: lo,
+        units: selected.into_iter().map(|s| s.0).collect(),
+        labels,
+        n_long,
+    })
+}
+
+/// Run the analysis over the kept DMS networks `nets` (outcome and weights
+/// file each). `None` when there are fewer than 3 long or 3 short units.
+pub fn discriminability(
+    cfg: &KimSejnowskiConfig,
+    nets: &[(&NetworkOutcome, PathBuf)],
+) -> Result<Option<DiscrimResult>> {
+    let d = &cfg.discriminability;
+    let Some(sel) = select_units(cfg, nets) else {
+        return Ok(None);
+    };
     let rates: Vec<[Array3<f64>; 2]> = nets
         .par_iter()
-        .zip(selected.par_iter())
-        .filter(|(_, s)| !s.0.is_empty())
-        .map(|((o, w), s)| {
-            network_rates(cfg, w, o.row.best_scale, o.spec.seed, &s.0)
+        .zip(sel.units.par_iter())
+        .filter(|(_, units)| !units.is_empty())
+        .map(|((o, w), units)| {
+            network_rates(cfg, w, o.row.best_scale, o.spec.seed, units)
                 .with_context(|| format!("discriminability trials of {}", o.spec.dir_name()))
         })
         .collect::<Result<_>>()?;
@@ -242,22 +265,16 @@ pub fn discriminability(
         ..ClusterParams::new(d.cluster_threshold)
     };
     let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(cfg.seed, 7_000_000));
-    let test = cluster_permutation_test(&labels, statistic, &params, &mut rng)?;
-    let z_long = z_of(&halves, &pick(&labels, true))?;
-    let z_short = z_of(&halves, &pick(&labels, false))?;
-    let task = long_delay_task(cfg)?;
-    let m = (d.step_ms / cfg.dms.dt_ms).round() as usize;
-    let tc = z_long.dim().0;
-    let s1 = task.epoch("stimulus_1").start as f64 * cfg.dms.dt_ms;
-    let time_ms: Vec<f64> = (0..tc).map(|j| (j as f64 + 0.5) * d.step_ms - s1).collect();
-    let dr = task.epoch("delay");
-    let delay = (dr.start.div_ceil(m)).min(tc)..(dr.end / m).min(tc);
+    let test = cluster_permutation_test(&sel.labels, statistic, &params, &mut rng)?;
+    let z_long = z_of(&halves, &pick(&sel.labels, true))?;
+    let z_short = z_of(&halves, &pick(&sel.labels, false))?;
+    let (time_ms, delay) = map_times(cfg, z_long.dim().0)?;
     Ok(Some(DiscrimResult {
         n_networks: rates.len(),
-        n_long,
-        n_short,
-        long_threshold_ms: hi,
-        short_threshold_ms: lo,
+        n_long: sel.n_long,
+        n_short: sel.labels.len() - sel.n_long,
+        long_threshold_ms: sel.long_threshold_ms,
+        short_threshold_ms: sel.short_threshold_ms,
         mean_z_delay_long: mean_z_in_block(z_long.view(), delay.clone(), delay.clone())?,
         mean_z_delay_short: mean_z_in_block(z_short.view(), delay.clone(), delay.clone())?,
         z_long,
@@ -266,6 +283,19 @@ pub fn discriminability(
         time_ms,
         delay,
     }))
+}
+
+/// The times of a map's `tc` points relative to the first stimulus's
+/// onset (ms), and the map indices of the delay period.
+fn map_times(cfg: &KimSejnowskiConfig, tc: usize) -> Result<(Vec<f64>, std::ops::Range<usize>)> {
+    let d = &cfg.discriminability;
+    let task = long_delay_task(cfg)?;
+    let m = (d.step_ms / cfg.dms.dt_ms).round() as usize;
+    let s1 = task.epoch("stimulus_1").start as f64 * cfg.dms.dt_ms;
+    let time_ms: Vec<f64> = (0..tc).map(|j| (j as f64 + 0.5) * d.step_ms - s1).collect();
+    let dr = task.epoch("delay");
+    let delay = (dr.start.div_ceil(m)).min(tc)..(dr.end / m).min(tc);
+    Ok((time_ms, delay))
 }
 
 #[cfg(test)]

@@ -1,48 +1,22 @@
-//! One network of the Kim & Sejnowski reproduction, from training to unit
-//! timescales.
-//!
-//! Each network lives in `networks/<task>-<τ regime>-r<replicate>/`:
-//!
-//! * `run.toml`: its spec, model and training settings (a rerun with a
-//!   different config into the same folder is refused);
-//! * `train_checkpoint.safetensors`: the training state while the network
-//!   trains (parameters, Adam's moments, update counter, evaluations, the
-//!   position of the training RNG), written every `train.checkpoint_every`
-//!   updates and when training stops. A rerun after a kill resumes from it
-//!   and trains bit-for-bit the network an uninterrupted run trains
-//!   ([`train_kim`]); it is removed once training is saved;
-//! * `weights.safetensors` and `training.toml`: the trained rate network and
-//!   its stopping outcome (`training.toml` is written last, so its presence
-//!   means training finished). A rerun loads them and **does not retrain**;
-//! * `analysis.toml`, `result.toml`, `units.csv`: the LIF conversion, scale
-//!   search, spontaneous activity and timescale fits. They are reused when
-//!   `analysis.toml` matches the config's analysis settings, else redone
-//!   from the saved weights.
+//! One network of the Kim & Sejnowski reproduction: its spec and seed, its
+//! task objects, its random streams, and its rows of `networks.csv` and
+//! `timescales.csv`.
 //!
 //! Random streams of a network's seed: 0 initialisation, 1 training trials
 //! and noise, 2 rate evaluation, 3 scale search, 4 LIF evaluation,
-//! 5 spontaneous activity, 6 discriminability trials.
+//! 5 spontaneous activity, 6 discriminability trials, 7 and 8 rate and LIF
+//! evaluation on the long-delay timeline.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::time::Instant;
-
-use anyhow::{Context, Result};
-use ndarray::Array3;
+use anyhow::Result;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use wm_analysis::timescale::{UnitTimescale, autocorrelation_timescales};
-use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, KimTrainConfig, KimTrainOutcome, evaluate_kim};
-use wm_rate_rnn::{DType, train_kim};
-use wm_spiking::{
-    LifNetwork, RateArrays, ScaleSearch, SimOptions, SpikeTrains, lif_accuracy, search_scale,
-};
-use wm_tasks::kim::{KimDms, KimGoNoGo};
+use wm_rate_rnn::dale::DaleLeaky;
+use wm_spiking::RateArrays;
+use wm_tasks::kim::{DmsOptions, KimDms, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
 
-use crate::io::{derive_seed, read_toml, write_atomic, write_csv, write_toml};
-use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime, TimescaleConfig};
-use crate::kim_sejnowski::discrim::long_delay_task;
+use crate::io::derive_seed;
+use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 
 /// One network of the study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +79,17 @@ pub fn lif_task_object(cfg: &KimSejnowskiConfig, task: KimTask) -> Result<Box<dy
         KimTask::Dms => Box::new(KimDms::new(cfg.dms.clone())?),
         KimTask::GoNogo => Box::new(KimGoNoGo::new(cfg.go_nogo.clone())?.lif_scoring()),
     })
+}
+
+/// The long-delay DMS timeline of the cross-temporal discriminability
+/// analysis (the paper's 750-ms delay), on which DMS networks are also scored.
+pub fn long_delay_task(cfg: &KimSejnowskiConfig) -> Result<KimDms> {
+    let d = &cfg.discriminability;
+    Ok(KimDms::new(DmsOptions {
+        fixation_ms: d.fixation_ms,
+        delay_ms: d.delay_ms,
+        ..cfg.dms.clone()
+    })?)
 }
 
 /// RNG stream `k` of `seed` (see the module docs).
@@ -212,82 +197,9 @@ pub struct NetworkOutcome {
     pub units: Vec<UnitRow>,
 }
 
-#[derive(Serialize)]
-struct NetworkRun<'a> {
-    spec: &'a NetworkSpec,
-    model: &'a DaleConfig,
-    train: &'a KimTrainConfig,
-    task: String,
-    wm_version: &'static str,
-}
-
-/// `run.toml`'s text: the run without the training's checkpoint interval,
-/// which does not change the trained network. A rerun with another interval
-/// resumes, and folders written before the interval existed still match.
-fn run_description(run: &NetworkRun) -> Result<String> {
-    Ok(toml::to_string_pretty(run)?
-        .lines()
-        .filter(|l| !l.starts_with("checkpoint_every = "))
-        .map(|l| format!("{l}\n"))
-        .collect())
-}
-
-/// File of the training state while a network trains (see the module docs).
-pub const TRAIN_CHECKPOINT: &str = "train_checkpoint.safetensors";
-
-/// Remove a finished network's training checkpoint (absent is fine).
-fn remove_train_checkpoint(dir: &Path) -> Result<()> {
-    let path = dir.join(TRAIN_CHECKPOINT);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// NaN: a row written before a measure existed.
 fn not_measured() -> f64 {
     f64::NAN
-}
-
-/// The settings the analysis of a trained network depends on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct AnalysisSettings {
-    lif: wm_spiking::LifParams,
-    scale_search: ScaleSearch,
-    rate_eval_trials: usize,
-    lif_eval_trials: usize,
-    lif_accuracy_threshold: f64,
-    require_converged: bool,
-    timescale: TimescaleConfig,
-    /// The long-delay timeline DMS networks are also scored on.
-    long_delay: LongDelay,
-}
-
-/// The long-delay evaluation timeline (fixation and delay, ms).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct LongDelay {
-    fixation_ms: f64,
-    delay_ms: f64,
-}
-
-impl AnalysisSettings {
-    fn of(cfg: &KimSejnowskiConfig) -> Self {
-        Self {
-            lif: cfg.lif.clone(),
-            scale_search: cfg.scale_search.clone(),
-            rate_eval_trials: cfg.rate_eval_trials,
-            lif_eval_trials: cfg.lif_eval_trials,
-            lif_accuracy_threshold: cfg.lif_accuracy_threshold,
-            require_converged: cfg.require_converged,
-            timescale: cfg.timescale.clone(),
-            long_delay: LongDelay {
-                fixation_ms: cfg.discriminability.fixation_ms,
-                delay_ms: cfg.discriminability.delay_ms,
-            },
-        }
-    }
 }
 
 /// The rate network's arrays as the spiking crate reads them.
@@ -303,51 +215,6 @@ pub fn rate_arrays(model: &DaleLeaky) -> Result<RateArrays> {
         n_inputs: a.n_inputs,
         n_outputs: a.n_outputs,
     })
-}
-
-/// LIF steps per rate-model step.
-pub fn steps_per_input(cfg: &KimSejnowskiConfig) -> usize {
-    (cfg.dms.dt_ms / cfg.lif.dt_ms).round() as usize
-}
-
-/// The spontaneous activity of a converted network (zero input, the
-/// configured number and length of trials), with spikes recorded.
-pub fn spontaneous(
-    cfg: &KimSejnowskiConfig,
-    net: &LifNetwork<f64>,
-    seed: u64,
-) -> Result<SpikeTrains> {
-    let sim = net.simulate_spontaneous(
-        cfg.timescale.duration_ms,
-        cfg.timescale.trials,
-        &SimOptions {
-            seed: sub_seed(seed, 5),
-            steps_per_input: steps_per_input(cfg),
-            record_spikes: true,
-            readout: false,
-        },
-    )?;
-    Ok(sim.spikes)
-}
-
-/// Spike counts `[units, trials, bins]` after dropping the discarded bins.
-pub fn spontaneous_counts(ts: &TimescaleConfig, spikes: &SpikeTrains) -> Result<Array3<f64>> {
-    let (counts, bins) = spikes.binned_counts(ts.bin_ms);
-    let drop = ((ts.discard_ms / ts.bin_ms).round() as usize).min(bins);
-    let full = Array3::from_shape_vec((spikes.n_units, spikes.n_trials(), bins), counts)?;
-    Ok(full.slice(ndarray::s![.., .., drop..]).to_owned())
-}
-
-/// Timescale of each unit of a spontaneous recording.
-pub fn unit_timescales(
-    cfg: &KimSejnowskiConfig,
-    spikes: &SpikeTrains,
-) -> Result<Vec<UnitTimescale>> {
-    let counts = spontaneous_counts(&cfg.timescale, spikes)?;
-    Ok(autocorrelation_timescales(
-        counts.view(),
-        &cfg.timescale_params(),
-    )?)
 }
 
 /// Mean and median of finite values (NaN, NaN when there are none).
@@ -366,373 +233,9 @@ pub fn mean_median(v: &[f64]) -> (f64, f64) {
     (x.iter().sum::<f64>() / n as f64, med)
 }
 
-/// Train (or load) and analyse the network `spec` in `dir`.
-pub fn run_network(
-    spec: &NetworkSpec,
-    cfg: &KimSejnowskiConfig,
-    dir: &Path,
-) -> Result<NetworkOutcome> {
-    let task = task_object(cfg, spec.task)?;
-    let model_cfg = cfg.dale_config(task.n_inputs(), spec.regime);
-    let train_cfg = cfg.train_config(spec.task);
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let task_desc = match spec.task {
-        KimTask::Dms => toml::to_string(&cfg.dms)?,
-        KimTask::GoNogo => toml::to_string(&cfg.go_nogo)?,
-    };
-    let run = run_description(&NetworkRun {
-        spec,
-        model: &model_cfg,
-        train: &train_cfg,
-        task: task_desc,
-        wm_version: env!("CARGO_PKG_VERSION"),
-    })?;
-    let run_path = dir.join("run.toml");
-    if let Ok(previous) = std::fs::read_to_string(&run_path)
-        && previous != run
-    {
-        anyhow::bail!(
-            "{} describes a different network than this config asks for; \
-             resume only with the same config, or write to a fresh --out folder",
-            run_path.display()
-        );
-    }
-    write_atomic(&run_path, run.as_bytes())?;
-    let name = spec.dir_name();
-
-    // Training, or the saved result of a finished training.
-    let weights = dir.join("weights.safetensors");
-    let training = dir.join("training.toml");
-    let mut model = DaleLeaky::new(model_cfg, DType::F32, &mut stream(spec.seed, 0))?;
-    let clock = Instant::now();
-    let outcome: KimTrainOutcome = if training.is_file() && weights.is_file() {
-        model
-            .load(&weights)
-            .with_context(|| format!("network {name}: cannot load its weights"))?;
-        // Left by a kill between `training.toml` and the removal below.
-        remove_train_checkpoint(dir)?;
-        read_toml(&training)?
-    } else {
-        let outcome = train_kim(
-            &model,
-            task.as_ref(),
-            &train_cfg,
-            &mut stream(spec.seed, 1),
-            Some(&dir.join(TRAIN_CHECKPOINT)),
-            &mut |e| {
-                tracing::debug!(
-                    network = %name,
-                    iteration = e.iteration,
-                    loss = format!("{:.3}", e.loss),
-                    accuracy = format!("{:.3}", e.accuracy),
-                    "training"
-                );
-            },
-        )
-        .with_context(|| format!("training network {name}"))?;
-        let meta = HashMap::from([
-            ("task".to_string(), spec.task.name().to_string()),
-            ("tau_mode".to_string(), spec.regime.name().to_string()),
-            ("seed".to_string(), spec.seed.to_string()),
-        ]);
-        model.save(&weights, meta)?;
-        write_toml(&training, &outcome)?;
-        remove_train_checkpoint(dir)?;
-        outcome
-    };
-    let train_seconds = clock.elapsed().as_secs_f64();
-
-    // The analysis, or its saved result when the settings match.
-    let settings = AnalysisSettings::of(cfg);
-    let analysis_path = dir.join("analysis.toml");
-    let result_path = dir.join("result.toml");
-    let units_path = dir.join("units.csv");
-    if result_path.is_file()
-        && units_path.is_file()
-        && read_toml::<AnalysisSettings>(&analysis_path).ok().as_ref() == Some(&settings)
-    {
-        let mut row: NetworkRow = read_toml(&result_path)?;
-        row.train_seconds = 0.0;
-        let mut rdr = csv::Reader::from_path(&units_path)
-            .with_context(|| format!("cannot read {}", units_path.display()))?;
-        let units = rdr
-            .deserialize()
-            .collect::<std::result::Result<Vec<UnitRow>, _>>()
-            .with_context(|| format!("cannot parse {}", units_path.display()))?;
-        return Ok(NetworkOutcome {
-            spec: spec.clone(),
-            row,
-            units,
-        });
-    }
-    let clock = Instant::now();
-    let (rate_loss, rate_accuracy) = evaluate_kim(
-        &model,
-        task.as_ref(),
-        cfg.rate_eval_trials,
-        &mut stream(spec.seed, 2),
-    )?;
-    let arrays = rate_arrays(&model)?;
-    let lif_task = lif_task_object(cfg, spec.task)?;
-    let search = search_scale::<f64>(
-        &arrays,
-        &cfg.lif,
-        lif_task.as_ref(),
-        &cfg.scale_search,
-        sub_seed(spec.seed, 3),
-    )?;
-    let net = arrays.to_lif::<f64>(search.best_scale, &cfg.lif)?;
-    let lif_acc = lif_accuracy(
-        &net,
-        lif_task.as_ref(),
-        cfg.lif_eval_trials,
-        &mut stream(spec.seed, 4),
-        sub_seed(spec.seed, 4),
-    )?;
-    let (rate_accuracy_long_delay, lif_accuracy_long_delay) = match spec.task {
-        KimTask::Dms => {
-            let long = long_delay_task(cfg)?;
-            let (_, rate) = evaluate_kim(
-                &model,
-                &long,
-                cfg.rate_eval_trials,
-                &mut stream(spec.seed, 7),
-            )?;
-            let lif = lif_accuracy(
-                &net,
-                &long,
-                cfg.lif_eval_trials,
-                &mut stream(spec.seed, 8),
-                sub_seed(spec.seed, 8),
-            )?;
-            (rate, lif)
-        }
-        KimTask::GoNogo => (f64::NAN, f64::NAN),
-    };
-    let spikes = spontaneous(cfg, &net, spec.seed)?;
-    let fits = unit_timescales(cfg, &spikes)?;
-    let signs = model.signs().to_vec();
-    let units: Vec<UnitRow> = fits
-        .iter()
-        .enumerate()
-        .map(|(u, f)| UnitRow {
-            task: spec.task.name().into(),
-            tau_mode: spec.regime.name().into(),
-            replicate: spec.replicate,
-            unit: u,
-            inhibitory: signs[u] < 0.0,
-            tau_syn_ms: arrays.tau_ms[u],
-            rate_hz: f.rate_hz,
-            timescale_ms: f.tau_ms,
-            amplitude: f.fit.as_ref().map_or(f64::NAN, |x| x.a),
-            start_lag_ms: f.start_lag_ms,
-            exclusion: f.exclusion.map(|e| format!("{e:?}")).unwrap_or_default(),
-        })
-        .collect();
-    let pooled: Vec<f64> = units
-        .iter()
-        .filter(|u| u.rate_hz <= cfg.timescale.max_rate_hz)
-        .filter_map(|u| u.timescale_ms)
-        .collect();
-    let (mean_ts, median_ts) = mean_median(&pooled);
-    let rates: Vec<f64> = units.iter().map(|u| u.rate_hz).collect();
-    let converged_ok = outcome.converged || !cfg.require_converged;
-    let row = NetworkRow {
-        task: spec.task.name().into(),
-        tau_mode: spec.regime.name().into(),
-        replicate: spec.replicate,
-        seed: spec.seed,
-        iterations: outcome.iterations,
-        converged: outcome.converged,
-        rate_accuracy,
-        rate_loss,
-        best_scale: search.best_scale,
-        search_accuracy: search.best_accuracy,
-        lif_accuracy: lif_acc,
-        rate_accuracy_long_delay,
-        lif_accuracy_long_delay,
-        included: converged_ok && lif_acc >= cfg.lif_accuracy_threshold,
-        mean_rate_hz: mean_median(&rates).0,
-        n_units_active: units
-            .iter()
-            .filter(|u| u.rate_hz >= cfg.timescale.min_rate_hz)
-            .count(),
-        n_units_fitted: pooled.len(),
-        mean_timescale_ms: mean_ts,
-        median_timescale_ms: median_ts,
-        mean_tau_syn_ms: mean_median(&arrays.tau_ms).0,
-        train_seconds,
-        analysis_seconds: clock.elapsed().as_secs_f64(),
-    };
-    write_csv(&units_path, &units)?;
-    write_toml(&result_path, &row)?;
-    write_toml(&analysis_path, &settings)?;
-    Ok(NetworkOutcome {
-        spec: spec.clone(),
-        row,
-        units,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wm_rate_rnn::checkpoint::load_tensors;
-
-    /// One small Go-NoGo network, checkpointed every 20 of its 60 updates,
-    /// with an analysis cut to a few LIF trials.
-    fn tiny() -> (KimSejnowskiConfig, NetworkSpec) {
-        let cfg = KimSejnowskiConfig {
-            tasks: vec![KimTask::GoNogo],
-            tau_regimes: vec![TauRegime::Optimized],
-            networks_per_condition: 1,
-            n_units: 12,
-            go_nogo_min_iterations: 0,
-            require_converged: false,
-            rate_eval_trials: 4,
-            lif_eval_trials: 2,
-            lif_accuracy_threshold: 0.0,
-            train: KimTrainConfig {
-                max_iterations: 60,
-                eval_every: 20,
-                eval_trials: 4,
-                loss_threshold: 0.0,
-                checkpoint_every: 20,
-                ..KimTrainConfig::default()
-            },
-            scale_search: ScaleSearch {
-                scales: vec![20.0],
-                trials: 2,
-            },
-            timescale: TimescaleConfig {
-                trials: 2,
-                ..TimescaleConfig::default()
-            },
-            ..KimSejnowskiConfig::default()
-        };
-        let spec = expand(&cfg).remove(0);
-        (cfg, spec)
-    }
-
-    /// Train `spec`'s network as [`run_network`] does, but with the model
-    /// initialised from `init_seed`, checkpointing to `scratch`; returns the
-    /// checkpoint as it was when the evaluation at update `at` was reported
-    /// (update `at − 20`'s state: the file a kill there leaves).
-    fn checkpoint_at(
-        cfg: &KimSejnowskiConfig,
-        spec: &NetworkSpec,
-        init_seed: u64,
-        scratch: &Path,
-        at: usize,
-    ) -> Vec<u8> {
-        let task = task_object(cfg, spec.task).unwrap();
-        let model = DaleLeaky::new(
-            cfg.dale_config(task.n_inputs(), spec.regime),
-            DType::F32,
-            &mut stream(init_seed, 0),
-        )
-        .unwrap();
-        let mut bytes = Vec::new();
-        train_kim(
-            &model,
-            task.as_ref(),
-            &cfg.train_config(spec.task),
-            &mut stream(spec.seed, 1),
-            Some(scratch),
-            &mut |e| {
-                if e.iteration == at {
-                    bytes = std::fs::read(scratch).unwrap();
-                }
-            },
-        )
-        .unwrap();
-        assert!(!bytes.is_empty());
-        bytes
-    }
-
-    #[test]
-    fn a_killed_network_resumes_its_training_to_the_uninterrupted_network() {
-        let (cfg, spec) = tiny();
-        let root = tempfile::tempdir().unwrap();
-        let (a, b) = (root.path().join("a"), root.path().join("b"));
-        let straight = run_network(&spec, &cfg, &a).unwrap();
-        assert_eq!(straight.row.iterations, 60);
-        assert!(!a.join(TRAIN_CHECKPOINT).exists(), "removed once saved");
-
-        // B holds what a kill at update 50 leaves: run.toml and update 40's state.
-        std::fs::create_dir_all(&b).unwrap();
-        std::fs::copy(a.join("run.toml"), b.join("run.toml")).unwrap();
-        let state = checkpoint_at(&cfg, &spec, spec.seed, &root.path().join("s"), 60);
-        std::fs::write(b.join(TRAIN_CHECKPOINT), state).unwrap();
-        let f = load_tensors(&b.join(TRAIN_CHECKPOINT)).unwrap();
-        assert_eq!(f.meta::<usize>(&b, "iteration").unwrap(), 40);
-        let resumed = run_network(&spec, &cfg, &b).unwrap();
-        assert!(!b.join(TRAIN_CHECKPOINT).exists());
-
-        let (wa, wb) = (
-            load_tensors(&a.join("weights.safetensors")).unwrap(),
-            load_tensors(&b.join("weights.safetensors")).unwrap(),
-        );
-        assert_eq!(wa.tensors.len(), wb.tensors.len());
-        for (name, t) in &wa.tensors {
-            let x: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
-            let y: Vec<f32> = wb.tensors[name].flatten_all().unwrap().to_vec1().unwrap();
-            let bits = |v: &[f32]| v.iter().map(|z| z.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&x), bits(&y), "`{name}` differs");
-        }
-        for file in ["training.toml", "units.csv"] {
-            assert_eq!(
-                std::fs::read_to_string(a.join(file)).unwrap(),
-                std::fs::read_to_string(b.join(file)).unwrap(),
-                "{file}"
-            );
-        }
-        let (ra, rb) = (&straight.row, &resumed.row);
-        assert_eq!(ra.rate_loss.to_bits(), rb.rate_loss.to_bits());
-        assert_eq!(ra.lif_accuracy.to_bits(), rb.lif_accuracy.to_bits());
-    }
-
-    #[test]
-    fn a_training_checkpoint_of_another_network_is_refused_by_name() {
-        let (cfg, spec) = tiny();
-        let root = tempfile::tempdir().unwrap();
-        let c = root.path().join("c");
-        std::fs::create_dir_all(&c).unwrap();
-        // The same config and training stream, another initialisation.
-        let other = checkpoint_at(&cfg, &spec, spec.seed + 1, &root.path().join("s"), 40);
-        std::fs::write(c.join(TRAIN_CHECKPOINT), &other).unwrap();
-        let err = format!("{:#}", run_network(&spec, &cfg, &c).unwrap_err());
-        assert!(
-            err.contains(TRAIN_CHECKPOINT) && err.contains("different network"),
-            "{err}"
-        );
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert_eq!(std::fs::read(c.join(TRAIN_CHECKPOINT)).unwrap(), other);
-        assert!(!c.join("weights.safetensors").exists());
-    }
-
-    #[test]
-    fn the_checkpoint_interval_is_not_part_of_the_network_description() {
-        let (cfg, spec) = tiny();
-        let describe = |every: usize| {
-            let train = KimTrainConfig {
-                checkpoint_every: every,
-                ..cfg.train.clone()
-            };
-            run_description(&NetworkRun {
-                spec: &spec,
-                model: &cfg.dale_config(1, spec.regime),
-                train: &train,
-                task: "t".into(),
-                wm_version: "0",
-            })
-            .unwrap()
-        };
-        let text = describe(20);
-        assert_eq!(text, describe(500));
-        assert!(!text.contains("checkpoint_every"), "{text}");
-        assert!(text.contains("max_iterations = 60\n"), "{text}");
-    }
 
     #[test]
     fn seeds_are_distinct_and_do_not_depend_on_the_number_of_replicates() {
@@ -767,23 +270,5 @@ mod tests {
         assert_eq!(med, 3.0);
         assert_eq!(mean_median(&[2.0, 4.0]).1, 3.0);
         assert!(mean_median(&[f64::NAN]).0.is_nan());
-    }
-
-    #[test]
-    fn spontaneous_counts_drop_the_first_bin() {
-        // Spikes at steps 1 (first bin, dropped), 1001 (second bin) and 2000
-        // (end of the second bin) of unit 1, trial 0; 0.05-ms steps, 50-ms bins.
-        let spikes = SpikeTrains {
-            n_units: 2,
-            dt_ms: 0.05,
-            n_steps: 3000,
-            trials: vec![vec![(1, 1), (1, 1001), (1, 2000)], vec![(0, 2500)]],
-        };
-        let ts = TimescaleConfig::default();
-        let c = spontaneous_counts(&ts, &spikes).unwrap();
-        assert_eq!(c.dim(), (2, 2, 2));
-        assert_eq!(c[[1, 0, 0]], 2.0);
-        assert_eq!(c[[0, 1, 1]], 1.0);
-        assert_eq!(c.sum(), 3.0);
     }
 }

@@ -1,29 +1,42 @@
-//! `REPORT.md` of the Kim & Sejnowski reproduction: the measured statistics
-//! beside the published ones.
+//! `REPORT.md` of the Kim & Sejnowski reproduction (the measured statistics
+//! beside the published ones) and its CSV tables.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
-use wm_analysis::stats::TestResult;
+use anyhow::Result;
 use wm_tasks::kim::GoNoGoVariant;
 
-use crate::kim_sejnowski::config::{KimSejnowskiConfig, TauRegime};
+use crate::io::write_csv;
+use crate::kim_sejnowski::compute::Outcome;
+use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use crate::kim_sejnowski::discrim::DiscrimResult;
+use crate::kim_sejnowski::measures::{RegimeComparison, sample_sd};
+use crate::kim_sejnowski::network::{UnitRow, mean_median};
+use crate::regress::Summary;
 
-/// Network-mean timescales of the kept networks of one τ regime, by task,
-/// with the Student t-test DMS vs Go-NoGo.
-#[derive(Debug, Clone)]
-pub struct RegimeComparison {
-    /// The τ regime.
-    pub regime: TauRegime,
-    /// Per-network mean timescales of the DMS networks, ms.
-    pub dms: Vec<f64>,
-    /// Per-network mean timescales of the Go-NoGo networks, ms.
-    pub gonogo: Vec<f64>,
-    /// The t-test (None with fewer than 2 networks per task or zero variance).
-    pub t: Option<TestResult>,
+/// Write `networks.csv` (one row per network), `timescales.csv` (one row
+/// per unit of every network) and the example network's spikes
+/// (`example_spikes.csv`, `example_spikes.safetensors`) into `out`.
+pub fn tables(outcome: &Outcome, out: &Path) -> Result<()> {
+    let rows: Vec<_> = outcome.networks.iter().map(|o| o.row.clone()).collect();
+    write_csv(&out.join("networks.csv"), &rows)?;
+    let units: Vec<UnitRow> = outcome
+        .networks
+        .iter()
+        .flat_map(|o| o.units.clone())
+        .collect();
+    write_csv(&out.join("timescales.csv"), &units)?;
+    if let Some(e) = &outcome.example {
+        e.spikes.write_csv(&out.join("example_spikes.csv"))?;
+        e.spikes
+            .write_safetensors(&out.join("example_spikes.safetensors"))?;
+    }
+    Ok(())
 }
 
+/// Published network-mean timescales (mean ± s.d., ms) of the NeurIPS 2019
 /// Published network-mean timescales (mean ± s.d., ms) of the NeurIPS 2019
 /// paper: (DMS, Go-NoGo) per τ regime, 40 networks each.
 pub fn published(regime: TauRegime) -> ((f64, f64), (f64, f64)) {
@@ -41,43 +54,50 @@ fn mean_sd(v: &[f64]) -> String {
     if v.len() < 2 {
         return format!("{m:.1} (n = 1)");
     }
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-    format!("{m:.1} ± {sd:.1} (n = {})", v.len())
+    format!("{m:.1} ± {:.1} (n = {})", sample_sd(v, m), v.len())
 }
 
-/// Render the report.
-pub fn report_markdown(
-    cfg: &KimSejnowskiConfig,
-    scale: &str,
-    stats: &BTreeMap<String, f64>,
-    comparisons: &[RegimeComparison],
-    discrim: &Option<DiscrimResult>,
-) -> String {
-    let g = |k: &str| stats.get(k).copied().unwrap_or(f64::NAN);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Kim & Sejnowski 2019 — spiking RNNs and working-memory timescales ({scale} scale)\n"
-    );
-    let _ = writeln!(
-        s,
-        "Rate RNNs with Dale's law ({} units, τ^s optimized in [{}, {}] ms or fixed at {} ms) were \
-         trained on DMS and Go-NoGo ({}), converted to LIF networks (scaling factor searched over {:?}, \
+/// REPORT.md's text: the methods, the network counts, DMS vs Go-NoGo per τ
+/// regime beside the published values, the discriminability and every
+/// statistic.
+pub fn report(cfg: &KimSejnowskiConfig, outcome: &Outcome, summary: &Summary) -> String {
+    let stats = &summary.statistics;
+    [
+        methods(cfg, &summary.scale),
+        networks_paragraph(stats),
+        comparison_section(&outcome.measures.regimes),
+        discrim_section(cfg, stats, outcome.discrim.as_ref()),
+        all_statistics(stats),
+    ]
+    .concat()
+}
+
+/// The value of statistic `k` (NaN when absent).
+fn stat(stats: &BTreeMap<String, f64>, k: &str) -> f64 {
+    stats.get(k).copied().unwrap_or(f64::NAN)
+}
+
+/// Title and how the networks were trained, converted and analysed.
+fn methods(cfg: &KimSejnowskiConfig, scale: &str) -> String {
+    let go_nogo = match cfg.go_nogo.variant {
+        GoNoGoVariant::Signed => {
+            "Go-NoGo as the NeurIPS text states it: a ±1 cue and a ±1 answer held to the trial's end"
+        }
+        GoNoGoVariant::CodeZeroOne => {
+            "Go-NoGo as the original code: a cue on Go trials only, answer 1 after it, 0 on NoGo trials"
+        }
+    };
+    format!(
+        "# Kim & Sejnowski 2019 — spiking RNNs and working-memory timescales ({scale} scale)\n\n\
+         Rate RNNs with Dale's law ({} units, τ^s optimized in [{}, {}] ms or fixed at {} ms) were \
+         trained on DMS and Go-NoGo ({go_nogo}), converted to LIF networks (scaling factor searched over {:?}, \
          {} trials each), and kept when their LIF accuracy at the best factor reached {:.2}{}. \
          Each kept network ran {} trials of {} ms of spontaneous activity; each unit's spike-count \
-         autocorrelation (bins of {} ms, lags to {} ms) was fitted with A(exp(−Δ/τ) + B).\n",
+         autocorrelation (bins of {} ms, lags to {} ms) was fitted with A(exp(−Δ/τ) + B).\n\n",
         cfg.n_units,
         cfg.tau_min_ms,
         cfg.tau_max_ms,
         cfg.tau_fixed_ms,
-        match cfg.go_nogo.variant {
-            GoNoGoVariant::Signed => {
-                "Go-NoGo as the NeurIPS text states it: a ±1 cue and a ±1 answer held to the trial's end"
-            }
-            GoNoGoVariant::CodeZeroOne => {
-                "Go-NoGo as the original code: a cue on Go trials only, answer 1 after it, 0 on NoGo trials"
-            }
-        },
         cfg.scale_search.scales,
         cfg.scale_search.trials,
         cfg.lif_accuracy_threshold,
@@ -90,12 +110,16 @@ pub fn report_markdown(
         cfg.timescale.duration_ms,
         cfg.timescale.bin_ms,
         cfg.timescale.max_lag_ms,
-    );
-    let _ = writeln!(
-        s,
+    )
+}
+
+/// How many networks trained, converged and were kept, and how well they do.
+fn networks_paragraph(stats: &BTreeMap<String, f64>) -> String {
+    let g = |k: &str| stat(stats, k);
+    format!(
         "Networks trained: {}; met the stopping rule: {}; kept: {}. Mean rate accuracy {:.3}, \
          mean LIF accuracy {:.3}, mean best scaling factor {:.1}, mean spontaneous rate {:.1} Hz. \
-         Units with an accepted timescale: {} (fraction {:.2}).\n",
+         Units with an accepted timescale: {} (fraction {:.2}).\n\n",
         g("n_networks_trained"),
         g("n_networks_converged"),
         g("n_networks_kept"),
@@ -105,7 +129,13 @@ pub fn report_markdown(
         g("mean_firing_rate_hz"),
         g("n_units_fitted"),
         g("fraction_units_fitted"),
-    );
+    )
+}
+
+/// The table of network-mean timescales per τ regime, measured and
+/// published, and whether DMS > Go-NoGo was reproduced.
+fn comparison_section(comparisons: &[RegimeComparison]) -> String {
+    let mut s = String::new();
     let _ = writeln!(s, "## Network-mean timescales: DMS vs Go-NoGo\n");
     let _ = writeln!(
         s,
@@ -126,8 +156,8 @@ pub fn report_markdown(
             s,
             "| {} | {} | {} | {} | {dm} ± {ds} | {gm} ± {gs} |",
             c.regime.name(),
-            mean_sd(&c.dms),
-            mean_sd(&c.gonogo),
+            mean_sd(c.network_means_ms(KimTask::Dms)),
+            mean_sd(c.network_means_ms(KimTask::GoNogo)),
             t
         );
     }
@@ -138,25 +168,7 @@ pub fn report_markdown(
          Go-NoGo networks. Measured here:"
     );
     for c in comparisons {
-        let (dm, gm) = (
-            crate::kim_sejnowski::network::mean_median(&c.dms).0,
-            crate::kim_sejnowski::network::mean_median(&c.gonogo).0,
-        );
-        let verdict = if !(dm.is_finite() && gm.is_finite()) {
-            "not measurable (a task has no kept network with fitted units)".to_string()
-        } else if dm > gm {
-            format!(
-                "DMS > Go-NoGo by {:.1} ms{}",
-                dm - gm,
-                c.t.map_or(String::new(), |t| format!(" (p = {})", fmt_p(t.p_value)))
-            )
-        } else {
-            format!(
-                "DMS ≤ Go-NoGo ({:.1} vs {:.1} ms): the published ordering is **not** reproduced at this scale",
-                dm, gm
-            )
-        };
-        let _ = writeln!(s, "- {} τ^s: {verdict}.", c.regime.name());
+        let _ = writeln!(s, "- {} τ^s: {}.", c.regime.name(), verdict(c));
     }
     let _ = writeln!(
         s,
@@ -164,6 +176,40 @@ pub fn report_markdown(
          `network_timescales_<regime>.png` (network means, Fig. 4B), `example_raster.png` \
          (spontaneous spikes of an example network; spikes in `example_spikes.csv`).\n"
     );
+    s
+}
+
+/// Whether one regime's network means order DMS > Go-NoGo.
+fn verdict(c: &RegimeComparison) -> String {
+    let (dm, gm) = (
+        mean_median(c.network_means_ms(KimTask::Dms)).0,
+        mean_median(c.network_means_ms(KimTask::GoNogo)).0,
+    );
+    if !(dm.is_finite() && gm.is_finite()) {
+        "not measurable (a task has no kept network with fitted units)".to_string()
+    } else if dm > gm {
+        format!(
+            "DMS > Go-NoGo by {:.1} ms{}",
+            dm - gm,
+            c.t.map_or(String::new(), |t| format!(" (p = {})", fmt_p(t.p_value)))
+        )
+    } else {
+        format!(
+            "DMS ≤ Go-NoGo ({:.1} vs {:.1} ms): the published ordering is **not** reproduced at this scale",
+            dm, gm
+        )
+    }
+}
+
+/// The long-delay timeline and the cross-temporal discriminability of
+/// long- vs short-timescale DMS units.
+fn discrim_section(
+    cfg: &KimSejnowskiConfig,
+    stats: &BTreeMap<String, f64>,
+    discrim: Option<&DiscrimResult>,
+) -> String {
+    let g = |k: &str| stat(stats, k);
+    let mut s = String::new();
     let _ = writeln!(s, "## Cross-temporal discriminability (DMS)\n");
     let _ = writeln!(
         s,
@@ -210,8 +256,12 @@ pub fn report_markdown(
             );
         }
     }
-    let _ = writeln!(s, "## All statistics\n");
-    let _ = writeln!(s, "| statistic | value |\n|---|---|");
+    s
+}
+
+/// Every statistic of `summary.toml`, by name.
+fn all_statistics(stats: &BTreeMap<String, f64>) -> String {
+    let mut s = String::from("## All statistics\n\n| statistic | value |\n|---|---|\n");
     for (k, v) in stats {
         let _ = writeln!(s, "| {k} | {v:.6} |");
     }
