@@ -106,53 +106,78 @@ pub fn run(out: Option<PathBuf>, units: usize, seed: u64) -> Result<()> {
     for tau in [50.0, 100.0, 200.0] {
         for bins in [10, 20] {
             for trials in [30, 100, 200] {
-                let counts = ou_counts(units, trials, bins, &[(tau, 0.5, 20.0)], &mut rng)?;
-                let params = params_for(bins);
-                let opts = UncertaintyOptions {
-                    ci_level: Some(level),
-                    bias_correct: true,
-                    ..UncertaintyOptions::default()
-                };
-                let t0 = Instant::now();
-                let r = timescales_with_uncertainty(counts.view(), &params, &opts, &mut rng)?;
-                let seconds = t0.elapsed().as_secs_f64();
-                let default: Vec<f64> = r.units.iter().filter_map(|u| u.base.tau_ms).collect();
-                let corrected: Vec<f64> =
-                    r.units.iter().filter_map(|u| u.tau_corrected_ms).collect();
-                let with_ci: Vec<_> = r
-                    .units
-                    .iter()
-                    .filter_map(|u| u.tau_ci_low_ms.zip(u.tau_ci_high_ms))
-                    .collect();
-                let covered = with_ci
-                    .iter()
-                    .filter(|(l, h)| *l <= tau && tau <= *h)
-                    .count();
-                let case = Case {
-                    tau_ms: tau,
-                    bins,
-                    trials,
-                    default_fitted: default.len(),
-                    default_median: median(default),
-                    corrected_fitted: corrected.len(),
-                    corrected_median: median(corrected),
-                    at_bound: r.units.iter().filter(|u| u.corrected_at_bound).count(),
-                    coverage: covered as f64 / with_ci.len().max(1) as f64,
-                    with_ci: with_ci.len(),
-                    seconds,
-                };
-                tracing::info!(
-                    "τ {tau} ms, {bins} bins, {trials} trials: default median {:.1} ({} fitted), corrected {:.1} ({}), coverage {:.3}",
-                    case.default_median,
-                    case.default_fitted,
-                    case.corrected_median,
-                    case.corrected_fitted,
-                    case.coverage
-                );
-                cases.push(case);
+                cases.push(simulate_case(tau, bins, trials, units, level, &mut rng)?);
             }
         }
     }
+    let mut report = cases_section(&cases, units, seed, level)?;
+    figures(&out, &cases, units, level)?;
+    two_timescales(&mut report, &mut rng)?;
+    speed(&mut report, &mut rng)?;
+    abctau(&mut report, &out)?;
+    wm_studies::io::write_atomic(&out.join("REPORT.md"), report.as_bytes())?;
+    println!("wrote {}", out.join("REPORT.md").display());
+    Ok(())
+}
+
+/// Simulate `units` units of timescale `tau` ms over `trials` trials of
+/// `bins` bins, estimate their timescales with intervals at `level`, and
+/// compare with the truth.
+fn simulate_case(
+    tau: f64,
+    bins: usize,
+    trials: usize,
+    units: usize,
+    level: f64,
+    rng: &mut ChaCha8Rng,
+) -> Result<Case> {
+    let counts = ou_counts(units, trials, bins, &[(tau, 0.5, 20.0)], rng)?;
+    let params = params_for(bins);
+    let opts = UncertaintyOptions {
+        ci_level: Some(level),
+        bias_correct: true,
+        ..UncertaintyOptions::default()
+    };
+    let t0 = Instant::now();
+    let r = timescales_with_uncertainty(counts.view(), &params, &opts, rng)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let default: Vec<f64> = r.units.iter().filter_map(|u| u.base.tau_ms).collect();
+    let corrected: Vec<f64> = r.units.iter().filter_map(|u| u.tau_corrected_ms).collect();
+    let with_ci: Vec<_> = r
+        .units
+        .iter()
+        .filter_map(|u| u.tau_ci_low_ms.zip(u.tau_ci_high_ms))
+        .collect();
+    let covered = with_ci
+        .iter()
+        .filter(|(l, h)| *l <= tau && tau <= *h)
+        .count();
+    let case = Case {
+        tau_ms: tau,
+        bins,
+        trials,
+        default_fitted: default.len(),
+        default_median: median(default),
+        corrected_fitted: corrected.len(),
+        corrected_median: median(corrected),
+        at_bound: r.units.iter().filter(|u| u.corrected_at_bound).count(),
+        coverage: covered as f64 / with_ci.len().max(1) as f64,
+        with_ci: with_ci.len(),
+        seconds,
+    };
+    tracing::info!(
+        "τ {tau} ms, {bins} bins, {trials} trials: default median {:.1} ({} fitted), corrected {:.1} ({}), coverage {:.3}",
+        case.default_median,
+        case.default_fitted,
+        case.corrected_median,
+        case.corrected_fitted,
+        case.coverage
+    );
+    Ok(case)
+}
+
+/// The report's opening and its table of designs.
+fn cases_section(cases: &[Case], units: usize, seed: u64, level: f64) -> Result<String> {
     let mut report = String::new();
     writeln!(
         report,
@@ -174,7 +199,7 @@ pub fn run(out: Option<PathBuf>, units: usize, seed: u64) -> Result<()> {
         "| τ (ms) | bins | τ/window | trials | default fitted | default median (ms) | corrected fitted | corrected median (ms) | corrected / true | at bound | {:.0} % CI coverage | time (s) |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
         level * 100.0
     )?;
-    for c in &cases {
+    for c in cases {
         writeln!(
             report,
             "| {} | {} | {:.2} | {} | {}/{units} | {:.1} | {}/{units} | {:.1} | {:.3} | {} | {:.3} ({} units) | {:.1} |",
@@ -213,13 +238,7 @@ pub fn run(out: Option<PathBuf>, units: usize, seed: u64) -> Result<()> {
         level * 100.0,
         cases.len()
     )?;
-    figures(&out, &cases, units, level)?;
-    two_timescales(&mut report, &mut rng)?;
-    speed(&mut report, &mut rng)?;
-    abctau(&mut report, &out)?;
-    wm_studies::io::write_atomic(&out.join("REPORT.md"), report.as_bytes())?;
-    println!("wrote {}", out.join("REPORT.md").display());
-    Ok(())
+    Ok(report)
 }
 
 fn figures(out: &Path, cases: &[Case], units: usize, level: f64) -> Result<()> {
