@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
+use crate::style::{FIGURE_PX, Grid, along, chart, draw_legend, draw_mesh, legend_corner, titled};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One line with an optional symmetric error (e.g. s.d. or SEM) drawn as a band.
@@ -44,7 +45,7 @@ pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
     let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y"))?;
     render(
         path,
-        (900, 600),
+        FIGURE_PX,
         |r| draw(r, axes, lines, x_range, y_range),
         |r| draw(r, axes, lines, x_range, y_range),
     )
@@ -58,23 +59,15 @@ fn draw<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(&axes.x_label)
-        .y_desc(&axes.y_label)
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(e)?;
+    let area = titled(root, &axes.title)?;
+    let mut chart = chart(&area, (x0, x1), (y0, y1))?;
+    draw_mesh(&mut chart, axes, Grid::Both, None)?;
+    let mut crowd = Vec::new();
     for (k, l) in lines.iter().enumerate() {
         let (r, g, b) = PALETTE[k % PALETTE.len()];
         let color = RGBColor(r, g, b);
+        // Past the palette's eight colours, lines repeat them dashed.
+        let dashed = k >= PALETTE.len();
         if let Some(err) = &l.err {
             let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
             let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
@@ -95,21 +88,30 @@ fn draw<DB: DrawingBackend>(
                 .zip(l.y.iter().copied())
                 .filter(|p| p.1.is_finite())
                 .collect();
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+        crowd.extend(along(&pts));
+        let style = color.stroke_width(3);
+        let series = if dashed {
+            chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))
+        } else {
+            chart.draw_series(LineSeries::new(pts, style))
+        };
+        series
             .map_err(e)?
             .label(l.name.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                if dashed {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], style)
+                        + PathElement::new(vec![(14, 0), (22, 0)], style)
+                } else {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (22, 0)], style)
+                        + PathElement::new(vec![(0, 0), (0, 0)], style)
+                }
             });
     }
     if !lines.is_empty() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+        draw_legend(&mut chart, legend_corner(crowd, (x0, x1), (y0, y1)))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
+use crate::style::{FIGURE_PX, Grid, along, chart, draw_legend, draw_mesh, legend_corner, titled};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One coloured group of points with a legend name.
@@ -39,38 +40,6 @@ pub fn scatter_with_fit(
     groups: &[ScatterGroup],
     fits: &[FitBand],
 ) -> Result<()> {
-    scatter_in(path, axes, groups, fits, None)
-}
-
-/// [`scatter_with_fit`] on fixed axis ranges `((x0, x1), (y0, y1))`, e.g. a
-/// spike raster over its whole trial and every unit, which stays drawable
-/// when there are no points at all.
-pub fn scatter_in_range(
-    path: &Path,
-    axes: &Axes,
-    groups: &[ScatterGroup],
-    x_range: (f64, f64),
-    y_range: (f64, f64),
-) -> Result<()> {
-    let ok = |(a, b): (f64, f64)| a.is_finite() && b.is_finite() && a < b;
-    if !(ok(x_range) && ok(y_range)) {
-        return Err(PlotError::Data {
-            path: path.into(),
-            reason: format!("axis ranges {x_range:?}, {y_range:?} must be finite and increasing"),
-        });
-    }
-    scatter_in(path, axes, groups, &[], Some((x_range, y_range)))
-}
-
-type Ranges = ((f64, f64), (f64, f64));
-
-fn scatter_in(
-    path: &Path,
-    axes: &Axes,
-    groups: &[ScatterGroup],
-    fits: &[FitBand],
-    ranges: Option<Ranges>,
-) -> Result<()> {
     let xs = groups
         .iter()
         .flat_map(|g| g.points.iter().map(|p| p.0))
@@ -83,13 +52,8 @@ fn scatter_in(
         path: path.into(),
         reason: reason.into(),
     };
-    let (x_range, y_range) = match ranges {
-        Some(r) => r,
-        None => (
-            padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?,
-            padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?,
-        ),
-    };
+    let x_range = padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?;
+    let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?;
     for f in fits {
         if [f.fit.len(), f.lo.len(), f.hi.len()]
             .iter()
@@ -100,7 +64,7 @@ fn scatter_in(
     }
     render(
         path,
-        (900, 650),
+        FIGURE_PX,
         |root| draw(root, axes, groups, fits, x_range, y_range),
         |root| draw(root, axes, groups, fits, x_range, y_range),
     )
@@ -115,20 +79,9 @@ fn draw<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(&axes.x_label)
-        .y_desc(&axes.y_label)
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(e)?;
+    let area = titled(root, &axes.title)?;
+    let mut chart = chart(&area, (x0, x1), (y0, y1))?;
+    draw_mesh(&mut chart, axes, Grid::Both, None)?;
     for (k, f) in fits.iter().enumerate() {
         let (r, g, b) = PALETTE[(k + groups.len()) % PALETTE.len()];
         let color = RGBColor(r, g, b);
@@ -144,12 +97,12 @@ fn draw<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(
                 f.x.iter().copied().zip(f.fit.iter().copied()),
-                color.stroke_width(2),
+                color.stroke_width(3),
             ))
             .map_err(e)?
             .label(f.name.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
             });
     }
     for (k, grp) in groups.iter().enumerate() {
@@ -160,19 +113,22 @@ fn draw<DB: DrawingBackend>(
             .iter()
             .filter(|p| p.0.is_finite() && p.1.is_finite());
         chart
-            .draw_series(pts.map(|&(x, y)| Circle::new((x, y), 4, color.mix(0.8).filled())))
+            .draw_series(pts.map(|&(x, y)| Circle::new((x, y), 6, color.mix(0.8).filled())))
             .map_err(e)?
             .label(grp.name.clone())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+            .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
     }
     if groups.len() + fits.len() > 0 {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(e)?;
+        let crowd =
+            groups
+                .iter()
+                .flat_map(|g| g.points.iter().copied())
+                .chain(fits.iter().flat_map(|f| {
+                    let band: Vec<(f64, f64)> =
+                        f.x.iter().copied().zip(f.fit.iter().copied()).collect();
+                    along(&band)
+                }));
+        draw_legend(&mut chart, legend_corner(crowd, (x0, x1), (y0, y1)))?;
     }
     Ok(())
 }

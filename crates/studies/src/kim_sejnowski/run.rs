@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use wm_analysis::stats::ttest_student;
-use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, bar_chart, heatmap};
+use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Raster, bar_chart, heatmap, raster};
 use wm_spiking::RateArrays;
 
 use crate::io::{Provenance, write_atomic, write_csv, write_toml};
@@ -268,14 +268,20 @@ pub fn run_with_progress(
         let spikes = pool.install(|| spontaneous(cfg, &net, o.spec.seed))?;
         spikes.write_csv(&out.join("example_spikes.csv"))?;
         spikes.write_safetensors(&out.join("example_spikes.safetensors"))?;
-        spikes.raster(
+        let trial = Raster {
+            spikes: spikes.trial_spikes_ms(0),
+            duration_ms: spikes.duration_ms(),
+            n_units: spikes.n_units,
+        };
+        raster(
             &out.join("example_raster.png"),
-            0,
             &format!(
-                "{}: spontaneous activity, trial 0 (s = {})",
+                "{}: spontaneous activity, trial 0 (s = {}, {} spikes)",
                 o.spec.dir_name(),
-                o.row.best_scale
+                o.row.best_scale,
+                trial.spikes.len()
             ),
+            &trial,
         )?;
     }
 
@@ -352,25 +358,16 @@ pub fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
 
 fn histogram_figure(path: &Path, title: &str, values: &[f64], edges: &[f64]) -> Result<()> {
     let counts = histogram(values, edges);
-    let bars: Vec<BarGroup> = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| BarGroup {
-            label: format!("{:.0}–{:.0}", edges[i], edges[i + 1]),
-            value: c as f64,
-            err: None,
-            points: vec![],
-        })
-        .collect();
     let median = mean_median(values).1;
-    bar_chart(
+    wm_plot::histogram(
         path,
         &Axes::new(
             &format!("{title}, median {median:.0} ms"),
             "autocorrelation timescale (ms)",
             "units",
         ),
-        &bars,
+        edges,
+        &counts,
     )?;
     Ok(())
 }
@@ -426,13 +423,24 @@ fn discrim_figures(out: &Path, d: &DiscrimResult) -> Result<()> {
         .chain(d.z_short.iter())
         .filter(|v| v.is_finite())
         .fold(0.1f64, |a, &b| a.max(b));
-    for (name, m, scale) in [
-        ("long", &d.z_long, ColorScale::Sequential { lo: 0.0, hi }),
-        ("short", &d.z_short, ColorScale::Sequential { lo: 0.0, hi }),
+    for (name, m, scale, value_label) in [
+        (
+            "long",
+            &d.z_long,
+            ColorScale::Sequential { lo: 0.0, hi },
+            "Fisher z",
+        ),
+        (
+            "short",
+            &d.z_short,
+            ColorScale::Sequential { lo: 0.0, hi },
+            "Fisher z",
+        ),
         (
             "long_minus_short",
             &d.test.observed,
             ColorScale::diverging_from(d.test.observed.iter().copied()),
+            "Δ Fisher z (long − short)",
         ),
     ] {
         let n = match name {
@@ -452,6 +460,7 @@ fn discrim_figures(out: &Path, d: &DiscrimResult) -> Result<()> {
                 x_extent: (t0, t1),
                 y_extent: (t0, t1),
                 scale,
+                value_label: value_label.into(),
             },
         )?;
     }

@@ -40,13 +40,16 @@ pub fn sorted_activity_heatmap(
         .collect();
     let map = Heatmap {
         values,
-        x_extent: (0.0, t as f64),
-        y_extent: (0.0, order.len() as f64),
+        x_extent: (-0.5, t as f64 - 0.5),
+        y_extent: (-0.5, order.len() as f64 - 0.5),
         scale: ColorScale::Sequential { lo: 0.0, hi: 1.0 },
+        value_label: "activity / unit's peak".into(),
     };
     heatmap(
         path,
-        &Axes::new(title, "time step", "unit (sorted by peak time)"),
+        &Axes::new(title, "time step", "unit (sorted by peak time)")
+            .integer_x()
+            .integer_y(),
         &map,
     )?;
     Ok(())
@@ -84,13 +87,14 @@ pub fn untrained_si_map(
         values,
         x_extent: (l0 - dl / 2.0, l1 + dl / 2.0),
         y_extent: (s1 + ds / 2.0, s0 - ds / 2.0),
+        value_label: "sequentiality index (SI)".into(),
     };
     heatmap(
         path,
         &Axes::new(
             "Untrained networks: SI of the pulse response (grey: no active unit)",
-            "λ0",
-            "σ0",
+            "λ0 (initial self-coupling)",
+            "σ0 (initial off-diagonal coupling)",
         ),
         &map,
     )?;

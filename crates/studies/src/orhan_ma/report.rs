@@ -129,7 +129,8 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
             "Recurrent weight profile along the peak-time order",
             "offset k (post − pre, in peak-time rank)",
             "mean W[pre, post] ± s.d.",
-        ),
+        )
+        .integer_x(),
         &lines,
     )?;
     Ok(())
@@ -165,12 +166,15 @@ pub fn schur_figure(
     let map = Heatmap {
         scale: ColorScale::sequential_from(values.iter().flatten().copied()),
         values,
-        x_extent: (0.0, n),
-        y_extent: (0.0, n),
+        x_extent: (-0.5, n - 0.5),
+        y_extent: (-0.5, n - 0.5),
+        value_label: "|T_ij| (Schur interaction)".into(),
     };
     heatmap(
         path,
-        &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"),
+        &Axes::new(title, "Schur mode j (by |λ|)", "Schur mode i (by |λ|)")
+            .integer_x()
+            .integer_y(),
         &map,
     )?;
     Ok((sig.len(), modes.nonnormal_fraction))

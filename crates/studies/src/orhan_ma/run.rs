@@ -331,7 +331,8 @@ fn profiles_and_schur(
         sorted_activity_heatmap(
             &out.join(format!("heatmap_{name}.png")),
             &format!(
-                "{} λ0={} σ0={} ρ={} (SI {:.2})",
+                "Most {} network: {}, λ0 = {}, σ0 = {}, ρ = {} (SI {:.2})",
+                name.trim_start_matches("most_"),
                 net.result.task,
                 net.result.lambda0,
                 net.result.sigma0,
@@ -389,7 +390,10 @@ fn profiles_and_schur(
             let w = toeplitz_from_profile(&avg, SCHUR_DIM.min(cfg.n_units));
             let (sig, nonnormal) = schur_figure(
                 &out.join(format!("schur_{name}.png")),
-                &format!("Schur modes of the mean connectivity, {name}"),
+                &format!(
+                    "Schur-mode interactions of the mean connectivity, {} networks",
+                    name.replace("_si", "-SI").replace('_', " ")
+                ),
                 w.view(),
                 cfg.schur_threshold,
             )?;

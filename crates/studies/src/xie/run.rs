@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use serde::Serialize;
 use wm_analysis::stats::{mean_sem, ttest_student};
-use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Line, bar_chart, heatmap, line_plot};
+use wm_plot::{Axes, ColorScale, Heatmap, Line, heatmap, histogram, line_plot};
 use wm_rate_rnn::Noise;
 use wm_tasks::xie::{Mode, score_trials};
 use wm_tasks::{TaskRng, XieMultitask, XieTask};
@@ -686,12 +686,14 @@ fn condition_results(
                 ),
                 "time from trial start (s)",
                 "unit (sorted by preferred location)",
-            ),
+            )
+            .integer_y(),
             &Heatmap {
                 values: m.rows.clone(),
                 x_extent: (0.0, steps as f64 * dt_s),
-                y_extent: (0.0, m.rows.len() as f64),
+                y_extent: (-0.5, m.rows.len() as f64 - 0.5),
                 scale: ColorScale::Sequential { lo: 0.0, hi: 1.0 },
+                value_label: "rate / peak delay rate (grey: no peak > 0)".into(),
             },
         )?;
         // Delay activity at the 90° cue carried by the units tuned near it:
@@ -726,12 +728,15 @@ fn condition_results(
                 &format!("W_rec sorted by preferred cue location ({k} delay)"),
                 "presynaptic unit (sorted)",
                 "postsynaptic unit (sorted)",
-            ),
+            )
+            .integer_x()
+            .integer_y(),
             &Heatmap {
                 values: w.values.clone(),
-                x_extent: (0.0, n),
-                y_extent: (0.0, n),
+                x_extent: (-0.5, n - 0.5),
+                y_extent: (-0.5, n - 0.5),
                 scale: ColorScale::diverging_from(w.values.iter().flatten().copied()),
+                value_label: "recurrent weight W_rec".into(),
             },
         )?;
     }
@@ -810,26 +815,23 @@ fn behaviour_results(
     ));
     // Histogram of per-unit r.
     let edges: Vec<f64> = (0..=10).map(|b| -1.0 + 0.2 * b as f64).collect();
-    let bars: Vec<BarGroup> = edges
+    let counts: Vec<usize> = edges
         .windows(2)
-        .map(|w| BarGroup {
-            label: format!("{:.1}", 0.5 * (w[0] + w[1])),
-            value: rs
-                .iter()
+        .map(|w| {
+            rs.iter()
                 .filter(|&&r| r >= w[0] && (r < w[1] || w[1] >= 1.0))
-                .count() as f64,
-            err: None,
-            points: Vec::new(),
+                .count()
         })
         .collect();
-    bar_chart(
+    histogram(
         &out.join(format!("rate_behaviour_r_{k}.png")),
         &Axes::new(
             &format!("Rate–behaviour correlation per delay unit ({k} delay)"),
             "Pearson r (signed saccade deviation vs rate deviation)",
             "units",
         ),
-        &bars,
+        &edges,
+        &counts,
     )?;
     let positions = first.main.positions_deg.clone();
     let mean_over = |pick: &dyn Fn(&BehaviourAnalysis) -> &Vec<f64>| -> Vec<f64> {
