@@ -1,0 +1,304 @@
+//! One look for every figure: figure size, font sizes and margins in pixels,
+//! tick labels, titles that wrap instead of running off the figure, and the
+//! axis frame every chart of this crate draws the same way.
+
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use crate::Axes;
+use crate::backend::DrawResult;
+
+/// Size of every figure, pixels (width, height): 3:2 like a talk slide's
+/// half, large enough that text at the sizes below stays sharp.
+pub const FIGURE_PX: (u32, u32) = (1050, 700);
+/// Title font size, pixels.
+pub const TITLE_FONT_PX: u32 = 26;
+/// Axis descriptions and the colour bar's label, pixels.
+pub const AXIS_LABEL_FONT_PX: u32 = 22;
+/// Tick labels (both axes and the colour bar), pixels.
+pub const TICK_FONT_PX: u32 = 18;
+/// Legend entries, pixels.
+pub const LEGEND_FONT_PX: u32 = 17;
+/// Space around the chart, pixels.
+pub const MARGIN_PX: u32 = 14;
+/// Height of the area under the x axis (tick labels and description), pixels.
+pub const X_LABEL_AREA_PX: u32 = 72;
+/// Width of the area left of the y axis (tick labels and description), pixels.
+pub const Y_LABEL_AREA_PX: u32 = 100;
+/// At most this many tick labels on an axis, so that they never overlap.
+pub const MAX_TICKS: usize = 8;
+
+/// The font family every text of a figure uses (registered in `backend`).
+pub(crate) const FONT: &str = "sans-serif";
+
+/// What an axis's values are, which decides where its ticks go and how they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ticks {
+    /// Real-valued (time in ms, a weight, SI): ticks at round values, with
+    /// as many decimals as the tick spacing needs (`0.25`, `150`).
+    #[default]
+    Real,
+    /// Integer-valued (unit index, trial, step, count): ticks only at
+    /// integers, printed without decimals (`20`, never `20.0`).
+    Integer,
+}
+
+impl Ticks {
+    /// How many tick labels to ask plotters for on an axis spanning `lo..hi`:
+    /// at most [`MAX_TICKS`], and for integer axes at most one per integer,
+    /// so that plotters' 1–2–5 spacing never falls below 1.
+    pub fn label_count(self, lo: f64, hi: f64) -> usize {
+        let span = (hi - lo).abs();
+        match self {
+            Ticks::Real => MAX_TICKS,
+            Ticks::Integer if span.is_finite() => MAX_TICKS.min(span.floor() as usize + 1).max(1),
+            Ticks::Integer => 1,
+        }
+    }
+
+    /// The label of the tick at `value` on an axis spanning `lo..hi`.
+    /// Integer axes print integers and leave any other tick blank; real axes
+    /// print one decimal more than the tick spacing (a tenth of the span)
+    /// needs, then drop trailing zeros, so float noise (`0.30000000000000004`)
+    /// and spurious `.0` never show, and `-0` reads `0`.
+    pub fn format(self, value: f64, lo: f64, hi: f64) -> String {
+        if !value.is_finite() {
+            return String::new();
+        }
+        let text = match self {
+            Ticks::Integer => {
+                let r = value.round();
+                if (value - r).abs() > 1e-6 * (1.0 + r.abs()) {
+                    return String::new();
+                }
+                format!("{r:.0}")
+            }
+            Ticks::Real => {
+                let step = (hi - lo).abs() / 10.0;
+                let decimals = if step.is_finite() && step > 0.0 {
+                    ((-step.log10()).ceil().max(0.0) as usize + 1).min(12)
+                } else {
+                    3
+                };
+                let s = format!("{value:.decimals$}");
+                if s.contains('.') {
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                } else {
+                    s
+                }
+            }
+        };
+        if text
+            .trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
+            "0".into()
+        } else {
+            text
+        }
+    }
+}
+
+/// Greedy word wrap of `text` into lines no wider than `max_px` as measured
+/// by `width_px` (a single over-long word gets a line of its own).
+pub(crate) fn wrap(text: &str, max_px: u32, width_px: impl Fn(&str) -> u32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if width_px(&format!("{line} {word}")) <= max_px => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+/// Draw `title` centred at the top of `root`, wrapped onto as many lines as
+/// the width needs, and return the area below it.
+pub(crate) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let style = TextStyle::from((FONT, TITLE_FONT_PX).into_font());
+    let max_px = root.dim_in_pixel().0.saturating_sub(2 * MARGIN_PX);
+    let width = |s: &str| root.estimate_text_size(s, &style).map_or(0, |(w, _)| w);
+    let mut area = root.margin(MARGIN_PX / 2, 0, 0, 0);
+    for line in wrap(title, max_px, width) {
+        area = area
+            .titled(&line, style.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(area)
+}
+
+/// The cartesian chart every figure of this crate draws its data on.
+pub(crate) type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Margins and label areas of the standard chart on `area` (what
+/// [`titled`] left), over `x` × `y` in data units.
+pub(crate) fn chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<Chart<'a, DB>, String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    ChartBuilder::on(area)
+        .margin(MARGIN_PX)
+        .x_label_area_size(X_LABEL_AREA_PX)
+        .y_label_area_size(Y_LABEL_AREA_PX)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(e)
+}
+
+/// Whether a chart draws grid lines at its ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grid {
+    /// Light lines at the major ticks of both axes.
+    Both,
+    /// Light lines at the y ticks only (bar charts).
+    YOnly,
+    /// No grid (heat maps).
+    None,
+}
+
+/// Axes, ticks and descriptions of `chart` in the common style; `x_labels`
+/// replaces the x tick labels (a bar chart's categories).
+pub(crate) fn draw_mesh<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    axes: &Axes,
+    grid: Grid,
+    x_labels: Option<&dyn Fn(f64) -> String>,
+) -> DrawResult {
+    let (xr, yr) = (chart.x_range(), chart.y_range());
+    let (x_ticks, y_ticks) = (axes.x_ticks, axes.y_ticks);
+    let fx = move |v: &f64| match x_labels {
+        Some(f) => f(*v),
+        None => x_ticks.format(*v, xr.start, xr.end),
+    };
+    let fy = move |v: &f64| y_ticks.format(*v, yr.start, yr.end);
+    let grid_line = BLACK.mix(0.15);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(x_ticks.label_count(xr.start, xr.end))
+        .y_labels(y_ticks.label_count(yr.start, yr.end))
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .label_style((FONT, TICK_FONT_PX))
+        .axis_desc_style((FONT, AXIS_LABEL_FONT_PX))
+        .x_desc(&axes.x_label)
+        .y_desc(&axes.y_label)
+        .bold_line_style(grid_line)
+        .light_line_style(TRANSPARENT)
+        .axis_style(BLACK);
+    match grid {
+        Grid::Both => {}
+        Grid::YOnly => {
+            mesh.disable_x_mesh();
+        }
+        Grid::None => {
+            mesh.disable_mesh();
+        }
+    }
+    mesh.draw().map_err(|e| e.to_string())
+}
+
+/// Where a legend covers the fewest of `points` (data coordinates) among
+/// the four corners of the `x` × `y` plot, upper right first on ties: each
+/// corner box spans 45 % of the width and 35 % of the height.
+pub(crate) fn legend_corner(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> SeriesLabelPosition {
+    // [upper right, upper left, lower right, lower left]
+    let mut counts = [0usize; 4];
+    for (x, y) in points {
+        let (fx, fy) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+        let (right, left) = (fx >= 0.55, fx <= 0.45);
+        let (upper, lower) = (fy >= 0.65, fy <= 0.35);
+        for (k, inside) in [upper && right, upper && left, lower && right, lower && left]
+            .into_iter()
+            .enumerate()
+        {
+            counts[k] += usize::from(inside);
+        }
+    }
+    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
+    [
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+    ][best]
+        .clone()
+}
+
+/// Points along the polyline `pts`, eight per segment, so that a legend
+/// placed by [`legend_corner`] avoids the lines between sparse points too.
+pub(crate) fn along(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = pts
+        .windows(2)
+        .flat_map(|w| {
+            let ((xa, ya), (xb, yb)) = (w[0], w[1]);
+            (0..8).map(move |k| {
+                let t = k as f64 / 8.0;
+                (xa + t * (xb - xa), ya + t * (yb - ya))
+            })
+        })
+        .collect();
+    out.extend(pts.last());
+    out
+}
+
+/// Draw the legend of `chart` in the common style at `position`.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, LEGEND_FONT_PX))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.5))
+        .margin(12)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_between_words_within_the_width() {
+        // One pixel per character: lines of at most 11 characters.
+        let lines = wrap("SI vs rho within seeds, slope 3", 11, |s| s.len() as u32);
+        assert_eq!(lines, ["SI vs rho", "within", "seeds,", "slope 3"]);
+        assert_eq!(wrap("", 10, |s| s.len() as u32), Vec::<String>::new());
+        assert_eq!(
+            wrap("averyverylongword x", 5, |s| s.len() as u32),
+            ["averyverylongword", "x"]
+        );
+    }
+
+    #[test]
+    fn the_legend_goes_to_the_emptiest_corner() {
+        let r = (0.0, 1.0);
+        // A rising line fills the lower left and upper right.
+        let rising = along(&[(0.0, 0.0), (1.0, 1.0)]);
+        assert_eq!(legend_corner(rising, r, r), SeriesLabelPosition::UpperLeft);
+        // A falling line fills the upper left and lower right.
+        let falling = along(&[(0.0, 1.0), (1.0, 0.0)]);
+        assert_eq!(
+            legend_corner(falling, r, r),
+            SeriesLabelPosition::UpperRight
+        );
+        // A line along the top leaves the lower right first.
+        let top = along(&[(0.0, 0.9), (1.0, 0.9)]);
+        assert_eq!(legend_corner(top, r, r), SeriesLabelPosition::LowerRight);
+    }
+}
