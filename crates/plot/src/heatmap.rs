@@ -8,8 +8,8 @@ use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
 use crate::style::{
-    AXIS_LABEL_FONT_PX, FIGURE_PX, FONT, Grid, MARGIN_PX, MAX_TICKS, TICK_FONT_PX, Ticks,
-    X_LABEL_AREA_PX, chart, draw_mesh, titled,
+    AXIS_LABEL_FONT_PX, FIGURE_PX, FONT, Grid, MARGIN_PX, MAX_TICKS, TICK_FONT_PX, TICK_MARK_PX,
+    Ticks, X_LABEL_AREA_PX, chart, draw_mesh, titled,
 };
 use crate::{Axes, PlotError, Result};
 
@@ -99,7 +99,7 @@ pub struct Heatmap {
 }
 
 /// Width of the colour bar's area right of the heat map: bar, ticks and label, pixels.
-const COLORBAR_AREA_PX: u32 = 190;
+const COLORBAR_AREA_PX: u32 = 170;
 /// Width of the colour bar itself, pixels.
 const COLORBAR_PX: u32 = 28;
 
@@ -163,11 +163,13 @@ fn draw<DB: DrawingBackend>(
         .margin_top(MARGIN_PX)
         .margin_bottom(MARGIN_PX + X_LABEL_AREA_PX)
         .margin_left(8)
-        .right_y_label_area_size(COLORBAR_AREA_PX - COLORBAR_PX - 8)
+        .margin_right(MARGIN_PX)
+        .right_y_label_area_size(COLORBAR_AREA_PX - COLORBAR_PX - 8 - MARGIN_PX)
         .build_cartesian_2d(0.0..1.0, lo..hi)
         .map_err(e)?;
     let fy = |v: &f64| Ticks::Real.format(*v, lo, hi);
     cb.configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK_PX)
         .disable_mesh()
         .disable_x_axis()
         .y_labels(MAX_TICKS)

@@ -62,7 +62,7 @@ fn draw<DB: DrawingBackend>(
     let area = titled(root, &axes.title)?;
     let mut chart = chart(&area, (x0, x1), (y0, y1))?;
     draw_mesh(&mut chart, axes, Grid::Both, None)?;
-    let mut crowd = Vec::new();
+    let mut crowd: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
     for (k, l) in lines.iter().enumerate() {
         let (r, g, b) = PALETTE[k % PALETTE.len()];
         let color = RGBColor(r, g, b);
@@ -88,7 +88,7 @@ fn draw<DB: DrawingBackend>(
                 .zip(l.y.iter().copied())
                 .filter(|p| p.1.is_finite())
                 .collect();
-        crowd.extend(along(&pts));
+        crowd.push((&l.name, along(&pts)));
         let style = color.stroke_width(3);
         let series = if dashed {
             chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))
@@ -111,7 +111,8 @@ fn draw<DB: DrawingBackend>(
             });
     }
     if !lines.is_empty() {
-        draw_legend(&mut chart, legend_corner(crowd, (x0, x1), (y0, y1)))?;
+        let px = chart.plotting_area().dim_in_pixel();
+        draw_legend(&mut chart, legend_corner(&crowd, (x0, x1), (y0, y1), px))?;
     }
     Ok(())
 }

@@ -119,16 +119,17 @@ fn draw<DB: DrawingBackend>(
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
     }
     if groups.len() + fits.len() > 0 {
-        let crowd =
-            groups
-                .iter()
-                .flat_map(|g| g.points.iter().copied())
-                .chain(fits.iter().flat_map(|f| {
-                    let band: Vec<(f64, f64)> =
-                        f.x.iter().copied().zip(f.fit.iter().copied()).collect();
-                    along(&band)
-                }));
-        draw_legend(&mut chart, legend_corner(crowd, (x0, x1), (y0, y1)))?;
+        let crowd: Vec<(&str, Vec<(f64, f64)>)> = fits
+            .iter()
+            .map(|f| {
+                let line: Vec<(f64, f64)> =
+                    f.x.iter().copied().zip(f.fit.iter().copied()).collect();
+                (f.name.as_str(), along(&line))
+            })
+            .chain(groups.iter().map(|g| (g.name.as_str(), g.points.clone())))
+            .collect();
+        let px = chart.plotting_area().dim_in_pixel();
+        draw_legend(&mut chart, legend_corner(&crowd, (x0, x1), (y0, y1), px))?;
     }
     Ok(())
 }

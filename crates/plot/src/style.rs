@@ -20,6 +20,8 @@ pub const AXIS_LABEL_FONT_PX: u32 = 22;
 pub const TICK_FONT_PX: u32 = 18;
 /// Legend entries, pixels.
 pub const LEGEND_FONT_PX: u32 = 17;
+/// Length of the tick marks on every axis and the colour bar, pixels.
+pub const TICK_MARK_PX: u32 = 6;
 /// Space around the chart, pixels.
 pub const MARGIN_PX: u32 = 14;
 /// Height of the area under the x axis (tick labels and description), pixels.
@@ -182,7 +184,8 @@ pub(crate) fn draw_mesh<DB: DrawingBackend>(
     let fy = move |v: &f64| y_ticks.format(*v, yr.start, yr.end);
     let grid_line = BLACK.mix(0.15);
     let mut mesh = chart.configure_mesh();
-    mesh.x_labels(x_ticks.label_count(xr.start, xr.end))
+    mesh.set_all_tick_mark_size(TICK_MARK_PX)
+        .x_labels(x_ticks.label_count(xr.start, xr.end))
         .y_labels(y_ticks.label_count(yr.start, yr.end))
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
@@ -205,35 +208,55 @@ pub(crate) fn draw_mesh<DB: DrawingBackend>(
     mesh.draw().map_err(|e| e.to_string())
 }
 
-/// Where a legend covers the fewest of `points` (data coordinates) among
-/// the four corners of the `x` × `y` plot, upper right first on ties: each
-/// corner box spans 45 % of the width and 35 % of the height.
+/// Where the legend of `series` (each one's name and points, in data
+/// coordinates) crosses the fewest series, then covers the fewest points,
+/// among the four corners of the `x` × `y` plot of `plot_px` pixels; upper
+/// right first on ties. The legend's box is estimated from its entries at
+/// [`LEGEND_FONT_PX`] (DejaVu Sans averages about 0.6 em per character).
 pub(crate) fn legend_corner(
-    points: impl IntoIterator<Item = (f64, f64)>,
+    series: &[(&str, Vec<(f64, f64)>)],
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
+    (w_px, h_px): (u32, u32),
 ) -> SeriesLabelPosition {
-    // [upper right, upper left, lower right, lower left]
-    let mut counts = [0usize; 4];
-    for (x, y) in points {
-        let (fx, fy) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
-        let (right, left) = (fx >= 0.55, fx <= 0.45);
-        let (upper, lower) = (fy >= 0.65, fy <= 0.35);
-        for (k, inside) in [upper && right, upper && left, lower && right, lower && left]
-            .into_iter()
-            .enumerate()
-        {
-            counts[k] += usize::from(inside);
-        }
-    }
-    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
-    [
+    let font = f64::from(LEGEND_FONT_PX);
+    let chars = series
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let box_w = (0.6 * font * chars + 60.0) / f64::from(w_px.max(1));
+    let box_h = (series.len() as f64 * (font + 6.0) + 36.0) / f64::from(h_px.max(1));
+    let corners = [
         SeriesLabelPosition::UpperRight,
         SeriesLabelPosition::UpperLeft,
         SeriesLabelPosition::LowerRight,
         SeriesLabelPosition::LowerLeft,
-    ][best]
-        .clone()
+    ];
+    let inside = |k: usize, (x, y): (f64, f64)| {
+        let (fx, fy) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+        let in_x = if k % 2 == 0 {
+            fx >= 1.0 - box_w
+        } else {
+            fx <= box_w
+        };
+        let in_y = if k < 2 {
+            fy >= 1.0 - box_h
+        } else {
+            fy <= box_h
+        };
+        in_x && in_y
+    };
+    let score = |k: usize| {
+        let counts = series
+            .iter()
+            .map(|(_, pts)| pts.iter().filter(|&&p| inside(k, p)).count());
+        counts.fold((0, 0), |(lines, points), n| {
+            (lines + usize::from(n > 0), points + n)
+        })
+    };
+    let best = (0..4).min_by_key(|&k| score(k)).unwrap_or(0);
+    corners[best].clone()
 }
 
 /// Points along the polyline `pts`, eight per segment, so that a legend
@@ -288,17 +311,20 @@ mod tests {
     #[test]
     fn the_legend_goes_to_the_emptiest_corner() {
         let r = (0.0, 1.0);
+        let px = (800, 600);
+        let rising = ("rising", along(&[(0.0, 0.0), (1.0, 1.0)]));
+        let falling = ("falling", along(&[(0.0, 1.0), (1.0, 0.0)]));
+        let top = ("top", along(&[(0.0, 0.95), (1.0, 0.95)]));
         // A rising line fills the lower left and upper right.
-        let rising = along(&[(0.0, 0.0), (1.0, 1.0)]);
-        assert_eq!(legend_corner(rising, r, r), SeriesLabelPosition::UpperLeft);
+        let at = |s: &[(&str, Vec<(f64, f64)>)]| legend_corner(s, r, r, px);
+        assert_eq!(at(&[rising.clone()]), SeriesLabelPosition::UpperLeft);
         // A falling line fills the upper left and lower right.
-        let falling = along(&[(0.0, 1.0), (1.0, 0.0)]);
-        assert_eq!(
-            legend_corner(falling, r, r),
-            SeriesLabelPosition::UpperRight
-        );
+        assert_eq!(at(&[falling.clone()]), SeriesLabelPosition::UpperRight);
         // A line along the top leaves the lower right first.
-        let top = along(&[(0.0, 0.9), (1.0, 0.9)]);
-        assert_eq!(legend_corner(top, r, r), SeriesLabelPosition::LowerRight);
+        assert_eq!(at(&[top.clone()]), SeriesLabelPosition::LowerRight);
+        // Crossing lines: the lower corners hold one line each, the upper
+        // ones two (the top line too); the fewer points decide between the
+        // lower two, and ties go right.
+        assert_eq!(at(&[rising, falling, top]), SeriesLabelPosition::LowerRight);
     }
 }

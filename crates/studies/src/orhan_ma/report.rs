@@ -46,13 +46,13 @@ pub fn factor_figure(
         lo: reg.band.iter().map(|b| b.2).collect(),
         hi: reg.band.iter().map(|b| b.3).collect(),
     };
-    let label = match reg.factor {
-        Factor::Sigma0 => "σ0 (initial off-diagonal coupling)",
-        Factor::Lambda0 => "λ0 (initial self-coupling)",
-        Factor::Rho => "ρ (weight decay)",
-        Factor::InputGain => "g (input gain)",
+    let (symbol, label) = match reg.factor {
+        Factor::Sigma0 => ("σ0", "σ0 (initial off-diagonal coupling)"),
+        Factor::Lambda0 => ("λ0", "λ0 (initial self-coupling)"),
+        Factor::Rho => ("ρ", "ρ (weight decay)"),
+        Factor::InputGain => ("g", "g (input gain)"),
     };
-    let title = format!("SI vs {} (n = {})", reg.factor.name(), reg.n);
+    let title = format!("SI vs {symbol}, {} networks (OLS fit, 95 % band)", reg.n);
     scatter_with_fit(
         path,
         &Axes::new(&title, label, "sequentiality index"),
@@ -117,7 +117,7 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
     let lines: Vec<Line> = groups
         .iter()
         .map(|(name, p)| Line {
-            name: (*name).to_string(),
+            name: format!("{} networks", name.replace("_si", "-SI")),
             x: p.offsets.iter().map(|&o| o as f64).collect(),
             y: p.mean.clone(),
             err: Some(p.sd.clone()),
