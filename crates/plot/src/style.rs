@@ -210,8 +210,8 @@ pub(crate) fn draw_mesh<DB: DrawingBackend>(
 
 /// Where the legend of `series` (each one's name and points, in data
 /// coordinates) crosses the fewest series, then covers the fewest points,
-/// among the four corners of the `x` × `y` plot of `plot_px` pixels; upper
-/// right first on ties. The legend's box is estimated from its entries at
+/// among the corners and the middles of the edges of the `x` × `y` plot
+/// of `plot_px` pixels; corners first on ties, upper right first of all. The legend's box is estimated from its entries at
 /// [`LEGEND_FONT_PX`] (DejaVu Sans averages about 0.6 em per character).
 pub(crate) fn legend_corner(
     series: &[(&str, Vec<(f64, f64)>)],
@@ -227,36 +227,40 @@ pub(crate) fn legend_corner(
         .unwrap_or(0) as f64;
     let box_w = (0.6 * font * chars + 60.0) / f64::from(w_px.max(1));
     let box_h = (series.len() as f64 * (font + 6.0) + 36.0) / f64::from(h_px.max(1));
-    let corners = [
-        SeriesLabelPosition::UpperRight,
-        SeriesLabelPosition::UpperLeft,
-        SeriesLabelPosition::LowerRight,
-        SeriesLabelPosition::LowerLeft,
+    use SeriesLabelPosition as P;
+    // In order of preference; a corner before the middle of an edge.
+    let places = [
+        (P::UpperRight, 2, 2),
+        (P::UpperLeft, 0, 2),
+        (P::LowerRight, 2, 0),
+        (P::LowerLeft, 0, 0),
+        (P::MiddleRight, 2, 1),
+        (P::MiddleLeft, 0, 1),
+        (P::UpperMiddle, 1, 2),
+        (P::LowerMiddle, 1, 0),
     ];
-    let inside = |k: usize, (x, y): (f64, f64)| {
-        let (fx, fy) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
-        let in_x = if k % 2 == 0 {
-            fx >= 1.0 - box_w
-        } else {
-            fx <= box_w
-        };
-        let in_y = if k < 2 {
-            fy >= 1.0 - box_h
-        } else {
-            fy <= box_h
-        };
-        in_x && in_y
+    // The interval a box of `size` (fraction of the axis) covers at `side`:
+    // 0 at the low end, 1 centred, 2 at the high end.
+    let covers = |side: u8, size: f64, f: f64| match side {
+        0 => f <= size,
+        1 => (f - 0.5).abs() <= size / 2.0,
+        _ => f >= 1.0 - size,
     };
-    let score = |k: usize| {
-        let counts = series
+    let score = |&(_, sx, sy): &(SeriesLabelPosition, u8, u8)| {
+        let inside = |&(x, y): &(f64, f64)| {
+            covers(sx, box_w, (x - x0) / (x1 - x0)) && covers(sy, box_h, (y - y0) / (y1 - y0))
+        };
+        series
             .iter()
-            .map(|(_, pts)| pts.iter().filter(|&&p| inside(k, p)).count());
-        counts.fold((0, 0), |(lines, points), n| {
-            (lines + usize::from(n > 0), points + n)
-        })
+            .map(|(_, pts)| pts.iter().filter(|p| inside(p)).count())
+            .fold((0, 0), |(lines, points), n| {
+                (lines + usize::from(n > 0), points + n)
+            })
     };
-    let best = (0..4).min_by_key(|&k| score(k)).unwrap_or(0);
-    corners[best].clone()
+    places
+        .iter()
+        .min_by_key(|p| score(p))
+        .map_or(P::UpperRight, |p| p.0.clone())
 }
 
 /// Points along the polyline `pts`, eight per segment, so that a legend
@@ -322,9 +326,22 @@ mod tests {
         assert_eq!(at(&[falling.clone()]), SeriesLabelPosition::UpperRight);
         // A line along the top leaves the lower right first.
         assert_eq!(at(&[top.clone()]), SeriesLabelPosition::LowerRight);
-        // Crossing lines: the lower corners hold one line each, the upper
-        // ones two (the top line too); the fewer points decide between the
-        // lower two, and ties go right.
-        assert_eq!(at(&[rising, falling, top]), SeriesLabelPosition::LowerRight);
+        // Crossing lines and a line along the top: every corner holds a
+        // line, the middle of the right edge none.
+        assert_eq!(
+            at(&[rising.clone(), falling.clone(), top]),
+            SeriesLabelPosition::MiddleRight
+        );
+        // Two lines along the top and the bottom block every corner; the
+        // middle of the right edge is free.
+        let low = ("low", along(&[(0.0, 0.02), (1.0, 0.03)]));
+        let high = ("high", along(&[(0.0, 0.97), (1.0, 0.96)]));
+        assert_eq!(at(&[low, high]), SeriesLabelPosition::MiddleRight);
+        // A cross with a horizontal line through it blocks the corners and
+        // the middles of the left and right edges.
+        assert_eq!(
+            at(&[rising, falling, ("mid", along(&[(0.0, 0.5), (1.0, 0.5)]))]),
+            SeriesLabelPosition::UpperMiddle
+        );
     }
 }
