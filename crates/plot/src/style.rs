@@ -321,11 +321,20 @@ mod tests {
         let top = ("top", along(&[(0.0, 0.95), (1.0, 0.95)]));
         // A rising line fills the lower left and upper right.
         let at = |s: &[(&str, Vec<(f64, f64)>)]| legend_corner(s, r, r, px);
-        assert_eq!(at(&[rising.clone()]), SeriesLabelPosition::UpperLeft);
+        assert_eq!(
+            at(std::slice::from_ref(&rising)),
+            SeriesLabelPosition::UpperLeft
+        );
         // A falling line fills the upper left and lower right.
-        assert_eq!(at(&[falling.clone()]), SeriesLabelPosition::UpperRight);
+        assert_eq!(
+            at(std::slice::from_ref(&falling)),
+            SeriesLabelPosition::UpperRight
+        );
         // A line along the top leaves the lower right first.
-        assert_eq!(at(&[top.clone()]), SeriesLabelPosition::LowerRight);
+        assert_eq!(
+            at(std::slice::from_ref(&top)),
+            SeriesLabelPosition::LowerRight
+        );
         // Crossing lines and a line along the top: every corner holds a
         // line, the middle of the right edge none.
         assert_eq!(
