@@ -68,6 +68,8 @@ fn draw<DB: DrawingBackend>(
         let color = RGBColor(r, g, b);
         // Past the palette's eight colours, lines repeat them dashed.
         let dashed = k >= PALETTE.len();
+        // What the legend should not cover: the line and its band's edges.
+        let mut covered = Vec::new();
         if let Some(err) = &l.err {
             let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
             let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
@@ -76,6 +78,7 @@ fn draw<DB: DrawingBackend>(
                 .map(|&i| (l.x[i], l.y[i] + err[i]))
                 .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
                 .collect();
+            covered.extend(along(&band));
             if band.len() >= 3 {
                 chart
                     .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
@@ -88,7 +91,8 @@ fn draw<DB: DrawingBackend>(
                 .zip(l.y.iter().copied())
                 .filter(|p| p.1.is_finite())
                 .collect();
-        crowd.push((&l.name, along(&pts)));
+        covered.extend(along(&pts));
+        crowd.push((&l.name, covered));
         let style = color.stroke_width(3);
         let series = if dashed {
             chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))

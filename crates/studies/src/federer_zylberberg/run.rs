@@ -407,9 +407,8 @@ pub fn draw_experiment(
     };
     let y_label = "ŝ(t)/ŝ(0)";
     let title = format!(
-        "{} — {} (mean ± SEM, {} networks)",
+        "{}: memory readout ŝ(t)/ŝ(0), mean ± SEM over {} networks",
         exp.figure,
-        exp.name,
         res.seeds.len()
     );
     let all: Vec<Line> = res.series.iter().map(line).collect();
@@ -429,8 +428,8 @@ pub fn draw_experiment(
     if !high.is_empty() && high.len() < res.series.len() {
         let name = format!("{}_zoom.png", exp.name);
         let t = format!(
-            "{} — {}, curves ending above {ZOOM_ABOVE}",
-            exp.figure, exp.name
+            "{}: memory readout ŝ(t)/ŝ(0) of the curves ending above {ZOOM_ABOVE}",
+            exp.figure
         );
         line_plot(
             &out.join(&name),
@@ -460,7 +459,10 @@ pub fn draw_experiment(
         } else {
             &exp.x_label
         };
-        let t = format!("{} — {}: ŝ(end)/ŝ(0) (mean ± SEM)", exp.figure, exp.name);
+        let t = format!(
+            "{}: final memory readout ŝ(end)/ŝ(0) against {x_label} (mean ± SEM)",
+            exp.figure
+        );
         line_plot(
             &out.join(&name),
             &Axes::new(&t, x_label, "ŝ(end)/ŝ(0)"),
@@ -519,7 +521,7 @@ pub fn draw_rates(
             .collect();
         let at = |f: f64| s_hat[((s_hat.len() - 1) as f64 * f).round() as usize];
         let title = format!(
-            "{} — {}: rates of {} units; ŝ = {:.2} → {:.2} → {:.2}",
+            "{}, {}: rates of {} units; ŝ = {:.2} → {:.2} → {:.2} (start, middle, end)",
             exp.figure,
             c.label(),
             trace.units.len(),
