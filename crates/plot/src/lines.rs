@@ -6,7 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
-use crate::style::{FIGURE_PX, Grid, along, chart, draw_legend, draw_mesh, legend_corner, titled};
+use crate::style::{
+    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
+    plan_legend, split_for_legend, titled,
+};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One line with an optional symmetric error (e.g. s.d. or SEM) drawn as a band.
@@ -60,39 +63,51 @@ fn draw<DB: DrawingBackend>(
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let area = titled(root, &axes.title)?;
-    let mut chart = chart(&area, (x0, x1), (y0, y1))?;
+    // Each line's points and its band (upper edge, then the lower one back).
+    let shapes: Vec<(Vec<(f64, f64)>, Vec<(f64, f64)>)> = lines
+        .iter()
+        .map(|l| {
+            let pts: Vec<(f64, f64)> =
+                l.x.iter()
+                    .copied()
+                    .zip(l.y.iter().copied())
+                    .filter(|p| p.1.is_finite())
+                    .collect();
+            let band = l.err.as_ref().map_or_else(Vec::new, |err| {
+                let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
+                let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
+                idx.iter()
+                    .map(|&i| (l.x[i], l.y[i] + err[i]))
+                    .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
+                    .collect()
+            });
+            (pts, band)
+        })
+        .collect();
+    // What the legend should not cover: each line and its band's edges.
+    let crowd: Vec<(&str, Vec<(f64, f64)>)> = lines
+        .iter()
+        .zip(&shapes)
+        .map(|(l, (pts, band))| {
+            let mut covered = along(pts);
+            covered.extend(along(band));
+            (l.name.as_str(), covered)
+        })
+        .collect();
+    let place = plan_legend(&crowd, (x0, x1), (y0, y1), area.dim_in_pixel());
+    let (plot, beside) = split_for_legend(&area, &place);
+    let mut chart = chart(&plot, (x0, x1), (y0, y1))?;
     draw_mesh(&mut chart, axes, Grid::Both, None)?;
-    let mut crowd: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
-    for (k, l) in lines.iter().enumerate() {
+    for (k, (l, (pts, band))) in lines.iter().zip(shapes).enumerate() {
         let (r, g, b) = PALETTE[k % PALETTE.len()];
         let color = RGBColor(r, g, b);
         // Past the palette's eight colours, lines repeat them dashed.
         let dashed = k >= PALETTE.len();
-        // What the legend should not cover: the line and its band's edges.
-        let mut covered = Vec::new();
-        if let Some(err) = &l.err {
-            let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
-            let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
-            let band: Vec<(f64, f64)> = idx
-                .iter()
-                .map(|&i| (l.x[i], l.y[i] + err[i]))
-                .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
-                .collect();
-            covered.extend(along(&band));
-            if band.len() >= 3 {
-                chart
-                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
-                    .map_err(e)?;
-            }
+        if band.len() >= 3 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+                .map_err(e)?;
         }
-        let pts: Vec<(f64, f64)> =
-            l.x.iter()
-                .copied()
-                .zip(l.y.iter().copied())
-                .filter(|p| p.1.is_finite())
-                .collect();
-        covered.extend(along(&pts));
-        crowd.push((&l.name, covered));
         let style = color.stroke_width(3);
         let series = if dashed {
             chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))
@@ -114,9 +129,25 @@ fn draw<DB: DrawingBackend>(
                 }
             });
     }
-    if !lines.is_empty() {
-        let px = chart.plotting_area().dim_in_pixel();
-        draw_legend(&mut chart, legend_corner(&crowd, (x0, x1), (y0, y1), px))?;
+    match (place, beside) {
+        (LegendPlace::Outside(_), Some(strip)) => {
+            let entries: Vec<(&str, Marker)> = lines
+                .iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    let (r, g, b) = PALETTE[k % PALETTE.len()];
+                    (
+                        l.name.as_str(),
+                        Marker::Line(RGBColor(r, g, b), k >= PALETTE.len()),
+                    )
+                })
+                .collect();
+            draw_legend_beside(&strip, &entries)?;
+        }
+        (LegendPlace::Inside(position), _) if !lines.is_empty() => {
+            draw_legend(&mut chart, position)?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -6,7 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
-use crate::style::{FIGURE_PX, Grid, along, chart, draw_legend, draw_mesh, legend_corner, titled};
+use crate::style::{
+    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
+    plan_legend, split_for_legend, titled,
+};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One coloured group of points with a legend name.
@@ -80,7 +83,18 @@ fn draw<DB: DrawingBackend>(
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let area = titled(root, &axes.title)?;
-    let mut chart = chart(&area, (x0, x1), (y0, y1))?;
+    // What the legend should not cover: the fitted lines and the points.
+    let crowd: Vec<(&str, Vec<(f64, f64)>)> = fits
+        .iter()
+        .map(|f| {
+            let line: Vec<(f64, f64)> = f.x.iter().copied().zip(f.fit.iter().copied()).collect();
+            (f.name.as_str(), along(&line))
+        })
+        .chain(groups.iter().map(|g| (g.name.as_str(), g.points.clone())))
+        .collect();
+    let place = plan_legend(&crowd, (x0, x1), (y0, y1), area.dim_in_pixel());
+    let (plot, beside) = split_for_legend(&area, &place);
+    let mut chart = chart(&plot, (x0, x1), (y0, y1))?;
     draw_mesh(&mut chart, axes, Grid::Both, None)?;
     for (k, f) in fits.iter().enumerate() {
         let (r, g, b) = PALETTE[(k + groups.len()) % PALETTE.len()];
@@ -119,17 +133,33 @@ fn draw<DB: DrawingBackend>(
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
     }
     if groups.len() + fits.len() > 0 {
-        let crowd: Vec<(&str, Vec<(f64, f64)>)> = fits
-            .iter()
-            .map(|f| {
-                let line: Vec<(f64, f64)> =
-                    f.x.iter().copied().zip(f.fit.iter().copied()).collect();
-                (f.name.as_str(), along(&line))
-            })
-            .chain(groups.iter().map(|g| (g.name.as_str(), g.points.clone())))
-            .collect();
-        let px = chart.plotting_area().dim_in_pixel();
-        draw_legend(&mut chart, legend_corner(&crowd, (x0, x1), (y0, y1), px))?;
+        match (place, beside) {
+            (LegendPlace::Outside(_), Some(strip)) => {
+                let color = |k: usize| {
+                    let (r, g, b) = PALETTE[k % PALETTE.len()];
+                    RGBColor(r, g, b)
+                };
+                let entries: Vec<(&str, Marker)> = fits
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| {
+                        (
+                            f.name.as_str(),
+                            Marker::Line(color(k + groups.len()), false),
+                        )
+                    })
+                    .chain(
+                        groups
+                            .iter()
+                            .enumerate()
+                            .map(|(k, g)| (g.name.as_str(), Marker::Dot(color(k)))),
+                    )
+                    .collect();
+                draw_legend_beside(&strip, &entries)?;
+            }
+            (LegendPlace::Inside(position), _) => draw_legend(&mut chart, position)?,
+            (LegendPlace::Outside(_), None) => {}
+        }
     }
     Ok(())
 }

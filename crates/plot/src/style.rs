@@ -5,6 +5,7 @@
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::Axes;
 use crate::backend::DrawResult;
@@ -147,9 +148,36 @@ pub(crate) fn chart<'a, DB: DrawingBackend>(
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
 ) -> Result<Chart<'a, DB>, String> {
+    chart_with_right(area, (x0, x1), (y0, y1), MARGIN_PX)
+}
+
+/// The part of `area` a chart goes on and, for a legend planned outside,
+/// the strip right of it that the legend goes on.
+pub(crate) fn split_for_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    place: &LegendPlace,
+) -> (DrawingArea<DB, Shift>, Option<DrawingArea<DB, Shift>>) {
+    match place {
+        LegendPlace::Inside(_) => (area.clone(), None),
+        LegendPlace::Outside(px) => {
+            let w = area.dim_in_pixel().0;
+            let (plot, legend) = area.split_horizontally(w.saturating_sub(*px));
+            (plot, Some(legend))
+        }
+    }
+}
+
+/// [`chart`] without its own right-margin choice: `right_px` pixels.
+fn chart_with_right<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    right_px: u32,
+) -> Result<Chart<'a, DB>, String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     ChartBuilder::on(area)
         .margin(MARGIN_PX)
+        .margin_right(right_px)
         .x_label_area_size(X_LABEL_AREA_PX)
         .y_label_area_size(Y_LABEL_AREA_PX)
         .build_cartesian_2d(x0..x1, y0..y1)
@@ -211,22 +239,18 @@ pub(crate) fn draw_mesh<DB: DrawingBackend>(
 /// Where the legend of `series` (each one's name and points, in data
 /// coordinates) crosses the fewest series, then covers the fewest points,
 /// among the corners and the middles of the edges of the `x` × `y` plot
-/// of `plot_px` pixels; corners first on ties, upper right first of all. The legend's box is estimated from its entries at
-/// [`LEGEND_FONT_PX`] (DejaVu Sans averages about 0.6 em per character).
+/// of `plot_px` pixels (the legend's size from [`legend_px`]); corners
+/// first on ties, upper right first of all. Returns the place and how many
+/// series the legend crosses there.
 pub(crate) fn legend_corner(
     series: &[(&str, Vec<(f64, f64)>)],
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
     (w_px, h_px): (u32, u32),
-) -> SeriesLabelPosition {
-    let font = f64::from(LEGEND_FONT_PX);
-    let chars = series
-        .iter()
-        .map(|(name, _)| name.chars().count())
-        .max()
-        .unwrap_or(0) as f64;
-    let box_w = (0.6 * font * chars + 60.0) / f64::from(w_px.max(1));
-    let box_h = (series.len() as f64 * (font + 6.0) + 36.0) / f64::from(h_px.max(1));
+) -> (SeriesLabelPosition, usize) {
+    let (legend_w, legend_h) = legend_px(series);
+    let box_w = f64::from(legend_w) / f64::from(w_px.max(1));
+    let box_h = f64::from(legend_h) / f64::from(h_px.max(1));
     use SeriesLabelPosition as P;
     // In order of preference; a corner before the middle of an edge.
     let places = [
@@ -259,8 +283,54 @@ pub(crate) fn legend_corner(
     };
     places
         .iter()
-        .min_by_key(|p| score(p))
-        .map_or(P::UpperRight, |p| p.0.clone())
+        .map(|p| (p.0.clone(), score(p)))
+        .min_by_key(|p| p.1)
+        .map_or((P::UpperRight, 0), |(p, (lines, _))| (p, lines))
+}
+
+/// The size of the legend of `series` in pixels (width, height) with its
+/// margin from the plot's edge, estimated from its entries at
+/// [`LEGEND_FONT_PX`] (DejaVu Sans averages about 0.6 em per character).
+fn legend_px(series: &[(&str, Vec<(f64, f64)>)]) -> (u32, u32) {
+    let font = f64::from(LEGEND_FONT_PX);
+    let chars = series
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    (
+        (0.6 * font * chars + 60.0) as u32,
+        (series.len() as f64 * (font + 6.0) + 36.0) as u32,
+    )
+}
+
+/// Where a chart's legend goes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LegendPlace {
+    /// Inside the plot, where it crosses no series.
+    Inside(SeriesLabelPosition),
+    /// In a strip this many pixels wide right of the plot: every place
+    /// inside would hide part of a series.
+    Outside(u32),
+}
+
+/// Plan the legend of `series` on the `x` × `y` plot that [`chart`] builds
+/// on an area of `area_px` pixels: inside where it crosses no series, else
+/// outside on the right.
+pub(crate) fn plan_legend(
+    series: &[(&str, Vec<(f64, f64)>)],
+    x: (f64, f64),
+    y: (f64, f64),
+    (w, h): (u32, u32),
+) -> LegendPlace {
+    let plot_px = (
+        w.saturating_sub(Y_LABEL_AREA_PX + 2 * MARGIN_PX),
+        h.saturating_sub(X_LABEL_AREA_PX + 2 * MARGIN_PX),
+    );
+    match legend_corner(series, x, y, plot_px) {
+        (position, 0) => LegendPlace::Inside(position),
+        _ => LegendPlace::Outside(legend_px(series).0 - 20),
+    }
 }
 
 /// Points along the polyline `pts`, eight per segment, so that a legend
@@ -280,7 +350,7 @@ pub(crate) fn along(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
     out
 }
 
-/// Draw the legend of `chart` in the common style at `position`.
+/// Draw the legend of `chart` inside its plot at `position`, in the common style.
 pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     position: SeriesLabelPosition,
@@ -294,6 +364,58 @@ pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
         .margin(12)
         .draw()
         .map_err(|e| e.to_string())
+}
+
+/// How a legend entry shows its series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Marker {
+    /// A line of this colour, dashed or solid.
+    Line(RGBColor, bool),
+    /// A dot of this colour.
+    Dot(RGBColor),
+}
+
+/// Draw a legend of `entries` at the top of `area` (the strip right of the
+/// plot that [`LegendPlace::Outside`] left free), in the common style.
+pub(crate) fn draw_legend_beside<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(&str, Marker)],
+) -> DrawResult {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let row = (LEGEND_FONT_PX + 6) as i32;
+    let (w, _) = area.dim_in_pixel();
+    let top = (MARGIN_PX + 4) as i32;
+    let height = row * entries.len() as i32 + 16;
+    area.draw(&Rectangle::new(
+        [(0, top), (w as i32 - 4, top + height)],
+        BLACK.mix(0.5),
+    ))
+    .map_err(e)?;
+    let font =
+        TextStyle::from((FONT, LEGEND_FONT_PX).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (k, (name, marker)) in entries.iter().enumerate() {
+        let y = top + 8 + row * k as i32 + row / 2;
+        match *marker {
+            Marker::Line(color, dashed) => {
+                let style = color.stroke_width(3);
+                let spans: &[(i32, i32)] = if dashed {
+                    &[(8, 16), (22, 30)]
+                } else {
+                    &[(8, 30)]
+                };
+                for &(a, b) in spans {
+                    area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
+                        .map_err(e)?;
+                }
+            }
+            Marker::Dot(color) => {
+                area.draw(&Circle::new((19, y), 6, color.filled()))
+                    .map_err(e)?;
+            }
+        }
+        area.draw_text(name, &font, (38, y)).map_err(e)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -320,7 +442,7 @@ mod tests {
         let falling = ("falling", along(&[(0.0, 1.0), (1.0, 0.0)]));
         let top = ("top", along(&[(0.0, 0.95), (1.0, 0.95)]));
         // A rising line fills the lower left and upper right.
-        let at = |s: &[(&str, Vec<(f64, f64)>)]| legend_corner(s, r, r, px);
+        let at = |s: &[(&str, Vec<(f64, f64)>)]| legend_corner(s, r, r, px).0;
         assert_eq!(
             at(std::slice::from_ref(&rising)),
             SeriesLabelPosition::UpperLeft
@@ -351,6 +473,28 @@ mod tests {
         assert_eq!(
             at(&[rising, falling, ("mid", along(&[(0.0, 0.5), (1.0, 0.5)]))]),
             SeriesLabelPosition::UpperMiddle
+        );
+    }
+
+    #[test]
+    fn a_legend_that_would_hide_a_series_goes_outside() {
+        let r = (0.0, 1.0);
+        let area = (1000, 600);
+        // Horizontal lines at every tenth of the height cross every place inside.
+        let lines: Vec<(&str, Vec<(f64, f64)>)> = (0..=10)
+            .map(|k| {
+                let y = k as f64 / 10.0;
+                ("line", along(&[(0.0, y), (1.0, y)]))
+            })
+            .collect();
+        assert!(matches!(
+            plan_legend(&lines, r, r, area),
+            LegendPlace::Outside(w) if w > 60
+        ));
+        let bottom = [("bottom", along(&[(0.0, 0.0), (1.0, 0.0)]))];
+        assert_eq!(
+            plan_legend(&bottom, r, r, area),
+            LegendPlace::Inside(SeriesLabelPosition::UpperRight)
         );
     }
 }
