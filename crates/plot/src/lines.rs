@@ -54,6 +54,9 @@ pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
     )
 }
 
+/// Points in data coordinates, in drawing order.
+type Polyline = Vec<(f64, f64)>;
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     axes: &Axes,
@@ -64,7 +67,7 @@ fn draw<DB: DrawingBackend>(
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let area = titled(root, &axes.title)?;
     // Each line's points and its band (upper edge, then the lower one back).
-    let shapes: Vec<(Vec<(f64, f64)>, Vec<(f64, f64)>)> = lines
+    let shapes: Vec<(Polyline, Polyline)> = lines
         .iter()
         .map(|l| {
             let pts: Vec<(f64, f64)> =
