@@ -157,10 +157,19 @@ pub fn run(a: ConvertArgs) -> Result<()> {
                 .spikes
         };
         spikes.write_csv(&a.out.join("spikes.csv"))?;
-        spikes.raster(
+        let trial = wm_plot::Raster {
+            spikes: spikes.trial_spikes_ms(0),
+            duration_ms: spikes.duration_ms(),
+            n_units: spikes.n_units,
+        };
+        wm_plot::raster(
             &a.out.join("raster.png"),
-            0,
-            &format!("LIF network at s = {} (trial 0)", result.best_scale),
+            &format!(
+                "LIF network at s = {} (trial 0, {} spikes)",
+                result.best_scale,
+                trial.spikes.len()
+            ),
+            &trial,
         )?;
     }
     println!(

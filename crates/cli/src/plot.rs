@@ -34,6 +34,9 @@ pub enum PlotKind {
         /// Title.
         #[arg(long, default_value = "")]
         title: String,
+        /// What the matrix holds, with units: the colour bar's label (e.g. "weight").
+        #[arg(long, default_value = "value")]
+        value_label: String,
     },
 }
 
@@ -75,7 +78,12 @@ pub fn run(k: PlotKind) -> Result<()> {
             }
             line_plot(&out, &Axes::new(&title, &x, ""), &lines)?;
         }
-        PlotKind::Heatmap { table, out, title } => {
+        PlotKind::Heatmap {
+            table,
+            out,
+            title,
+            value_label,
+        } => {
             let mut r = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .from_path(&table)
@@ -96,12 +104,13 @@ pub fn run(k: PlotKind) -> Result<()> {
             let scale = ColorScale::sequential_from(values.iter().flatten().copied());
             heatmap(
                 &out,
-                &Axes::new(&title, "column", "row"),
+                &Axes::new(&title, "column", "row").integer_x().integer_y(),
                 &Heatmap {
                     values,
-                    x_extent: (0.0, cols as f64),
-                    y_extent: (0.0, rows as f64),
+                    x_extent: (-0.5, cols as f64 - 0.5),
+                    y_extent: (-0.5, rows as f64 - 0.5),
                     scale,
+                    value_label,
                 },
             )?;
         }

@@ -7,6 +7,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
+use crate::style::{
+    AXIS_LABEL_FONT_PX, FIGURE_PX, FONT, Grid, MARGIN_PX, MAX_TICKS, TICK_FONT_PX, TICK_MARK_PX,
+    Ticks, X_LABEL_AREA_PX, chart, draw_mesh, titled,
+};
 use crate::{Axes, PlotError, Result};
 
 /// How values map to colours.
@@ -82,27 +86,42 @@ impl ColorScale {
 pub struct Heatmap {
     /// Row-major values; every row has the same length.
     pub values: Vec<Vec<f64>>,
-    /// x extent `(left, right)` in data units (columns span it evenly).
+    /// x extent `(left, right)` in data units (columns span it evenly); for
+    /// an index axis, `(-0.5, n - 0.5)` puts tick `k` on column `k`'s centre.
     pub x_extent: (f64, f64),
     /// y extent `(top, bottom)` in data units (rows span it evenly).
     pub y_extent: (f64, f64),
     /// Colour mapping.
     pub scale: ColorScale,
+    /// What a colour means, with units: the colour bar's label (e.g.
+    /// `"rate (Hz)"`, `"weight"`, `"Fisher z"`). Required: empty is an error.
+    pub value_label: String,
 }
 
-/// Draw a heat map with a colour bar to `path`.
+/// Width of the colour bar's area right of the heat map: bar, ticks and label, pixels.
+const COLORBAR_AREA_PX: u32 = 170;
+/// Width of the colour bar itself, pixels.
+const COLORBAR_PX: u32 = 28;
+
+/// Draw a heat map with a labelled colour bar to `path`.
 pub fn heatmap(path: &Path, axes: &Axes, map: &Heatmap) -> Result<()> {
     let rows = map.values.len();
     let cols = map.values.first().map_or(0, Vec::len);
+    let data_err = |reason: &str| PlotError::Data {
+        path: path.into(),
+        reason: reason.into(),
+    };
     if rows == 0 || cols == 0 || map.values.iter().any(|r| r.len() != cols) {
-        return Err(PlotError::Data {
-            path: path.into(),
-            reason: "empty or ragged matrix".into(),
-        });
+        return Err(data_err("empty or ragged matrix"));
+    }
+    if map.value_label.trim().is_empty() {
+        return Err(data_err(
+            "the colour bar has no label: name the quantity and its units (e.g. \"rate (Hz)\")",
+        ));
     }
     render(
         path,
-        (900, 700),
+        FIGURE_PX,
         |r| draw(r, axes, map),
         |r| draw(r, axes, map),
     )
@@ -114,25 +133,15 @@ fn draw<DB: DrawingBackend>(
     map: &Heatmap,
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let (main, bar) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(110));
+    let area = titled(root, &axes.title)?;
+    let (main, bar) =
+        area.split_horizontally(area.dim_in_pixel().0.saturating_sub(COLORBAR_AREA_PX));
     let rows = map.values.len();
     let cols = map.values[0].len();
     let (x0, x1) = map.x_extent;
     let (yt, yb) = map.y_extent;
-    let mut chart = ChartBuilder::on(&main)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, yb..yt)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(&axes.x_label)
-        .y_desc(&axes.y_label)
-        .draw()
-        .map_err(e)?;
+    let mut chart = chart(&main, (x0, x1), (yb, yt))?;
+    draw_mesh(&mut chart, axes, Grid::None, None)?;
     let dx = (x1 - x0) / cols as f64;
     let dy = (yb - yt) / rows as f64;
     chart
@@ -148,20 +157,30 @@ fn draw<DB: DrawingBackend>(
         ColorScale::Sequential { lo, hi } => (lo, hi),
         ColorScale::Diverging { limit } => (-limit, limit),
     };
+    // The bar spans exactly the heat map's height: the same top margin and
+    // the same area under it as the chart on the left.
     let mut cb = ChartBuilder::on(&bar)
-        .margin_top(50)
-        .margin_bottom(55)
-        .margin_right(10)
-        .y_label_area_size(60)
+        .margin_top(MARGIN_PX)
+        .margin_bottom(MARGIN_PX + X_LABEL_AREA_PX)
+        .margin_left(8)
+        .margin_right(MARGIN_PX)
+        .right_y_label_area_size(COLORBAR_AREA_PX - COLORBAR_PX - 8 - MARGIN_PX)
         .build_cartesian_2d(0.0..1.0, lo..hi)
         .map_err(e)?;
+    let fy = |v: &f64| Ticks::Real.format(*v, lo, hi);
     cb.configure_mesh()
+        .set_all_tick_mark_size(TICK_MARK_PX)
         .disable_mesh()
         .disable_x_axis()
-        .y_labels(6)
+        .y_labels(MAX_TICKS)
+        .y_label_formatter(&fy)
+        .label_style((FONT, TICK_FONT_PX))
+        .axis_desc_style((FONT, AXIS_LABEL_FONT_PX))
+        .y_desc(&map.value_label)
+        .axis_style(BLACK)
         .draw()
         .map_err(e)?;
-    let steps = 100;
+    let steps = 200;
     let h = (hi - lo) / steps as f64;
     cb.draw_series((0..steps).map(|k| {
         let v = lo + (k as f64 + 0.5) * h;

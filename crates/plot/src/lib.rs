@@ -3,7 +3,7 @@
 //! The figures of wm's reproductions: scatter plots with regression lines and
 //! 95 % bands, heat maps (activity sorted by peak time, weight and
 //! interaction matrices, parameter grids), line plots with error bands and
-//! bar charts with error bars.
+//! bar charts with error bars, histograms and spike rasters.
 //!
 //! Key design decision: plotters without its system-font feature. The
 //! DejaVu Sans font ships inside this crate (`assets/`, Bitstream Vera
@@ -11,20 +11,29 @@
 //! machine with no fontconfig. Each function writes PNG or SVG, chosen by the
 //! file extension, durably and atomically (drawn in memory, then written by
 //! `wm_io::write_atomic`).
+//!
+//! Every figure has the same size and fonts ([`style`]), so figures of
+//! different studies sit side by side on a slide; every heat map has a
+//! labelled colour bar, and integer axes ([`Ticks::Integer`]) print `20`,
+//! never `20.0`.
 #![deny(missing_docs)]
 
 mod backend;
 pub mod bars;
 pub mod heatmap;
 pub mod lines;
+pub mod raster;
 pub mod scatter;
+pub mod style;
 
 use std::path::PathBuf;
 
-pub use bars::{BarGroup, bar_chart};
+pub use bars::{BarGroup, bar_chart, histogram};
 pub use heatmap::{ColorScale, Heatmap, heatmap};
 pub use lines::{Line, line_plot};
-pub use scatter::{FitBand, ScatterGroup, scatter_in_range, scatter_with_fit};
+pub use raster::{Raster, raster};
+pub use scatter::{FitBand, ScatterGroup, scatter_with_fit};
+pub use style::Ticks;
 
 /// Why a figure could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -61,25 +70,44 @@ pub enum PlotError {
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, PlotError>;
 
-/// Common labels of a 2-D chart.
+/// Common labels of a 2-D chart and what its axes' values are.
 #[derive(Debug, Clone, Default)]
 pub struct Axes {
-    /// Title drawn above the chart.
+    /// Title drawn above the chart (wrapped when it is wider than the figure).
     pub title: String,
     /// x-axis label (with units).
     pub x_label: String,
     /// y-axis label (with units).
     pub y_label: String,
+    /// Ticks of the x axis.
+    pub x_ticks: Ticks,
+    /// Ticks of the y axis.
+    pub y_ticks: Ticks,
 }
 
 impl Axes {
-    /// Labels from string slices.
+    /// Labels from string slices; both axes real-valued.
     pub fn new(title: &str, x_label: &str, y_label: &str) -> Self {
         Self {
             title: title.into(),
             x_label: x_label.into(),
             y_label: y_label.into(),
+            ..Self::default()
         }
+    }
+
+    /// The x axis counts or indexes something (unit, trial, step): integer ticks.
+    #[must_use]
+    pub fn integer_x(mut self) -> Self {
+        self.x_ticks = Ticks::Integer;
+        self
+    }
+
+    /// The y axis counts or indexes something (unit, trial, step): integer ticks.
+    #[must_use]
+    pub fn integer_y(mut self) -> Self {
+        self.y_ticks = Ticks::Integer;
+        self
     }
 }
 

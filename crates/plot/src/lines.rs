@@ -6,6 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
+use crate::style::{
+    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
+    plan_legend, split_for_legend, titled,
+};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One line with an optional symmetric error (e.g. s.d. or SEM) drawn as a band.
@@ -44,11 +48,14 @@ pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
     let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y"))?;
     render(
         path,
-        (900, 600),
+        FIGURE_PX,
         |r| draw(r, axes, lines, x_range, y_range),
         |r| draw(r, axes, lines, x_range, y_range),
     )
 }
+
+/// Points in data coordinates, in drawing order.
+type Polyline = Vec<(f64, f64)>;
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -58,58 +65,92 @@ fn draw<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(&axes.x_label)
-        .y_desc(&axes.y_label)
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(e)?;
-    for (k, l) in lines.iter().enumerate() {
+    let area = titled(root, &axes.title)?;
+    // Each line's points and its band (upper edge, then the lower one back).
+    let shapes: Vec<(Polyline, Polyline)> = lines
+        .iter()
+        .map(|l| {
+            let pts: Vec<(f64, f64)> =
+                l.x.iter()
+                    .copied()
+                    .zip(l.y.iter().copied())
+                    .filter(|p| p.1.is_finite())
+                    .collect();
+            let band = l.err.as_ref().map_or_else(Vec::new, |err| {
+                let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
+                let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
+                idx.iter()
+                    .map(|&i| (l.x[i], l.y[i] + err[i]))
+                    .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
+                    .collect()
+            });
+            (pts, band)
+        })
+        .collect();
+    // What the legend should not cover: each line and its band's edges.
+    let crowd: Vec<(&str, Vec<(f64, f64)>)> = lines
+        .iter()
+        .zip(&shapes)
+        .map(|(l, (pts, band))| {
+            let mut covered = along(pts);
+            covered.extend(along(band));
+            (l.name.as_str(), covered)
+        })
+        .collect();
+    let place = plan_legend(&crowd, (x0, x1), (y0, y1), area.dim_in_pixel());
+    let (plot, beside) = split_for_legend(&area, &place);
+    let mut chart = chart(&plot, (x0, x1), (y0, y1))?;
+    draw_mesh(&mut chart, axes, Grid::Both, None)?;
+    for (k, (l, (pts, band))) in lines.iter().zip(shapes).enumerate() {
         let (r, g, b) = PALETTE[k % PALETTE.len()];
         let color = RGBColor(r, g, b);
-        if let Some(err) = &l.err {
-            let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
-            let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
-            let band: Vec<(f64, f64)> = idx
-                .iter()
-                .map(|&i| (l.x[i], l.y[i] + err[i]))
-                .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
-                .collect();
-            if band.len() >= 3 {
-                chart
-                    .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
-                    .map_err(e)?;
-            }
+        // Past the palette's eight colours, lines repeat them dashed.
+        let dashed = k >= PALETTE.len();
+        if band.len() >= 3 {
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.2).filled())))
+                .map_err(e)?;
         }
-        let pts: Vec<(f64, f64)> =
-            l.x.iter()
-                .copied()
-                .zip(l.y.iter().copied())
-                .filter(|p| p.1.is_finite())
-                .collect();
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+        let style = color.stroke_width(3);
+        let series = if dashed {
+            chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))
+        } else {
+            chart.draw_series(LineSeries::new(pts, style))
+        };
+        series
             .map_err(e)?
             .label(l.name.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                if dashed {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (8, 0)], style)
+                        + PathElement::new(vec![(14, 0), (22, 0)], style)
+                } else {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (22, 0)], style)
+                        + PathElement::new(vec![(0, 0), (0, 0)], style)
+                }
             });
     }
-    if !lines.is_empty() {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
+    match (place, beside) {
+        (LegendPlace::Outside(_), Some(strip)) => {
+            let entries: Vec<(&str, Marker)> = lines
+                .iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    let (r, g, b) = PALETTE[k % PALETTE.len()];
+                    (
+                        l.name.as_str(),
+                        Marker::Line(RGBColor(r, g, b), k >= PALETTE.len()),
+                    )
+                })
+                .collect();
+            draw_legend_beside(&strip, &entries)?;
+        }
+        (LegendPlace::Inside(position), _) if !lines.is_empty() => {
+            draw_legend(&mut chart, position)?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -6,6 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
+use crate::style::{
+    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
+    plan_legend, split_for_legend, titled,
+};
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
 /// One coloured group of points with a legend name.
@@ -39,38 +43,6 @@ pub fn scatter_with_fit(
     groups: &[ScatterGroup],
     fits: &[FitBand],
 ) -> Result<()> {
-    scatter_in(path, axes, groups, fits, None)
-}
-
-/// [`scatter_with_fit`] on fixed axis ranges `((x0, x1), (y0, y1))`, e.g. a
-/// spike raster over its whole trial and every unit, which stays drawable
-/// when there are no points at all.
-pub fn scatter_in_range(
-    path: &Path,
-    axes: &Axes,
-    groups: &[ScatterGroup],
-    x_range: (f64, f64),
-    y_range: (f64, f64),
-) -> Result<()> {
-    let ok = |(a, b): (f64, f64)| a.is_finite() && b.is_finite() && a < b;
-    if !(ok(x_range) && ok(y_range)) {
-        return Err(PlotError::Data {
-            path: path.into(),
-            reason: format!("axis ranges {x_range:?}, {y_range:?} must be finite and increasing"),
-        });
-    }
-    scatter_in(path, axes, groups, &[], Some((x_range, y_range)))
-}
-
-type Ranges = ((f64, f64), (f64, f64));
-
-fn scatter_in(
-    path: &Path,
-    axes: &Axes,
-    groups: &[ScatterGroup],
-    fits: &[FitBand],
-    ranges: Option<Ranges>,
-) -> Result<()> {
     let xs = groups
         .iter()
         .flat_map(|g| g.points.iter().map(|p| p.0))
@@ -83,13 +55,8 @@ fn scatter_in(
         path: path.into(),
         reason: reason.into(),
     };
-    let (x_range, y_range) = match ranges {
-        Some(r) => r,
-        None => (
-            padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?,
-            padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?,
-        ),
-    };
+    let x_range = padded_range(xs, 0.05).ok_or_else(|| data_err("no finite x value"))?;
+    let y_range = padded_range(ys, 0.05).ok_or_else(|| data_err("no finite y value"))?;
     for f in fits {
         if [f.fit.len(), f.lo.len(), f.hi.len()]
             .iter()
@@ -100,7 +67,7 @@ fn scatter_in(
     }
     render(
         path,
-        (900, 650),
+        FIGURE_PX,
         |root| draw(root, axes, groups, fits, x_range, y_range),
         |root| draw(root, axes, groups, fits, x_range, y_range),
     )
@@ -115,20 +82,20 @@ fn draw<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc(&axes.x_label)
-        .y_desc(&axes.y_label)
-        .light_line_style(WHITE)
-        .draw()
-        .map_err(e)?;
+    let area = titled(root, &axes.title)?;
+    // What the legend should not cover: the fitted lines and the points.
+    let crowd: Vec<(&str, Vec<(f64, f64)>)> = fits
+        .iter()
+        .map(|f| {
+            let line: Vec<(f64, f64)> = f.x.iter().copied().zip(f.fit.iter().copied()).collect();
+            (f.name.as_str(), along(&line))
+        })
+        .chain(groups.iter().map(|g| (g.name.as_str(), g.points.clone())))
+        .collect();
+    let place = plan_legend(&crowd, (x0, x1), (y0, y1), area.dim_in_pixel());
+    let (plot, beside) = split_for_legend(&area, &place);
+    let mut chart = chart(&plot, (x0, x1), (y0, y1))?;
+    draw_mesh(&mut chart, axes, Grid::Both, None)?;
     for (k, f) in fits.iter().enumerate() {
         let (r, g, b) = PALETTE[(k + groups.len()) % PALETTE.len()];
         let color = RGBColor(r, g, b);
@@ -144,12 +111,12 @@ fn draw<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(
                 f.x.iter().copied().zip(f.fit.iter().copied()),
-                color.stroke_width(2),
+                color.stroke_width(3),
             ))
             .map_err(e)?
             .label(f.name.clone())
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
             });
     }
     for (k, grp) in groups.iter().enumerate() {
@@ -160,19 +127,39 @@ fn draw<DB: DrawingBackend>(
             .iter()
             .filter(|p| p.0.is_finite() && p.1.is_finite());
         chart
-            .draw_series(pts.map(|&(x, y)| Circle::new((x, y), 4, color.mix(0.8).filled())))
+            .draw_series(pts.map(|&(x, y)| Circle::new((x, y), 6, color.mix(0.8).filled())))
             .map_err(e)?
             .label(grp.name.clone())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+            .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
     }
     if groups.len() + fits.len() > 0 {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(e)?;
+        match (place, beside) {
+            (LegendPlace::Outside(_), Some(strip)) => {
+                let color = |k: usize| {
+                    let (r, g, b) = PALETTE[k % PALETTE.len()];
+                    RGBColor(r, g, b)
+                };
+                let entries: Vec<(&str, Marker)> = fits
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| {
+                        (
+                            f.name.as_str(),
+                            Marker::Line(color(k + groups.len()), false),
+                        )
+                    })
+                    .chain(
+                        groups
+                            .iter()
+                            .enumerate()
+                            .map(|(k, g)| (g.name.as_str(), Marker::Dot(color(k)))),
+                    )
+                    .collect();
+                draw_legend_beside(&strip, &entries)?;
+            }
+            (LegendPlace::Inside(position), _) => draw_legend(&mut chart, position)?,
+            (LegendPlace::Outside(_), None) => {}
+        }
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ fn scatter_with_fit_renders_png_and_svg_with_text() {
     let axes = Axes::new("SI vs sigma0", "sigma0", "SI");
     let png = dir.path().join("a.png");
     scatter_with_fit(&png, &axes, &groups, &fits).unwrap();
-    assert_eq!(png_size(&std::fs::read(&png).unwrap()), (900, 650));
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), style::FIGURE_PX);
     let svg = dir.path().join("a.svg");
     scatter_with_fit(&svg, &axes, &groups, &fits).unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
@@ -52,6 +52,7 @@ fn heatmap_lines_and_bars_render() {
         values,
         x_extent: (0.0, 30.0),
         y_extent: (0.0, 20.0),
+        value_label: "weight".into(),
     };
     heatmap(
         &dir.path().join("h.png"),
@@ -91,11 +92,30 @@ fn heatmap_lines_and_bars_render() {
         &bars,
     )
     .unwrap();
-    for f in ["h.png", "l.svg", "b.png"] {
-        assert!(
-            std::fs::metadata(dir.path().join(f)).unwrap().len() > 1000,
-            "{f} is suspiciously small"
-        );
+    histogram(
+        &dir.path().join("hist.png"),
+        &Axes::new("timescales", "timescale (ms)", "units"),
+        &[0.0, 50.0, 100.0],
+        &[3, 1],
+    )
+    .unwrap();
+    raster(
+        &dir.path().join("raster.png"),
+        "spikes",
+        &Raster {
+            spikes: vec![(1.0, 0), (2.5, 3)],
+            duration_ms: 10.0,
+            n_units: 4,
+        },
+    )
+    .unwrap();
+    for f in ["h.png", "l.svg", "b.png", "hist.png", "raster.png"] {
+        let bytes = std::fs::read(dir.path().join(f)).unwrap();
+        assert!(bytes.len() > 1000, "{f} is suspiciously small");
+        if f.ends_with(".png") {
+            // One size for every kind of figure.
+            assert_eq!(png_size(&bytes), style::FIGURE_PX, "{f}");
+        }
     }
 }
 
@@ -108,6 +128,7 @@ fn bad_input_gets_typed_errors() {
         x_extent: (0.0, 1.0),
         y_extent: (0.0, 1.0),
         scale: ColorScale::Diverging { limit: 1.0 },
+        value_label: "weight".into(),
     };
     assert!(matches!(
         heatmap(&dir.path().join("r.png"), &axes, &ragged),

@@ -33,9 +33,6 @@ pub enum SpikingError {
         /// What went wrong.
         reason: String,
     },
-    /// Drawing a figure failed.
-    #[error(transparent)]
-    Plot(#[from] wm_plot::PlotError),
 }
 
 /// `Result` with [`SpikingError`].

@@ -15,7 +15,8 @@
 //!   safetensors checkpoint, shape-checked), conversion at a scaling factor
 //!   s, and the grid search over s scored by LIF task accuracy.
 //! * [`spikes`]: [`SpikeTrains`] (unit, step) per trial, binned counts,
-//!   safetensors/CSV output and raster plots.
+//!   safetensors/CSV output, and a trial's spikes in ms for a raster (drawn
+//!   by `wm-plot` where results are reported: this crate draws nothing).
 //!
 //! Key design decision: no candle and no autograd here. A LIF simulation is
 //! a tight sequential loop over 0.05-ms steps with per-unit state, where the

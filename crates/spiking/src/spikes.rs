@@ -1,5 +1,5 @@
 //! Spike trains per trial as (unit, step) pairs; binning; Python-loadable
-//! output (safetensors and CSV) and raster plots.
+//! output (safetensors and CSV), and the spikes of a trial in ms for a raster.
 //!
 //! Files: `spikes.safetensors` holds three flat arrays of equal length,
 //! `trial` (u32), `unit` (u32) and `time_ms` (f32, `step · dt`), plus
@@ -193,24 +193,19 @@ impl SpikeTrains {
         })
     }
 
-    /// Raster plot of one trial (dots at (time, unit)), PNG or SVG by extension.
-    pub fn raster(&self, path: &Path, trial: usize, title: &str) -> Result<()> {
-        let pts: Vec<(f64, f64)> = self.trials.get(trial).map_or_else(Vec::new, |tr| {
+    /// The spikes of `trial` as (time in ms, unit), in time order; empty
+    /// for a trial that does not exist. What a raster plot draws.
+    pub fn trial_spikes_ms(&self, trial: usize) -> Vec<(f64, u32)> {
+        self.trials.get(trial).map_or_else(Vec::new, |tr| {
             tr.iter()
-                .map(|&(u, s)| (s as f64 * self.dt_ms, f64::from(u)))
+                .map(|&(u, s)| (f64::from(s) * self.dt_ms, u))
                 .collect()
-        });
-        let axes = wm_plot::Axes::new(title, "time (ms)", "unit");
-        let groups = [wm_plot::ScatterGroup {
-            name: format!("trial {trial}: {} spikes", pts.len()),
-            points: pts,
-        }];
-        // The whole trial and every unit, so a silent trial draws an empty
-        // raster instead of failing for want of a data range.
-        let span_ms = (self.n_steps as f64 * self.dt_ms).max(self.dt_ms);
-        let units = self.n_units.max(1) as f64;
-        wm_plot::scatter_in_range(path, &axes, &groups, (0.0, span_ms), (-0.5, units - 0.5))?;
-        Ok(())
+        })
+    }
+
+    /// Length of a trial, ms (`n_steps · dt_ms`).
+    pub fn duration_ms(&self) -> f64 {
+        self.n_steps as f64 * self.dt_ms
     }
 }
 
@@ -219,19 +214,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_silent_trial_draws_an_empty_raster() {
+    fn trial_spikes_are_in_ms_and_a_missing_trial_is_empty() {
         let spikes = SpikeTrains {
             n_units: 4,
             dt_ms: 0.5,
             n_steps: 100,
             trials: vec![vec![], vec![(1, 10), (3, 50)]],
         };
-        let dir = tempfile::tempdir().unwrap();
-        for trial in 0..2 {
-            let path = dir.path().join(format!("raster{trial}.png"));
-            spikes.raster(&path, trial, "test").unwrap();
-            let bytes = std::fs::read(&path).unwrap();
-            assert_eq!(&bytes[1..4], b"PNG", "trial {trial}");
-        }
+        assert!(spikes.trial_spikes_ms(0).is_empty());
+        assert_eq!(spikes.trial_spikes_ms(1), [(5.0, 1), (25.0, 3)]);
+        assert!(spikes.trial_spikes_ms(2).is_empty());
+        assert_eq!(spikes.duration_ms(), 50.0);
     }
 }

@@ -69,9 +69,8 @@ const Y_LABEL: &str = "ŝ(t)/ŝ(0)";
 fn curves_figure(res: &ExperimentResult) -> Figure {
     let exp = &res.experiment;
     let title = format!(
-        "{} — {} (mean ± SEM, {} networks)",
+        "{}: memory readout ŝ(t)/ŝ(0), mean ± SEM over {} networks",
         exp.figure,
-        exp.name,
         res.seeds.len()
     );
     Figure {
@@ -94,8 +93,8 @@ fn zoom_figure(res: &ExperimentResult) -> Option<Figure> {
         return None;
     }
     let title = format!(
-        "{} — {}, curves ending above {ZOOM_ABOVE}",
-        exp.figure, exp.name
+        "{}: memory readout ŝ(t)/ŝ(0) of the curves ending above {ZOOM_ABOVE}",
+        exp.figure
     );
     Some(Figure {
         file: format!("{}_zoom.png", exp.name),
@@ -130,7 +129,10 @@ fn sweep_figure(res: &ExperimentResult) -> Option<Figure> {
     } else {
         &exp.x_label
     };
-    let title = format!("{} — {}: ŝ(end)/ŝ(0) (mean ± SEM)", exp.figure, exp.name);
+    let title = format!(
+        "{}: final memory readout ŝ(end)/ŝ(0) against {x_label} (mean ± SEM)",
+        exp.figure
+    );
     Some(Figure {
         file: format!("{}_sweep.png", exp.name),
         axes: Axes::new(&title, x_label, "ŝ(end)/ŝ(0)"),
@@ -159,7 +161,7 @@ fn rates_figure(res: &ExperimentResult, u: &UnitRates) -> Figure {
         .collect();
     let at = |f: f64| s_hat[((s_hat.len() - 1) as f64 * f).round() as usize];
     let title = format!(
-        "{} — {}: rates of {} units; ŝ = {:.2} → {:.2} → {:.2}",
+        "{}, {}: rates of {} units; ŝ = {:.2} → {:.2} → {:.2} (start, middle, end)",
         exp.figure,
         c.label(),
         trace.units.len(),

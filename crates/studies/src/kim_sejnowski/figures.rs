@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, bar_chart, heatmap};
+use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Raster, bar_chart, heatmap};
 
 use crate::kim_sejnowski::compute::{Example, Outcome};
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask};
@@ -70,25 +70,16 @@ fn histogram(values: &[f64], edges: &[f64]) -> Vec<usize> {
 
 fn histogram_figure(path: &Path, title: &str, values: &[f64], edges: &[f64]) -> Result<()> {
     let counts = histogram(values, edges);
-    let bars: Vec<BarGroup> = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| BarGroup {
-            label: format!("{:.0}–{:.0}", edges[i], edges[i + 1]),
-            value: c as f64,
-            err: None,
-            points: vec![],
-        })
-        .collect();
     let median = mean_median(values).1;
-    bar_chart(
+    wm_plot::histogram(
         path,
         &Axes::new(
             &format!("{title}, median {median:.0} ms"),
             "autocorrelation timescale (ms)",
             "units",
         ),
-        &bars,
+        edges,
+        &counts,
     )?;
     Ok(())
 }
@@ -126,13 +117,20 @@ fn network_means_figure(path: &Path, cmp: &RegimeComparison) -> Result<()> {
 
 /// `example_raster.png`: trial 0 of the example's spontaneous activity.
 fn raster(out: &Path, e: &Example) -> Result<()> {
-    e.spikes.raster(
+    let trial = Raster {
+        spikes: e.spikes.trial_spikes_ms(0),
+        duration_ms: e.spikes.duration_ms(),
+        n_units: e.spikes.n_units,
+    };
+    wm_plot::raster(
         &out.join("example_raster.png"),
-        0,
         &format!(
-            "{}: spontaneous activity, trial 0 (s = {})",
-            e.name, e.best_scale
+            "{}: spontaneous activity, trial 0 (s = {}, {} spikes)",
+            e.name,
+            e.best_scale,
+            trial.spikes.len()
         ),
+        &trial,
     )?;
     Ok(())
 }
@@ -156,13 +154,24 @@ fn discrim_figures(out: &Path, d: &DiscrimResult) -> Result<()> {
         .chain(d.z_short.iter())
         .filter(|v| v.is_finite())
         .fold(0.1f64, |a, &b| a.max(b));
-    for (name, m, scale) in [
-        ("long", &d.z_long, ColorScale::Sequential { lo: 0.0, hi }),
-        ("short", &d.z_short, ColorScale::Sequential { lo: 0.0, hi }),
+    for (name, m, scale, value_label) in [
+        (
+            "long",
+            &d.z_long,
+            ColorScale::Sequential { lo: 0.0, hi },
+            "Fisher z",
+        ),
+        (
+            "short",
+            &d.z_short,
+            ColorScale::Sequential { lo: 0.0, hi },
+            "Fisher z",
+        ),
         (
             "long_minus_short",
             &d.test.observed,
             ColorScale::diverging_from(d.test.observed.iter().copied()),
+            "Δ Fisher z (long − short)",
         ),
     ] {
         let n = match name {
@@ -182,6 +191,7 @@ fn discrim_figures(out: &Path, d: &DiscrimResult) -> Result<()> {
                 x_extent: (t0, t1),
                 y_extent: (t0, t1),
                 scale,
+                value_label: value_label.into(),
             },
         )?;
     }

@@ -79,8 +79,13 @@ fn group_figures(outcome: &Outcome, g: &SiGroups, out: &Path) -> Result<()> {
         sorted_activity_heatmap(
             &out.join(format!("heatmap_{name}.png")),
             &format!(
-                "{} λ0={} σ0={} ρ={} (SI {:.2})",
-                r.task, r.lambda0, r.sigma0, r.rho, r.si
+                "Most {} network: {}, λ0 = {}, σ0 = {}, ρ = {} (SI {:.2})",
+                name.trim_start_matches("most_"),
+                r.task,
+                r.lambda0,
+                r.sigma0,
+                r.rho,
+                r.si
             ),
             net.measures.example_trial.view(),
             threshold,
@@ -90,7 +95,10 @@ fn group_figures(outcome: &Outcome, g: &SiGroups, out: &Path) -> Result<()> {
     for p in &g.profiles {
         schur_figure(
             &out.join(format!("schur_{}.png", p.name)),
-            &format!("Schur modes of the mean connectivity, {}", p.name),
+            &format!(
+                "Schur-mode interactions of the mean connectivity, {} networks",
+                p.name.replace("_si", "-SI").replace('_', " ")
+            ),
             &p.schur,
         )?;
     }
@@ -131,13 +139,16 @@ pub fn sorted_activity_heatmap(
         .collect();
     let map = Heatmap {
         values,
-        x_extent: (0.0, t as f64),
-        y_extent: (0.0, order.len() as f64),
+        x_extent: (-0.5, t as f64 - 0.5),
+        y_extent: (-0.5, order.len() as f64 - 0.5),
         scale: ColorScale::Sequential { lo: 0.0, hi: 1.0 },
+        value_label: "activity / unit's peak".into(),
     };
     heatmap(
         path,
-        &Axes::new(title, "time step", "unit (sorted by peak time)"),
+        &Axes::new(title, "time step", "unit (sorted by peak time)")
+            .integer_x()
+            .integer_y(),
         &map,
     )?;
     Ok(())
@@ -175,13 +186,14 @@ pub fn untrained_si_map(
         values,
         x_extent: (l0 - dl / 2.0, l1 + dl / 2.0),
         y_extent: (s1 + ds / 2.0, s0 - ds / 2.0),
+        value_label: "sequentiality index (SI)".into(),
     };
     heatmap(
         path,
         &Axes::new(
             "Untrained networks: SI of the pulse response (grey: no active unit)",
-            "λ0",
-            "σ0",
+            "λ0 (initial self-coupling)",
+            "σ0 (initial off-diagonal coupling)",
         ),
         &map,
     )?;
@@ -217,13 +229,13 @@ pub fn factor_figure(
         lo: reg.band.iter().map(|b| b.2).collect(),
         hi: reg.band.iter().map(|b| b.3).collect(),
     };
-    let label = match reg.factor {
-        Factor::Sigma0 => "σ0 (initial off-diagonal coupling)",
-        Factor::Lambda0 => "λ0 (initial self-coupling)",
-        Factor::Rho => "ρ (weight decay)",
-        Factor::InputGain => "g (input gain)",
+    let (symbol, label) = match reg.factor {
+        Factor::Sigma0 => ("σ0", "σ0 (initial off-diagonal coupling)"),
+        Factor::Lambda0 => ("λ0", "λ0 (initial self-coupling)"),
+        Factor::Rho => ("ρ", "ρ (weight decay)"),
+        Factor::InputGain => ("g", "g (input gain)"),
     };
-    let title = format!("SI vs {} (n = {})", reg.factor.name(), reg.n);
+    let title = format!("SI vs {symbol}, {} networks (OLS fit, 95 % band)", reg.n);
     scatter_with_fit(
         path,
         &Axes::new(&title, label, "sequentiality index"),
@@ -288,7 +300,7 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
     let lines: Vec<Line> = groups
         .iter()
         .map(|(name, p)| Line {
-            name: (*name).to_string(),
+            name: format!("{} networks", name.replace("_si", "-SI")),
             x: p.offsets.iter().map(|&o| o as f64).collect(),
             y: p.mean.clone(),
             err: Some(p.sd.clone()),
@@ -300,7 +312,8 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
             "Recurrent weight profile along the peak-time order",
             "offset k (post − pre, in peak-time rank)",
             "mean W[pre, post] ± s.d.",
-        ),
+        )
+        .integer_x(),
         &lines,
     )?;
     Ok(())
@@ -315,12 +328,15 @@ pub fn schur_figure(path: &Path, title: &str, schur: &SchurSummary) -> Result<()
     let map = Heatmap {
         scale: ColorScale::sequential_from(values.iter().flatten().copied()),
         values,
-        x_extent: (0.0, n),
-        y_extent: (0.0, n),
+        x_extent: (-0.5, n - 0.5),
+        y_extent: (-0.5, n - 0.5),
+        value_label: "|T_ij| (Schur interaction)".into(),
     };
     heatmap(
         path,
-        &Axes::new(title, "Schur mode (by |λ|)", "Schur mode"),
+        &Axes::new(title, "Schur mode j (by |λ|)", "Schur mode i (by |λ|)")
+            .integer_x()
+            .integer_y(),
         &map,
     )?;
     Ok(())

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Line, bar_chart, heatmap, line_plot};
+use wm_plot::{Axes, ColorScale, Heatmap, Line, heatmap, histogram, line_plot};
 
 use crate::xie::config::{HeatmapSort, XieConfig};
 use crate::xie::measures::{
@@ -35,12 +35,15 @@ pub fn draw(cfg: &XieConfig, outcome: &Outcome, out: &Path) -> Result<()> {
                     &format!("W_rec sorted by preferred cue location ({k} delay)"),
                     "presynaptic unit (sorted)",
                     "postsynaptic unit (sorted)",
-                ),
+                )
+                .integer_x()
+                .integer_y(),
                 &Heatmap {
                     values: w.values.clone(),
-                    x_extent: (0.0, n),
-                    y_extent: (0.0, n),
+                    x_extent: (-0.5, n - 0.5),
+                    y_extent: (-0.5, n - 0.5),
                     scale: ColorScale::diverging_from(w.values.iter().flatten().copied()),
+                    value_label: "recurrent weight W_rec".into(),
                 },
             )?;
         }
@@ -110,27 +113,24 @@ fn stage_figures(c: &ConditionMeasures, dt_s: f64, out: &Path) -> Result<()> {
 /// The per-unit r histogram, the Fano factor and the r by tuning position.
 fn behaviour_figures(k: &str, b: &BehaviourMeasures, out: &Path) -> Result<()> {
     let edges: Vec<f64> = (0..=10).map(|b| -1.0 + 0.2 * b as f64).collect();
-    let bars: Vec<BarGroup> = edges
+    let counts: Vec<usize> = edges
         .windows(2)
-        .map(|w| BarGroup {
-            label: format!("{:.1}", 0.5 * (w[0] + w[1])),
-            value: b
-                .per_unit_r
+        .map(|w| {
+            b.per_unit_r
                 .iter()
                 .filter(|&&r| r >= w[0] && (r < w[1] || w[1] >= 1.0))
-                .count() as f64,
-            err: None,
-            points: Vec::new(),
+                .count()
         })
         .collect();
-    bar_chart(
+    histogram(
         &out.join(format!("rate_behaviour_r_{k}.png")),
         &Axes::new(
             &format!("Rate–behaviour correlation per delay unit ({k} delay)"),
             "Pearson r (signed saccade deviation vs rate deviation)",
             "units",
         ),
-        &bars,
+        &edges,
+        &counts,
     )?;
     line_plot(
         &out.join(format!("fano_{k}.png")),
@@ -185,12 +185,14 @@ fn activity_figure(
             ),
             "time from trial start (s)",
             "unit (sorted by preferred location)",
-        ),
+        )
+        .integer_y(),
         &Heatmap {
             values: m.rows.clone(),
             x_extent: (0.0, steps as f64 * dt_s),
-            y_extent: (0.0, m.rows.len() as f64),
+            y_extent: (-0.5, m.rows.len() as f64 - 0.5),
             scale: ColorScale::Sequential { lo: 0.0, hi: 1.0 },
+            value_label: "rate / peak delay rate (grey: no peak > 0)".into(),
         },
     )?;
     Ok(())
