@@ -37,9 +37,12 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use crate::linalg::{MAX_DENSITY, Op, PackedRhs, Real, SparseRows, matmul};
 use crate::nonlinearity::Nonlinearity;
 
+mod silent;
 mod with_readout;
 
+pub use silent::{Products, with_products};
 pub use with_readout::{RecurrentReadout, recurrence_with_readout};
+use silent::{GradientProduct, RecurrentProduct};
 
 /// Parameters of the fused loop that are not tensors.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,6 +312,17 @@ impl Fused {
     }
 }
 
+impl Fused {
+    /// Whether φ is exactly zero over a range of inputs (ReLU and clipped
+    /// ReLU), so that units fall silent and their products can be skipped.
+    fn has_zeros(&self) -> bool {
+        matches!(
+            self.spec.phi,
+            Nonlinearity::Relu | Nonlinearity::ClippedRelu { .. }
+        )
+    }
+}
+
 pub(crate) fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
@@ -452,6 +466,7 @@ impl Fused {
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
         let w = PackedRhs::new(w, Op::N, n, n);
+        let mut product = RecurrentProduct::new(silent::products(), self.has_zeros(), n);
         // Grown one step at a time: each step's drive and rates are written
         // just before they are used, while in cache, not all at once up front.
         let mut a = drive.take_ready(nt * step);
@@ -460,7 +475,7 @@ impl Fused {
             drive.append(t, &mut a, nb);
             let a_t = &mut a[t * step..(t + 1) * step];
             if t > 0 {
-                w.matmul_acc(a_t, &h[(t - 1) * step..], nb);
+                product.acc(&w, a_t, &h[(t - 1) * step..], nb, n);
             }
             activate(phi, a_t, &mut h);
             let (done, rest) = h.split_at_mut(t * step);
@@ -523,6 +538,9 @@ impl Fused {
         add_direct(nt - 1, &mut g);
         let mut carry = vec![T::ZERO; step];
         let w_t = PackedRhs::new(w, Op::T, n, n);
+        let products = silent::products();
+        let mut product = RecurrentProduct::new(products, self.has_zeros(), n);
+        let mut gradient = GradientProduct::new(products, self.has_zeros());
         let mut dw = vec![T::ZERO; n * n];
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t, one product per block of steps
         // `t..pending` while their rates and gradients are still in cache.
@@ -530,16 +548,11 @@ impl Fused {
         let mut pending = nt;
         let mut add_dw = |lo: usize, hi: usize, da: &[T]| {
             if lo < hi {
-                matmul(
+                gradient.acc(
                     &mut dw,
                     &h[(lo - 1) * step..(hi - 1) * step],
-                    Op::T,
                     &da[lo * step..hi * step],
-                    Op::N,
                     n,
-                    n,
-                    (hi - lo) * nb,
-                    true,
                 );
             }
         };
@@ -552,7 +565,7 @@ impl Fused {
             if t == 0 {
                 break;
             }
-            w_t.matmul_acc(&mut carry, da_t, nb);
+            product.acc(&w_t, &mut carry, da_t, nb, n);
             add_direct(t - 1, &mut carry);
             std::mem::swap(&mut g, &mut carry);
             if pending - t >= block {
