@@ -203,7 +203,11 @@ fn sparse_products_equal_the_dense_ones_at_every_density() {
                     Pattern::Silent => assert_eq!(d, 0.0, "{case}"),
                     Pattern::OneUnitOneTrial => assert_eq!(d, 1.0 / dims.2 as f64, "{case}"),
                     Pattern::Active => assert_eq!(d, 1.0, "{case}"),
-                    Pattern::Random(p) => assert!((d - p).abs() < 0.1, "{case}: density {d}"),
+                    // With a leak, rates decay towards 0 but never reach it.
+                    Pattern::Random(p) if spec.alpha == 1.0 => {
+                        assert!((d - p).abs() < 0.1, "{case}: density {d}");
+                    }
+                    Pattern::Random(_) => assert!(d > 0.0 && d < 1.0, "{case}: density {d}"),
                 }
                 for products in [Products::Sparse, Products::Auto] {
                     let got = run(products, pattern, spec, dims, DType::F64);
