@@ -40,9 +40,9 @@ use crate::nonlinearity::Nonlinearity;
 mod silent;
 mod with_readout;
 
+use silent::{GradientProduct, RecurrentProduct};
 pub use silent::{Products, with_products};
 pub use with_readout::{RecurrentReadout, recurrence_with_readout};
-use silent::{GradientProduct, RecurrentProduct};
 
 /// Parameters of the fused loop that are not tensors.
 #[derive(Debug, Clone, PartialEq)]
@@ -546,13 +546,18 @@ impl Fused {
         // `t..pending` while their rates and gradients are still in cache.
         let block = DW_BLOCK_ROWS.div_ceil(nb).max(1);
         let mut pending = nt;
-        let mut add_dw = |lo: usize, hi: usize, da: &[T]| {
+        let add_dw = |dw: &mut [T], lo: usize, hi: usize, da: &[T]| {
             if lo < hi {
-                gradient.acc(
-                    &mut dw,
+                matmul(
+                    dw,
                     &h[(lo - 1) * step..(hi - 1) * step],
+                    Op::T,
                     &da[lo * step..hi * step],
+                    Op::N,
                     n,
+                    n,
+                    (hi - lo) * nb,
+                    true,
                 );
             }
         };
@@ -566,14 +571,24 @@ impl Fused {
                 break;
             }
             product.acc(&w_t, &mut carry, da_t, nb, n);
+            // A step with few active units adds its own share of ∂L/∂W
+            // (from the gradient just compacted); the block of dense steps
+            // after it is summed first, so that blocks stay contiguous.
+            let h_prev = &h[(t - 1) * step..t * step];
+            if let Some(d) = product.compacted()
+                && gradient.acc_step(&mut dw, h_prev, d, n)
+            {
+                add_dw(&mut dw, t + 1, pending, &da);
+                pending = t;
+            }
             add_direct(t - 1, &mut carry);
             std::mem::swap(&mut g, &mut carry);
             if pending - t >= block {
-                add_dw(t, pending, &da);
+                add_dw(&mut dw, t, pending, &da);
                 pending = t;
             }
         }
-        add_dw(1, pending, &da);
+        add_dw(&mut dw, 1, pending, &da);
         (da, dw, dbias)
     }
 }

@@ -142,12 +142,7 @@ fn density(rates: &[f64], (t, b, n): (usize, usize, usize)) -> f64 {
     active as f64 / (t * n) as f64
 }
 
-fn assert_close(
-    got: &[(String, Vec<f64>)],
-    want: &[(String, Vec<f64>)],
-    tol: f64,
-    case: &str,
-) {
+fn assert_close(got: &[(String, Vec<f64>)], want: &[(String, Vec<f64>)], tol: f64, case: &str) {
     for ((name, g), (_, w)) in got.iter().zip(want) {
         assert_eq!(g.len(), w.len());
         let scale = w.iter().fold(1.0f64, |m, v| m.max(v.abs()));

@@ -84,7 +84,13 @@ impl<T: Real> ActiveColumns<T> {
     pub fn cols(&self) -> &[u32] {
         &self.cols
     }
+}
 
+impl<T> ActiveColumns<T> {
+    /// The columns and values of the last [`ActiveColumns::compact`].
+    pub fn parts(&self) -> (&[u32], &[T]) {
+        (&self.cols, &self.values)
+    }
 }
 
 /// Set `flags[j]` to 1 where column `j` of `x` has a nonzero entry, 0

@@ -140,8 +140,7 @@ impl<T: Real> PackedRhs<T> {
             rows.len()
         );
         assert!(
-            rows.last().is_none_or(|&r| (r as usize) < self.k)
-                && rows.is_sorted_by(|x, y| x < y),
+            rows.last().is_none_or(|&r| (r as usize) < self.k) && rows.is_sorted_by(|x, y| x < y),
             "matmul_acc_rows: rows are not ascending below {}",
             self.k
         );
@@ -318,7 +317,10 @@ fn products_selected<T: Real, const MR: usize>(
             let rows = &bpack.rows[p0..p1];
             p0 = p1;
             for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
-                let b = Terms { panel: bpanel, rows };
+                let b = Terms {
+                    panel: bpanel,
+                    rows,
+                };
                 if fused {
                     panel_selected::<T, MR, NR, true>(c, dims, lhs, b, p * NR, &slice);
                 } else {
@@ -328,7 +330,9 @@ fn products_selected<T: Real, const MR: usize>(
             if tail > 0 {
                 let b = Terms { panel: last, rows };
                 match (tail, fused) {
-                    (NR, true) => panel_selected::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice),
+                    (NR, true) => {
+                        panel_selected::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice)
+                    }
                     (NR, false) => {
                         panel_selected::<T, MR, NR, false>(c, dims, lhs, b, j_tail, &slice)
                     }
@@ -664,12 +668,7 @@ mod tests {
 
     /// An `m × k` operand with only the columns `keep` nonzero, and those
     /// columns side by side.
-    fn with_silent_columns(
-        m: usize,
-        k: usize,
-        keep: &[u32],
-        seed: usize,
-    ) -> (Vec<f64>, Vec<f64>) {
+    fn with_silent_columns(m: usize, k: usize, keep: &[u32], seed: usize) -> (Vec<f64>, Vec<f64>) {
         let mut full = irregular(m * k, seed);
         for (j, col) in (0..k).map(|j| (j, keep.contains(&(j as u32)))) {
             if !col {

@@ -61,11 +61,11 @@ pub(super) fn products() -> Products {
 /// faster up to 95 % at N = 500.
 const MAX_ACTIVE_FRACTION: f64 = 0.9;
 
-/// Above this fraction of the `N × N` weight-gradient entries that a block
-/// of steps can reach (active pre-synaptic × active post-synaptic units)
-/// the gradient product runs dense: the compacted product also gathers its
-/// operands and scatters its result.
-const MAX_GRADIENT_FILL: f64 = 0.7;
+/// Above this fraction of the `N × N` weight-gradient entries that one
+/// step reaches (active pre-synaptic × active post-synaptic units) the
+/// step's share of `∂L/∂W` joins the dense product over a block of steps:
+/// the step's own product has only B rows to sum and scatters its result.
+const MAX_STEP_FILL: f64 = 0.3;
 
 /// Whether the product's operands are measured at all: only φ with exact
 /// zeros over a range of inputs (ReLU, clipped ReLU) leave silent units.
@@ -92,6 +92,8 @@ pub(super) struct RecurrentProduct<T> {
     skip: bool,
     max_active: usize,
     active: ActiveColumns<T>,
+    /// Whether the last product ran over the active columns.
+    sparse: bool,
 }
 
 impl<T: Real> RecurrentProduct<T> {
@@ -101,29 +103,35 @@ impl<T: Real> RecurrentProduct<T> {
             skip: may_skip(products, zeros),
             max_active: max_active(products, n),
             active: ActiveColumns::new(),
+            sparse: false,
         }
     }
 
     /// `c ← c + x · B` with `x` `m × k` and `c` `m × n`.
     pub(super) fn acc(&mut self, b: &PackedRhs<T>, c: &mut [T], x: &[T], m: usize, k: usize) {
-        if self.skip && self.active.find(x, k, self.max_active) {
+        self.sparse = self.skip && self.active.find(x, k, self.max_active);
+        if self.sparse {
             let (cols, values) = self.active.compact(x, k);
             b.matmul_acc_rows(c, values, m, cols);
         } else {
             b.matmul_acc(c, x, m);
         }
     }
+
+    /// The active columns of the last product's `x` and its values there,
+    /// if that product ran over them.
+    pub(super) fn compacted(&self) -> Option<(&[u32], &[T])> {
+        self.sparse.then(|| self.active.parts())
+    }
 }
 
-/// `∂L/∂W += Hᵀ D` for a block of steps' rates `H` and pre-activation
-/// gradients `D` (both `rows × n`), over the active units of each when the
-/// entries they reach are few enough.
+/// One step's share of the weight gradient, `∂L/∂W += h_{t−1}ᵀ ∂L/∂a_t`,
+/// over the active units of both when the entries they reach are few.
 pub(super) struct GradientProduct<T> {
     skip: bool,
     max_fill: f64,
     pre: ActiveColumns<T>,
-    post: ActiveColumns<T>,
-    /// The compacted product, `pre × post`.
+    /// The step's product, `pre × post` active units.
     block: Vec<T>,
 }
 
@@ -133,36 +141,44 @@ impl<T: Real> GradientProduct<T> {
             skip: may_skip(products, zeros),
             max_fill: match products {
                 Products::Sparse => 1.0,
-                _ => MAX_GRADIENT_FILL,
+                _ => MAX_STEP_FILL,
             },
             pre: ActiveColumns::new(),
-            post: ActiveColumns::new(),
             block: Vec::new(),
         }
     }
 
-    /// `dw ← dw + hᵀ d`, `dw` `n × n`, `h` and `d` `rows × n`.
-    pub(super) fn acc(&mut self, dw: &mut [T], h: &[T], d: &[T], n: usize) {
-        let rows = h.len() / n;
+    /// `dw[pre, post] += h[:, pre]ᵀ d` for the rates `h` (`B × n`) and the
+    /// pre-activation gradient compacted to its active units (`post`, and
+    /// `d` `B × post.len()`), where `pre` are the active units of `h`.
+    /// Returns `false`, having done nothing, when the entries reached
+    /// exceed the fill bound (the step then belongs to a dense product).
+    pub(super) fn acc_step(
+        &mut self,
+        dw: &mut [T],
+        h: &[T],
+        (post, d): (&[u32], &[T]),
+        n: usize,
+    ) -> bool {
         let max = (self.max_fill * (n * n) as f64) as usize;
-        if self.skip
-            && self.pre.find(h, n, max)
-            && self.post.find(d, n, max)
-            && self.pre.cols().len() * self.post.cols().len() <= max
-        {
-            let (ni, nj) = (self.pre.cols().len(), self.post.cols().len());
-            self.block.resize(ni * nj, T::ZERO);
-            let (pre, hv) = self.pre.compact(h, n);
-            let (post, dv) = self.post.compact(d, n);
-            matmul(&mut self.block, hv, Op::T, dv, Op::N, ni, nj, rows, false);
-            for (&i, src) in pre.iter().zip(self.block.chunks_exact(nj.max(1))) {
-                let dst = &mut dw[i as usize * n..(i as usize + 1) * n];
-                for (&j, &v) in post.iter().zip(src) {
-                    dst[j as usize] += v;
-                }
-            }
-        } else {
-            matmul(dw, h, Op::T, d, Op::N, n, n, rows, true);
+        let max_pre = if post.is_empty() { n } else { max / post.len() };
+        if !(self.skip && self.pre.find(h, n, max_pre.min(n))) {
+            return false;
         }
+        let rows = h.len() / n;
+        let (pre, hv) = self.pre.compact(h, n);
+        let (ni, nj) = (pre.len(), post.len());
+        if ni == 0 || nj == 0 {
+            return true;
+        }
+        self.block.resize(ni * nj, T::ZERO);
+        matmul(&mut self.block, hv, Op::T, d, Op::N, ni, nj, rows, false);
+        for (&i, src) in pre.iter().zip(self.block.chunks_exact(nj)) {
+            let dst = &mut dw[i as usize * n..(i as usize + 1) * n];
+            for (&j, &v) in post.iter().zip(src) {
+                dst[j as usize] += v;
+            }
+        }
+        true
     }
 }
