@@ -21,6 +21,10 @@
 //! keeps the slopes `φ'(a_t)` (in the pre-activations' buffer), so the
 //! backward pass evaluates no nonlinearity.
 //!
+//! In ReLU networks the three products skip the units that are silent in
+//! every trial of the step, per step when that pays ([`Products`]; module
+//! `silent`): a trained network has most of its units silent at a step.
+//!
 //! Backward, per step from `T−1` down to 0, with `g_t = ∂L/∂h_t` (direct plus
 //! carried):
 //!
@@ -540,7 +544,7 @@ impl Fused {
         let w_t = PackedRhs::new(w, Op::T, n, n);
         let products = silent::products();
         let mut product = RecurrentProduct::new(products, self.has_zeros(), n);
-        let mut gradient = GradientProduct::new(products, self.has_zeros());
+        let mut gradient = GradientProduct::new(products, self.has_zeros(), n);
         let mut dw = vec![T::ZERO; n * n];
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t, one product per block of steps
         // `t..pending` while their rates and gradients are still in cache.

@@ -55,11 +55,20 @@ pub(super) fn products() -> Products {
 }
 
 /// Above this fraction of active units a recurrent product (`h_{t−1} W`
-/// or `∂L/∂a_t Wᵀ`) runs dense. Measured with `cargo bench -p wm-rate-rnn
-/// --bench step` at N = 100, 256 and 500, B = 50 (the sparse product costs
-/// the compaction plus the same kernel over fewer rows): the sparse one was
-/// faster up to 95 % at N = 500.
+/// or `∂L/∂a_t Wᵀ`) runs dense: the sparse one costs the search for active
+/// units and their compaction on top of the same kernel over fewer rows.
+/// With it, the untrained networks of `cargo bench -p wm-rate-rnn --bench
+/// step` (89 % of units active per step at N = 500) ran no slower than
+/// dense.
 const MAX_ACTIVE_FRACTION: f64 = 0.9;
+
+/// Networks with fewer units keep dense products: at N = 100 (B = 50) the
+/// products are so short that the search and compaction cost more than
+/// they save — a 2AFC network trained with sparse products at about half
+/// its units active per step took 1.1–1.2× as long as with dense ones
+/// (`cargo bench -p wm-rate-rnn --bench train_time`), while N = 256 and
+/// 500 gained 2× and more.
+const MIN_UNITS: usize = 200;
 
 /// Above this fraction of the `N × N` weight-gradient entries that one
 /// step reaches (active pre-synaptic × active post-synaptic units) the
@@ -67,11 +76,12 @@ const MAX_ACTIVE_FRACTION: f64 = 0.9;
 /// the step's own product has only B rows to sum and scatters its result.
 const MAX_STEP_FILL: f64 = 0.3;
 
-/// Whether the product's operands are measured at all: only φ with exact
-/// zeros over a range of inputs (ReLU, clipped ReLU) leave silent units.
-pub(super) fn may_skip(products: Products, zeros: bool) -> bool {
+/// Whether the products' operands are measured at all: only φ with exact
+/// zeros over a range of inputs (ReLU, clipped ReLU) leave silent units,
+/// and only networks of at least [`MIN_UNITS`] units gain from skipping them.
+pub(super) fn may_skip(products: Products, zeros: bool, n: usize) -> bool {
     match products {
-        Products::Auto => zeros,
+        Products::Auto => zeros && n >= MIN_UNITS,
         Products::Dense => false,
         Products::Sparse => true,
     }
@@ -100,7 +110,7 @@ impl<T: Real> RecurrentProduct<T> {
     /// For products with `k` = `n` inner units.
     pub(super) fn new(products: Products, zeros: bool, n: usize) -> Self {
         Self {
-            skip: may_skip(products, zeros),
+            skip: may_skip(products, zeros, n),
             max_active: max_active(products, n),
             active: ActiveColumns::new(),
             sparse: false,
@@ -136,9 +146,9 @@ pub(super) struct GradientProduct<T> {
 }
 
 impl<T: Real> GradientProduct<T> {
-    pub(super) fn new(products: Products, zeros: bool) -> Self {
+    pub(super) fn new(products: Products, zeros: bool, n: usize) -> Self {
         Self {
-            skip: may_skip(products, zeros),
+            skip: may_skip(products, zeros, n),
             max_fill: match products {
                 Products::Sparse => 1.0,
                 _ => MAX_STEP_FILL,
