@@ -47,7 +47,7 @@ const N_IN: usize = 50;
 
 /// Trained networks: (N, folder under `benches/data/`), each holding the
 /// parameters of a 2AFC network of Orhan & Ma (2019) trained with `wm
-/// train` for 2,000 iterations (its `run.toml` says how). Their 2AFC
+/// train --config train.toml` for 2,000 iterations). Their 2AFC
 /// trials have 150 steps and 50 inputs; the batch is 50 trials.
 const TRAINED: [(usize, &str); 2] = [(500, "orhan-ma-2afc-n500"), (256, "orhan-ma-2afc-n256")];
 const TRAINED_BATCH: usize = 50;

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor, Var};
 use common::SignMemory;
 use rand::{Rng, SeedableRng};
+use wm_rate_rnn::loss::Objective;
 use wm_rate_rnn::optim::AdamConfig;
 use wm_rate_rnn::recurrence::{Products, RecurrenceSpec, recurrence_with_readout, with_products};
-use wm_rate_rnn::train::TrainConfig;
-use wm_rate_rnn::{Nonlinearity, Vanilla, VanillaConfig, train};
-use wm_tasks::{OutputKind, TaskRng};
+use wm_rate_rnn::train::{TrainConfig, batch_tensors, objective};
+use wm_rate_rnn::{Nonlinearity, RateModel, Vanilla, VanillaConfig, train};
+use wm_tasks::{OrhanMaTaskOptions, OutputKind, TaskRng, orhan_ma_task};
 
 /// Which (step, trial, unit) entries are driven into activity.
 #[derive(Debug, Clone, Copy)]
@@ -277,4 +278,58 @@ fn training_with_sparse_products_follows_the_dense_loss_curve() {
             );
         }
     }
+}
+
+#[test]
+fn recorded_activity_of_a_trained_network_gives_the_same_gradients() {
+    // The trained 2AFC network of the step benchmark (N = 256, about a
+    // third of its units active per step) on a batch of its task's trials.
+    use wm_rate_rnn::RateModel;
+    use wm_rate_rnn::loss::Objective;
+    use wm_rate_rnn::train::objective;
+    use wm_tasks::{OrhanMaTaskOptions, Task, orhan_ma_task};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/data/orhan-ma-2afc-n256/weights.safetensors");
+    let saved = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    let task = orhan_ma_task("2AFC", &OrhanMaTaskOptions::default()).unwrap();
+    let batch = task.batch(&mut TaskRng::seed_from_u64(3), 8);
+    let run = |products| {
+        let cfg = VanillaConfig {
+            n_inputs: task.n_inputs(),
+            n_units: 256,
+            n_outputs: task.n_outputs(),
+            ..Default::default()
+        };
+        let model = Vanilla::new(
+            cfg,
+            DType::F32,
+            &mut rand_chacha::ChaCha8Rng::seed_from_u64(0),
+        )
+        .unwrap();
+        for (name, var) in model.named_vars() {
+            var.set(&saved[name]).unwrap();
+        }
+        let (loss, parts, _) = with_products(products, || {
+            objective(&model, task.as_ref(), &batch, &Objective::default(), None).unwrap()
+        });
+        let grads = with_products(products, || loss.backward().unwrap());
+        let mut all = vec![("loss".to_string(), vec![parts.total])];
+        for (name, var) in model.named_vars() {
+            let g = grads.get(var.as_tensor()).unwrap();
+            let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
+            all.push((name.to_string(), g.iter().map(|&v| f64::from(v)).collect()));
+        }
+        let input = wm_rate_rnn::train::batch_tensors(&batch, DType::F32)
+            .unwrap()
+            .0;
+        let rates = model.forward(&input, None).unwrap().rates;
+        let rates: Vec<f32> = rates.flatten_all().unwrap().to_vec1().unwrap();
+        let dims = (batch.n_steps, 8, 256);
+        let r: Vec<f64> = rates.iter().map(|&v| f64::from(v)).collect();
+        (all, density(&r, dims))
+    };
+    let (dense, d) = run(Products::Dense);
+    assert!(d > 0.1 && d < 0.6, "density {d}");
+    let (sparse, _) = run(Products::Sparse);
+    assert_close(&sparse, &dense, 1e-5, "trained N = 256");
 }
