@@ -284,10 +284,6 @@ fn training_with_sparse_products_follows_the_dense_loss_curve() {
 fn recorded_activity_of_a_trained_network_gives_the_same_gradients() {
     // The trained 2AFC network of the step benchmark (N = 256, about a
     // third of its units active per step) on a batch of its task's trials.
-    use wm_rate_rnn::RateModel;
-    use wm_rate_rnn::loss::Objective;
-    use wm_rate_rnn::train::objective;
-    use wm_tasks::{OrhanMaTaskOptions, Task, orhan_ma_task};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("benches/data/orhan-ma-2afc-n256/weights.safetensors");
     let saved = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
@@ -319,9 +315,7 @@ fn recorded_activity_of_a_trained_network_gives_the_same_gradients() {
             let g: Vec<f32> = g.flatten_all().unwrap().to_vec1().unwrap();
             all.push((name.to_string(), g.iter().map(|&v| f64::from(v)).collect()));
         }
-        let input = wm_rate_rnn::train::batch_tensors(&batch, DType::F32)
-            .unwrap()
-            .0;
+        let input = batch_tensors(&batch, DType::F32).unwrap().0;
         let rates = model.forward(&input, None).unwrap().rates;
         let rates: Vec<f32> = rates.flatten_all().unwrap().to_vec1().unwrap();
         let dims = (batch.n_steps, 8, 256);
