@@ -3,8 +3,9 @@ vanilla ReLU RNN of Orhan & Ma (forward over T steps, BPTT backward, Adam),
 single-threaded, at the sizes wm's own benchmark uses.
 
 Prints one JSON object per size: {"n": N, "t": T, "b": B, "ms_per_step": ...},
-the fastest of the repetitions.
-Run: python3 xtask/bench/torch_step.py [--reps 10]
+the fastest of the repetitions. PyTorch's dense products cost the same at any
+activity, so a trained network's size is timed on this random model.
+Run: python3 xtask/bench/torch_step.py [--reps 10] [--sizes 500x100x50,256x150x50]
 """
 import argparse
 import json
@@ -49,9 +50,13 @@ def step_fn(n, t, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--sizes", default=None, help="N x T x B, comma-separated")
     args = ap.parse_args()
+    sizes = SIZES
+    if args.sizes:
+        sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     torch.set_num_threads(1)
-    for n, t, b in SIZES:
+    for n, t, b in sizes:
         step = step_fn(n, t, b)
         for _ in range(2):
             step()

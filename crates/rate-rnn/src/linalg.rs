@@ -106,9 +106,11 @@ impl Real for f64 {
     }
 }
 
+mod active;
 mod packed;
 mod sparse;
 
+pub use active::ActiveColumns;
 pub use packed::PackedRhs;
 pub use sparse::{MAX_DENSITY, SparseRows};
 

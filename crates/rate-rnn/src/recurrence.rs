@@ -21,6 +21,10 @@
 //! keeps the slopes `φ'(a_t)` (in the pre-activations' buffer), so the
 //! backward pass evaluates no nonlinearity.
 //!
+//! In ReLU networks the three products skip the units that are silent in
+//! every trial of the step, per step when that pays ([`Products`]; module
+//! `silent`): a trained network has most of its units silent at a step.
+//!
 //! Backward, per step from `T−1` down to 0, with `g_t = ∂L/∂h_t` (direct plus
 //! carried):
 //!
@@ -37,8 +41,11 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use crate::linalg::{MAX_DENSITY, Op, PackedRhs, Real, SparseRows, matmul};
 use crate::nonlinearity::Nonlinearity;
 
+mod silent;
 mod with_readout;
 
+use silent::{GradientProduct, RecurrentProduct};
+pub use silent::{Products, with_products};
 pub use with_readout::{RecurrentReadout, recurrence_with_readout};
 
 /// Parameters of the fused loop that are not tensors.
@@ -309,6 +316,17 @@ impl Fused {
     }
 }
 
+impl Fused {
+    /// Whether φ is exactly zero over a range of inputs (ReLU and clipped
+    /// ReLU), so that units fall silent and their products can be skipped.
+    fn has_zeros(&self) -> bool {
+        matches!(
+            self.spec.phi,
+            Nonlinearity::Relu | Nonlinearity::ClippedRelu { .. }
+        )
+    }
+}
+
 pub(crate) fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
@@ -452,6 +470,7 @@ impl Fused {
         let step = nb * n;
         let phi = Phi::<T>::new(self.spec.phi);
         let w = PackedRhs::new(w, Op::N, n, n);
+        let mut product = RecurrentProduct::new(silent::products(), self.has_zeros(), n);
         // Grown one step at a time: each step's drive and rates are written
         // just before they are used, while in cache, not all at once up front.
         let mut a = drive.take_ready(nt * step);
@@ -460,7 +479,7 @@ impl Fused {
             drive.append(t, &mut a, nb);
             let a_t = &mut a[t * step..(t + 1) * step];
             if t > 0 {
-                w.matmul_acc(a_t, &h[(t - 1) * step..], nb);
+                product.acc(&w, a_t, &h[(t - 1) * step..], nb, n);
             }
             activate(phi, a_t, &mut h);
             let (done, rest) = h.split_at_mut(t * step);
@@ -523,15 +542,18 @@ impl Fused {
         add_direct(nt - 1, &mut g);
         let mut carry = vec![T::ZERO; step];
         let w_t = PackedRhs::new(w, Op::T, n, n);
+        let products = silent::products();
+        let mut product = RecurrentProduct::new(products, self.has_zeros(), n);
+        let mut gradient = GradientProduct::new(products, self.has_zeros(), n);
         let mut dw = vec![T::ZERO; n * n];
         // ∂L/∂W = Σ_{t≥1} h_{t−1}ᵀ ∂L/∂a_t, one product per block of steps
         // `t..pending` while their rates and gradients are still in cache.
         let block = DW_BLOCK_ROWS.div_ceil(nb).max(1);
         let mut pending = nt;
-        let mut add_dw = |lo: usize, hi: usize, da: &[T]| {
+        let add_dw = |dw: &mut [T], lo: usize, hi: usize, da: &[T]| {
             if lo < hi {
                 matmul(
-                    &mut dw,
+                    dw,
                     &h[(lo - 1) * step..(hi - 1) * step],
                     Op::T,
                     &da[lo * step..hi * step],
@@ -552,15 +574,25 @@ impl Fused {
             if t == 0 {
                 break;
             }
-            w_t.matmul_acc(&mut carry, da_t, nb);
+            product.acc(&w_t, &mut carry, da_t, nb, n);
+            // A step with few active units adds its own share of ∂L/∂W
+            // (from the gradient just compacted); the block of dense steps
+            // after it is summed first, so that blocks stay contiguous.
+            let h_prev = &h[(t - 1) * step..t * step];
+            if let Some(d) = product.compacted()
+                && gradient.acc_step(&mut dw, h_prev, d, n)
+            {
+                add_dw(&mut dw, t + 1, pending, &da);
+                pending = t;
+            }
             add_direct(t - 1, &mut carry);
             std::mem::swap(&mut g, &mut carry);
             if pending - t >= block {
-                add_dw(t, pending, &da);
+                add_dw(&mut dw, t, pending, &da);
                 pending = t;
             }
         }
-        add_dw(1, pending, &da);
+        add_dw(&mut dw, 1, pending, &da);
         (da, dw, dbias)
     }
 }

@@ -116,6 +116,75 @@ impl<T: Real> PackedRhs<T> {
         };
         products::<T, MR>(c, dims, lhs, &self.panels, self.tail);
     }
+
+    /// `c ← c + a · B[rows, :]` for `a` `m × rows.len()` and `c` `m × n`,
+    /// both row-major, `rows` ascending: the product with an `m × k`
+    /// left-hand operand that is zero outside the columns `rows`, whose
+    /// nonzero columns `a` holds side by side. The columns that are zero
+    /// in every row (silent units) cost nothing.
+    ///
+    /// Same values as [`Self::matmul_acc`] on the full operand: every
+    /// output sums the same nonzero terms in the same order, in the same
+    /// accumulators; a skipped term `0 · b` would have added zero.
+    ///
+    /// # Panics
+    /// If a slice's length does not match its dimensions, or a row is out
+    /// of range (a programming error inside this crate).
+    pub fn matmul_acc_rows(&self, c: &mut [T], a: &[T], m: usize, rows: &[u32]) {
+        let n = self.n;
+        assert_eq!(c.len(), m * n, "matmul_acc_rows: c is not {m}×{n}");
+        assert_eq!(
+            a.len(),
+            m * rows.len(),
+            "matmul_acc_rows: a is not {m}×{}",
+            rows.len()
+        );
+        assert!(
+            rows.last().is_none_or(|&r| (r as usize) < self.k) && rows.is_sorted_by(|x, y| x < y),
+            "matmul_acc_rows: rows are not ascending below {}",
+            self.k
+        );
+        if m == 0 || n == 0 || rows.is_empty() {
+            return;
+        }
+        let dims = Dims {
+            m,
+            n,
+            k: rows.len(),
+        };
+        match m {
+            1 => self.run_rows::<1>(c, a, dims, rows),
+            2 => self.run_rows::<2>(c, a, dims, rows),
+            3 => self.run_rows::<3>(c, a, dims, rows),
+            4 => self.run_rows::<4>(c, a, dims, rows),
+            _ if rows_per_tile(m) == 5 => self.run_rows::<5>(c, a, dims, rows),
+            _ => self.run_rows::<6>(c, a, dims, rows),
+        }
+    }
+
+    fn run_rows<const MR: usize>(&self, c: &mut [T], a: &[T], dims: Dims, rows: &[u32]) {
+        let lhs = Lhs {
+            a,
+            zeros: &self.zeros,
+            m: dims.m,
+            k: dims.k,
+        };
+        let bpack = Selected {
+            panels: &self.panels,
+            k: self.k,
+            rows,
+        };
+        products_selected::<T, MR>(c, dims, lhs, bpack, self.tail);
+    }
+}
+
+/// The packed panels of `B` (`k` rows each) and the rows of it that a
+/// product with a compacted left-hand operand meets.
+#[derive(Clone, Copy)]
+struct Selected<'a, T> {
+    panels: &'a [T],
+    k: usize,
+    rows: &'a [u32],
 }
 
 /// Rows per register tile for `m ≥ 5`, 6 or 5: the one that pads `m` least
@@ -213,6 +282,165 @@ fn products<T: Real, const MR: usize>(
             }
         }
     }
+}
+
+/// [`products`] over the selected rows of `B` only (the left-hand operand
+/// holds the matching columns side by side). The selected rows are taken
+/// in the same [`KC`]-slices of `B`'s rows as the full product takes them,
+/// so that every block of `c` is summed in the same order.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn products_selected<T: Real, const MR: usize>(
+    c: &mut [T],
+    dims: Dims,
+    lhs: Lhs<'_, T>,
+    bpack: Selected<'_, T>,
+    tail: usize,
+) {
+    let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
+    let k = bpack.k;
+    let (full, last) = bpack.panels.split_at(bpack.panels.len() - tail * k);
+    let j_tail = full.len() / k;
+    let blocks = dims.m.div_ceil(MR);
+    for b0 in (0..blocks).step_by(MC_BLOCKS) {
+        let mut p0 = 0;
+        for k0 in (0..k).step_by(KC) {
+            // Positions p0..p1 of the selected rows inside this slice.
+            let p1 = p0 + bpack.rows[p0..].partition_point(|&r| (r as usize) < k0 + KC);
+            if p1 == p0 {
+                continue;
+            }
+            let slice = Slice {
+                k0: p0,
+                kc: p1 - p0,
+                blocks: b0..(b0 + MC_BLOCKS).min(blocks),
+            };
+            let rows = &bpack.rows[p0..p1];
+            p0 = p1;
+            for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
+                let b = Terms {
+                    panel: bpanel,
+                    rows,
+                };
+                if fused {
+                    panel_selected::<T, MR, NR, true>(c, dims, lhs, b, p * NR, &slice);
+                } else {
+                    panel_selected::<T, MR, NR, false>(c, dims, lhs, b, p * NR, &slice);
+                }
+            }
+            if tail > 0 {
+                let b = Terms { panel: last, rows };
+                match (tail, fused) {
+                    (NR, true) => {
+                        panel_selected::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice)
+                    }
+                    (NR, false) => {
+                        panel_selected::<T, MR, NR, false>(c, dims, lhs, b, j_tail, &slice)
+                    }
+                    (_, true) => {
+                        panel_selected::<T, MR, NR_TAIL, true>(c, dims, lhs, b, j_tail, &slice)
+                    }
+                    (_, false) => {
+                        panel_selected::<T, MR, NR_TAIL, false>(c, dims, lhs, b, j_tail, &slice)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One whole packed panel of `B` and the rows of it (ascending, within one
+/// [`KC`]-slice) that a tile meets.
+#[derive(Clone, Copy)]
+struct Terms<'a, T> {
+    panel: &'a [T],
+    rows: &'a [u32],
+}
+
+/// [`panel`] for the selected rows `b.rows` of a panel, the matching
+/// columns of `A` side by side.
+#[inline(always)]
+fn panel_selected<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
+    c: &mut [T],
+    dims: Dims,
+    lhs: Lhs<'_, T>,
+    b: Terms<'_, T>,
+    j0: usize,
+    slice: &Slice,
+) {
+    let width = W.min(dims.n - j0);
+    for q in slice.blocks.clone() {
+        let i0 = q * MR;
+        let mut rows = [lhs.zeros; MR];
+        for (r, row) in rows.iter_mut().enumerate() {
+            *row = lhs.row(i0 + r, slice.k0, slice.kc);
+        }
+        if width == W && i0 + MR <= dims.m {
+            let mut acc = [[T::ZERO; W]; MR];
+            for (r, a) in acc.iter_mut().enumerate() {
+                a.copy_from_slice(&c[(i0 + r) * dims.n + j0..][..W]);
+            }
+            let acc = tile_selected::<T, MR, W, FUSED>(rows, b, acc);
+            for (r, a) in acc.iter().enumerate() {
+                c[(i0 + r) * dims.n + j0..][..W].copy_from_slice(a);
+            }
+            continue;
+        }
+        let acc = tile_selected::<T, MR, W, FUSED>(rows, b, [[T::ZERO; W]; MR]);
+        for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
+            let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
+            for (d, &v) in dst.iter_mut().zip(row) {
+                *d += v;
+            }
+        }
+    }
+}
+
+/// [`tile`] over the selected rows of a panel: each term goes to the
+/// accumulator it has in [`tile`] (by its row's parity in a narrow panel,
+/// by its row modulo 4 in [`row_tile`]), so the sums are the same.
+#[inline(always)]
+fn tile_selected<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
+    rows: [&[T]; MR],
+    b: Terms<'_, T>,
+    mut acc: [[T; W]; MR],
+) -> [[T; W]; MR] {
+    let (b_rows, _) = b.panel.as_chunks::<W>();
+    if MR == 1 {
+        let mut part = [[T::ZERO; W]; 4];
+        for (&x, &r) in rows[0].iter().zip(b.rows) {
+            let r = r as usize;
+            for (s, &v) in part[r % 4].iter_mut().zip(&b_rows[r]) {
+                *s = if FUSED { x.mul_add(v, *s) } else { *s + x * v };
+            }
+        }
+        let mut sum = part[0];
+        for row in &part[1..] {
+            for (o, &v) in sum.iter_mut().zip(row) {
+                *o += v;
+            }
+        }
+        for (s, v) in acc[0].iter_mut().zip(sum) {
+            *s += v;
+        }
+        return acc;
+    }
+    if W > NR_TAIL {
+        for (p, &r) in b.rows.iter().enumerate() {
+            rank_one::<T, MR, W, FUSED>(&mut acc, column(&rows, p), &b_rows[r as usize]);
+        }
+        return acc;
+    }
+    let mut odd = [[T::ZERO; W]; MR];
+    for (p, &r) in b.rows.iter().enumerate() {
+        let dst = if r % 2 == 0 { &mut acc } else { &mut odd };
+        rank_one::<T, MR, W, FUSED>(dst, column(&rows, p), &b_rows[r as usize]);
+    }
+    for (row, o) in acc.iter_mut().zip(&odd) {
+        for (s, &v) in row.iter_mut().zip(o) {
+            *s += v;
+        }
+    }
+    acc
 }
 
 /// The columns `k0..k0 + kc` of the inner dimension, for a chunk of row blocks.
@@ -428,6 +656,86 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Values whose products and sums round (unlike [`filled`]'s), so that
+    /// equal results mean the same terms summed in the same order.
+    fn irregular(len: usize, seed: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| ((i + 7 * seed) as f64 * 0.754_877_666_246_692_7).fract() * 2.0 - 1.0)
+            .collect()
+    }
+
+    /// An `m × k` operand with only the columns `keep` nonzero, and those
+    /// columns side by side.
+    fn with_silent_columns(m: usize, k: usize, keep: &[u32], seed: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut full = irregular(m * k, seed);
+        for (j, col) in (0..k).map(|j| (j, keep.contains(&(j as u32)))) {
+            if !col {
+                for i in 0..m {
+                    full[i * k + j] = 0.0;
+                }
+            }
+        }
+        let compact = (0..m)
+            .flat_map(|i| keep.iter().map(move |&j| (i, j as usize)))
+            .map(|(i, j)| full[i * k + j])
+            .collect();
+        (full, compact)
+    }
+
+    #[test]
+    fn products_over_selected_rows_equal_the_full_product() {
+        // Every tile height (1-6 rows, several row chunks), both panel
+        // widths of the last panel, several inner slices (k > KC), and
+        // selections from none to all rows, with runs and gaps.
+        let shapes = [
+            (1, 40, 24),
+            (2, 17, 16),
+            (3, 33, 9),
+            (4, 8, 40),
+            (5, 100, 100),
+            (50, 300, 37),
+            (64, 600, 20),
+            (130, 520, 24),
+        ];
+        for (m, k, n) in shapes {
+            let b = irregular(k * n, 2);
+            for op in [Op::N, Op::T] {
+                let packed = PackedRhs::new(&b, op, k, n);
+                let every: Vec<u32> = (0..k as u32).collect();
+                let selections: [Vec<u32>; 5] = [
+                    Vec::new(),
+                    vec![k as u32 - 1],
+                    every.iter().copied().filter(|j| j % 3 != 1).collect(),
+                    every.iter().copied().filter(|j| (j / 7) % 2 == 0).collect(),
+                    every,
+                ];
+                for keep in &selections {
+                    let (full, compact) = with_silent_columns(m, k, keep, 1);
+                    let c0 = irregular(m * n, 3);
+                    let mut want = c0.clone();
+                    packed.matmul_acc(&mut want, &full, m);
+                    let mut got = c0;
+                    packed.matmul_acc_rows(&mut got, &compact, m, keep);
+                    assert_eq!(got, want, "({m},{k},{n}) {op:?}, {} rows", keep.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_products_over_selected_rows_equal_the_full_product() {
+        let (m, k, n) = (50, 500, 100);
+        let keep: Vec<u32> = (0..k as u32).filter(|j| j % 5 < 2).collect();
+        let (full, compact) = with_silent_columns(m, k, &keep, 6);
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let packed = PackedRhs::new(&f(&irregular(k * n, 7)), Op::N, k, n);
+        let mut want = vec![0.5f32; m * n];
+        packed.matmul_acc(&mut want, &f(&full), m);
+        let mut got = vec![0.5f32; m * n];
+        packed.matmul_acc_rows(&mut got, &f(&compact), m, &keep);
+        assert_eq!(got, want);
     }
 
     #[test]
