@@ -127,20 +127,13 @@ impl Default for DaleConfig {
 impl DaleConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(RateRnnError::Config {
-                field: field.into(),
-                value,
-                allowed: allowed.into(),
-            })
-        };
         for (f, v) in [
             ("n_inputs", self.n_inputs),
             ("n_units", self.n_units),
             ("n_outputs", self.n_outputs),
         ] {
             if v == 0 {
-                return bad(f, "0".into(), "≥ 1");
+                return Err(RateRnnError::invalid(f, 0, "≥ 1"));
             }
         }
         for (f, v) in [
@@ -148,7 +141,7 @@ impl DaleConfig {
             ("p_connect", self.p_connect),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return bad(f, v.to_string(), "[0, 1]");
+                return Err(RateRnnError::invalid(f, v, "[0, 1]"));
             }
         }
         for (f, v) in [
@@ -158,18 +151,22 @@ impl DaleConfig {
             ("dt_ms", self.dt_ms),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return bad(f, v.to_string(), "finite, > 0");
+                return Err(RateRnnError::invalid(f, v, "finite, > 0"));
             }
         }
         if !(self.tau_max_ms.is_finite() && self.tau_max_ms > self.tau_min_ms) {
-            return bad(
+            return Err(RateRnnError::invalid(
                 "tau_max_ms",
-                self.tau_max_ms.to_string(),
+                self.tau_max_ms,
                 "finite, > tau_min_ms",
-            );
+            ));
         }
         if self.tau_min_ms < self.dt_ms || self.tau_fixed_ms < self.dt_ms {
-            return bad("tau_min_ms", self.tau_min_ms.to_string(), "≥ dt_ms (α ≤ 1)");
+            return Err(RateRnnError::invalid(
+                "tau_min_ms",
+                self.tau_min_ms,
+                "≥ dt_ms (α ≤ 1)",
+            ));
         }
         for (f, v) in [
             ("noise_sd", self.noise_sd),
@@ -177,7 +174,7 @@ impl DaleConfig {
             ("w_out_sd", self.w_out_sd),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return bad(f, v.to_string(), "finite, ≥ 0");
+                return Err(RateRnnError::invalid(f, v, "finite, ≥ 0"));
             }
         }
         Ok(())
@@ -673,12 +670,14 @@ pub fn train_kim(
     checkpoint: Option<&Path>,
     on_eval: &mut dyn FnMut(&KimEval),
 ) -> Result<KimTrainOutcome> {
-    if cfg.batch_size == 0 || cfg.eval_every == 0 || cfg.eval_trials == 0 {
-        return Err(RateRnnError::Config {
-            field: "batch_size / eval_every / eval_trials".into(),
-            value: "0".into(),
-            allowed: "≥ 1".into(),
-        });
+    for (name, v) in [
+        ("batch_size", cfg.batch_size),
+        ("eval_every", cfg.eval_every),
+        ("eval_trials", cfg.eval_trials),
+    ] {
+        if v == 0 {
+            return Err(RateRnnError::invalid(name, v, "≥ 1"));
+        }
     }
     let mut adam = Adam::new(
         model.named_vars(),

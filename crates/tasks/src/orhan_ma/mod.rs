@@ -253,20 +253,20 @@ impl OrhanMaTask {
     pub fn new(name: &str, opts: &OrhanMaTaskOptions) -> Result<Self, TaskError> {
         let (generator, is_de) = generator_by_name(name, opts)?;
         if !(opts.gain.is_finite() && opts.gain > 0.0) {
-            return Err(TaskError::InvalidOption(format!(
-                "gain must be positive and finite, got {}",
-                opts.gain
-            )));
+            return Err(TaskError::invalid("gain", opts.gain, "finite, > 0"));
         }
         let (timeline, max_delay) = variants::timeline(opts)?;
         let n_steps = timeline.n_steps();
         if opts.readout_step < n_steps - T_RESPONSE || opts.readout_step >= n_steps {
-            return Err(TaskError::InvalidOption(format!(
-                "readout_step {} is outside the response epoch [{}, {})",
+            return Err(TaskError::invalid(
+                "readout_step",
                 opts.readout_step,
-                n_steps - T_RESPONSE,
-                n_steps
-            )));
+                format!(
+                    "inside the response epoch [{}, {})",
+                    n_steps - T_RESPONSE,
+                    n_steps
+                ),
+            ));
         }
         let dynamic = match opts.variant {
             TaskVariant::DynamicInput => {
