@@ -772,14 +772,19 @@ struct KimIdentity {
     fields: Vec<(&'static str, String)>,
 }
 
+/// The 64-bit FNV-1a offset basis (Fowler, Noll & Vo).
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+/// The 64-bit FNV prime, 2⁴⁰ + 2⁸ + 0xb3.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
 /// A fixed 64-bit FNV-1a hash (Fowler, Noll & Vo) of a list of f64 values'
 /// bit patterns, as 16 hex digits.
 fn fnv1a(values: impl IntoIterator<Item = f64>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET_BASIS;
     for v in values {
         for b in v.to_bits().to_le_bytes() {
             h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            h = h.wrapping_mul(FNV_PRIME);
         }
     }
     format!("{h:016x}")
