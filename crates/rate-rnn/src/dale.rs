@@ -834,10 +834,7 @@ impl KimIdentity {
                 ),
                 ("dtype", format!("{:?}", model.dtype())),
                 ("init_fingerprint", fnv1a(values)),
-                (
-                    "data_rng_seed",
-                    rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
-                ),
+                ("data_rng_seed", crate::train::seed_hex(rng)),
                 ("data_rng_stream", rng.get_stream().to_string()),
                 ("data_rng_start", rng.get_word_pos().to_string()),
             ],
@@ -879,12 +876,7 @@ fn save_kim(
     evals: &[KimEval],
     converged: bool,
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .named_vars()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(adam.moments()?);
+    let tensors = crate::train::parameters_and_moments(model, adam)?;
     let mut meta: HashMap<String, String> = id
         .fields
         .iter()

@@ -362,13 +362,8 @@ fn save(
     train_seconds: f64,
     log: &[LogRow],
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .named_vars()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(adam.moments()?);
-    let seed: String = rng.get_seed().iter().map(|b| format!("{b:02x}")).collect();
+    let tensors = parameters_and_moments(model, adam)?;
+    let seed = seed_hex(rng);
     let metadata = HashMap::from([
         ("family".to_string(), model.family().to_string()),
         ("iteration".to_string(), iteration.to_string()),
@@ -508,6 +503,27 @@ fn write_log(path: &Path, rows: &[LogRow]) -> Result<()> {
         reason: e.to_string(),
     })?;
     Ok(wm_io::write_atomic(path, &bytes)?)
+}
+
+/// The tensors a checkpoint holds: the model's parameters under their own
+/// names, then Adam's moments (`m.<name>`, `v.<name>`).
+pub(crate) fn parameters_and_moments(
+    model: &dyn RateModel,
+    adam: &Adam,
+) -> Result<Vec<(String, Tensor)>> {
+    let mut tensors: Vec<(String, Tensor)> = model
+        .named_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
+        .collect();
+    tensors.extend(adam.moments()?);
+    Ok(tensors)
+}
+
+/// The data RNG's 32-byte ChaCha seed as 64 hex digits (metadata
+/// `data_rng_seed`); a resumed run restores its stream from it.
+pub(crate) fn seed_hex(rng: &TaskRng) -> String {
+    rng.get_seed().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Read a `train_log.csv`.

@@ -562,10 +562,10 @@ impl Task for XieMultitask {
         &self.timeline
     }
     fn output_kind(&self) -> OutputKind {
-        OutputKind::Sigmoid
+        self.tasks[0].output_kind()
     }
     fn loss_kind(&self) -> LossKind {
-        LossKind::Squared
+        self.tasks[0].loss_kind()
     }
     fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch {
         let k = rng.random_range(0..self.tasks.len());
