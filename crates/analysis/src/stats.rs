@@ -13,6 +13,7 @@
 //!
 //! | function | test |
 //! |---|---|
+//! | [`finite_mean`] | mean of the finite values (NaN, ±∞ skipped) |
 //! | [`mean_sem`] | mean, SD (N−1), SEM |
 //! | [`ttest_one_sample`] | one-sample t |
 //! | [`ttest_paired`] | paired t (one-sample t on x − y) |
@@ -31,7 +32,7 @@ mod ttest;
 
 pub use anova::{AnovaResult, anova_one_way};
 pub use correlation::{Correlation, fisher_z, fisher_z_inv, pearson, spearman};
-pub use descriptive::{MeanSem, mean_sem};
+pub use descriptive::{MeanSem, finite_mean, mean_sem};
 pub use dist::{f_upper_p, t_quantile, t_two_sided_p};
 pub use ols::{Coefficient, OlsFit, ols, ols_with_intercept, simple_linear_regression};
 pub use ttest::{TestResult, ttest_one_sample, ttest_paired, ttest_student, ttest_welch};

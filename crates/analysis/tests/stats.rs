@@ -58,6 +58,15 @@ mod stats {
         assert_eq!((c.mean, c.sd, c.sem), (3.0, 0.0, 0.0));
     }
 
+    #[test]
+    fn finite_mean_skips_nan_and_infinities() {
+        // (1 + 2 + 6) / 3 = 3: NaN, +∞ and −∞ are left out of sum and count.
+        let v = [1.0, f64::NAN, 2.0, f64::INFINITY, 6.0, f64::NEG_INFINITY];
+        assert_eq!(finite_mean(v), 3.0);
+        assert!(finite_mean([f64::NAN, f64::INFINITY]).is_nan());
+        assert!(finite_mean(&[] as &[f64]).is_nan());
+    }
+
     // ---------------------------------------------------------------- p-value helpers
 
     #[test]

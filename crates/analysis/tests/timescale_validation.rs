@@ -218,15 +218,7 @@ fn two_timescales_are_recovered_when_the_truth_has_two() {
     // for at least four units in five.
     let one = ou_counts(60, 200, 20, &[200.0], &[0.5], 80.0, 42);
     let r = timescales_with_uncertainty(one.view(), &params, &opts, &mut seeded_rng(2)).unwrap();
-    let n_two = r
-        .units
-        .iter()
-        .filter(|u| {
-            u.two
-                .as_ref()
-                .is_some_and(|t| t.model == TimescaleModel::Two)
-        })
-        .count();
+    let n_two = r.units.iter().filter(|u| u.chose_two()).count();
     assert!(
         n_two * 5 < r.units.len(),
         "{n_two} of {} chose two",

@@ -2,15 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 use wm_analysis::spikes::bin_spike_table;
 use wm_analysis::timescale::{
-    TimescaleModel, TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
+    TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
     timescales_with_uncertainty,
 };
-use wm_studies::io::write_atomic;
 
 use crate::input::{read_activity, read_spike_csv};
 
@@ -94,15 +93,19 @@ pub fn run(m: Measure) -> Result<()> {
             seed,
         } => {
             if !(bin_ms.is_finite() && bin_ms > 0.0) {
-                bail!("--bin-ms = {bin_ms} is outside the allowed range (> 0)");
+                return Err(crate::out_of_range("--bin-ms", bin_ms, "> 0"));
             }
             if let Some(level) = ci
                 && !(level > 0.0 && level < 1.0)
             {
-                bail!("--ci = {level} is outside the allowed range (0 < level < 1)");
+                return Err(crate::out_of_range("--ci", level, "0 < level < 1"));
             }
             if !(20..=100_000).contains(&resamples) {
-                bail!("--resamples = {resamples} is outside the allowed range (20 ..= 100000)");
+                return Err(crate::out_of_range(
+                    "--resamples",
+                    resamples,
+                    "20 ..= 100000",
+                ));
             }
             let table = read_spike_csv(&spikes)?;
             let last = table.time_ms.iter().copied().fold(start_ms, f64::max);
@@ -171,15 +174,7 @@ pub fn run(m: Measure) -> Result<()> {
                     p.n_units, p.mean_tau_ms
                 );
                 if two_timescales {
-                    let n_two = r
-                        .units
-                        .iter()
-                        .filter(|u| {
-                            u.two
-                                .as_ref()
-                                .is_some_and(|t| t.model == TimescaleModel::Two)
-                        })
-                        .count();
+                    let n_two = r.units.iter().filter(|u| u.chose_two()).count();
                     println!("two timescales chosen (BIC) for {n_two} of {n_units} units");
                 }
             }
@@ -226,16 +221,12 @@ pub fn run(m: Measure) -> Result<()> {
                             opt(x.tau_corrected_ms),
                             opt(fit2.map(|f| f.tau1_ms)),
                             opt(fit2.map(|f| f.tau2_ms)),
-                            match two.map(|t| t.model) {
-                                Some(TimescaleModel::One) => "one".into(),
-                                Some(TimescaleModel::Two) => "two".into(),
-                                None => String::new(),
-                            },
+                            x.model_name().into(),
                         ]);
                     }
                     w.write_record(&row)?;
                 }
-                write_atomic(&out, &w.into_inner()?)?;
+                wm_io::write_atomic(&out, &w.into_inner()?)?;
             }
         }
         Measure::Si {
@@ -259,7 +250,7 @@ pub fn run(m: Measure) -> Result<()> {
                 for (k, v) in s.per_trial.iter().enumerate() {
                     w.write_record([k.to_string(), v.to_string()])?;
                 }
-                write_atomic(&out, &w.into_inner()?)?;
+                wm_io::write_atomic(&out, &w.into_inner()?)?;
             }
         }
     }

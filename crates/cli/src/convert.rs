@@ -85,16 +85,14 @@ fn task_of(task: ConvertTask, path: Option<&Path>) -> Result<Box<dyn Task>> {
 /// Run `wm convert`.
 pub fn run(a: ConvertArgs) -> Result<()> {
     if !(1..=100_000).contains(&a.trials) {
-        bail!(
-            "--trials = {} is outside the allowed range (1 ..= 100000)",
-            a.trials
-        );
+        return Err(crate::out_of_range("--trials", a.trials, "1 ..= 100000"));
     }
     if a.record_trials > 10_000 {
-        bail!(
-            "--record-trials = {} is outside the allowed range (0 ..= 10000)",
-            a.record_trials
-        );
+        return Err(crate::out_of_range(
+            "--record-trials",
+            a.record_trials,
+            "0 ..= 10000",
+        ));
     }
     if a.scales.as_ref().is_some_and(|s| s.len() > 1000) {
         bail!("--scales: at most 1000 candidates");
@@ -118,7 +116,11 @@ pub fn run(a: ConvertArgs) -> Result<()> {
     };
     if let Some(s) = a.scales {
         if s.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-            bail!("--scales {s:?}: every scale must be finite and > 0");
+            return Err(crate::out_of_range(
+                "--scales",
+                format!("{s:?}"),
+                "each finite, > 0",
+            ));
         }
         search.scales = s;
     }

@@ -22,6 +22,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The one error for a value outside its range, on one line:
+/// "name = value is outside the allowed range (allowed)".
+pub(crate) fn out_of_range(
+    name: &str,
+    value: impl std::fmt::Display,
+    allowed: &str,
+) -> anyhow::Error {
+    anyhow::anyhow!("{name} = {value} is outside the allowed range ({allowed})")
+}
+
 /// mimalloc keeps freed pages for reuse; glibc's malloc returns the step's
 /// multi-MB buffers to the kernel and page-faults them in again each step.
 #[global_allocator]
@@ -132,7 +142,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         if n == 0 {
-            eprintln!("error: --threads = 0 is outside the allowed range (≥ 1)");
+            eprintln!("error: {}", out_of_range("--threads", 0, "≥ 1"));
             return ExitCode::FAILURE;
         }
         let _ = rayon::ThreadPoolBuilder::new()

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use wm_plasticity::rate::{RateParams, simulate};
-use wm_studies::io::{read_toml, write_atomic};
+use wm_studies::io::read_toml;
 
 /// What `wm simulate` runs.
 #[derive(Debug, Subcommand)]
@@ -38,7 +38,7 @@ pub fn run(s: Simulate) -> Result<()> {
             out,
         } => {
             if !(duration_ms.is_finite() && duration_ms > 0.0) {
-                bail!("--duration-ms = {duration_ms} is outside the allowed range (> 0)");
+                return Err(crate::out_of_range("--duration-ms", duration_ms, "> 0"));
             }
             let p: RateParams = match &params {
                 Some(path) => read_toml(path)?,
@@ -63,7 +63,7 @@ pub fn run(s: Simulate) -> Result<()> {
                 rec.extend(ratios.iter().map(|r| r[m].to_string()));
                 w.write_record(&rec)?;
             }
-            write_atomic(&out, &w.into_inner()?)?;
+            wm_io::write_atomic(&out, &w.into_inner()?)?;
             println!(
                 "ŝ(end)/ŝ(0) = {:.4} after {duration_ms} ms; trace in {}",
                 ratios[0].last().copied().unwrap_or(f64::NAN),

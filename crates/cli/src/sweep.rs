@@ -153,7 +153,7 @@ pub fn run(a: SweepAction) -> Result<()> {
                 }
             } else if local {
                 if jobs == 0 {
-                    bail!("--jobs = 0 is outside the allowed range (≥ 1)");
+                    return Err(crate::out_of_range("--jobs", 0, "≥ 1"));
                 }
                 if !retry_failed {
                     let skipped: Vec<usize> = sweep
@@ -238,10 +238,10 @@ pub fn run(a: SweepAction) -> Result<()> {
             submit,
         } => {
             if cpus == 0 {
-                bail!("--cpus = 0 is outside the allowed range (≥ 1)");
+                return Err(crate::out_of_range("--cpus", 0, "≥ 1"));
             }
             if max == Some(0) {
-                bail!("--max-array-size = 0 is outside the allowed range (≥ 1)");
+                return Err(crate::out_of_range("--max-array-size", 0, "≥ 1"));
             }
             let sweep = Sweep::open(&dir)?;
             let wm = std::env::current_exe().context("cannot locate the wm executable")?;
@@ -276,7 +276,7 @@ pub fn run(a: SweepAction) -> Result<()> {
             };
             let paths = script_paths(&out, arrays.len());
             for (a, p) in arrays.iter().zip(&paths) {
-                wm_studies::io::write_atomic(p, a.script.as_bytes())?;
+                wm_io::write_atomic(p, a.script.as_bytes())?;
             }
             println!(
                 "{} points in {} job array{} (array indices below MaxArraySize = {max}):",

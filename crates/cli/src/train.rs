@@ -54,31 +54,40 @@ impl RunConfig {
         if let Some(s) = seed {
             c.seed = s;
         }
-        let bad = |field: &str, value: String, allowed: &str| {
-            anyhow::anyhow!(
-                "{}: `{field}` = {value} is outside the allowed range ({allowed})",
-                path.display()
-            )
-        };
-        if !TASKS.contains(&c.task.as_str()) {
-            return Err(bad(
-                "task",
-                format!("{:?}", c.task),
-                &format!("one of {TASKS:?}"),
-            ));
-        }
-        for (f, v) in [("lambda0", c.lambda0), ("sigma0", c.sigma0), ("rho", c.rho)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(bad(f, v.to_string(), "finite, ≥ 0"));
-            }
-        }
-        if !(c.input_gain.is_finite() && c.input_gain > 0.0) {
-            return Err(bad("input_gain", c.input_gain.to_string(), "finite, > 0"));
-        }
+        c.check_ranges()
+            .with_context(|| path.display().to_string())?;
         c.experiment
             .validate()
             .with_context(|| format!("{}: [experiment]", path.display()))?;
         Ok(c)
+    }
+
+    /// The run's own fields (task name and grid coordinates) in range.
+    fn check_ranges(&self) -> Result<()> {
+        if !TASKS.contains(&self.task.as_str()) {
+            return Err(crate::out_of_range(
+                "`task`",
+                format!("{:?}", self.task),
+                &format!("one of {TASKS:?}"),
+            ));
+        }
+        for (f, v) in [
+            ("`lambda0`", self.lambda0),
+            ("`sigma0`", self.sigma0),
+            ("`rho`", self.rho),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(crate::out_of_range(f, v, "finite, ≥ 0"));
+            }
+        }
+        if !(self.input_gain.is_finite() && self.input_gain > 0.0) {
+            return Err(crate::out_of_range(
+                "`input_gain`",
+                self.input_gain,
+                "finite, > 0",
+            ));
+        }
+        Ok(())
     }
 
     /// The grid point this run trains.

@@ -52,14 +52,39 @@ pub mod rate;
 
 /// A parameter outside its allowed range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("`{field}` = {}: allowed is {allowed}", readable(*.value))]
+#[error("`{name}` = {}: allowed is {allowed}", readable(*.value))]
 pub struct ParamError {
     /// The offending field.
-    pub field: &'static str,
+    pub name: &'static str,
     /// Its value.
     pub value: f64,
     /// What is allowed.
     pub allowed: &'static str,
+}
+
+impl ParamError {
+    /// Field `name` holds `value`, outside `allowed`.
+    pub fn invalid(name: &'static str, value: f64, allowed: &'static str) -> Self {
+        Self {
+            name,
+            value,
+            allowed,
+        }
+    }
+
+    /// `Ok` when `ok` holds and `value` is finite, else [`ParamError::invalid`].
+    pub fn check(
+        name: &'static str,
+        value: f64,
+        allowed: &'static str,
+        ok: bool,
+    ) -> Result<(), Self> {
+        if ok && value.is_finite() {
+            Ok(())
+        } else {
+            Err(Self::invalid(name, value, allowed))
+        }
+    }
 }
 
 /// A number as a person reads it: plain for ordinary magnitudes, in

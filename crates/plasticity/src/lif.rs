@@ -118,32 +118,21 @@ impl Default for LifParams {
 impl LifParams {
     /// Check ranges; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<(), ParamError> {
-        let chk = |field, value: f64, allowed, ok: bool| {
-            if ok && value.is_finite() {
-                Ok(())
-            } else {
-                Err(ParamError {
-                    field,
-                    value,
-                    allowed,
-                })
-            }
-        };
-        chk("n_e", self.n_e as f64, ">= 2", self.n_e >= 2)?;
-        chk("n_i", self.n_i as f64, ">= 1", self.n_i >= 1)?;
-        chk("tau_ms", self.tau_ms, "> 0", self.tau_ms > 0.0)?;
-        chk("dt", self.dt, "(0, 0.5]", self.dt > 0.0 && self.dt <= 0.5)?;
-        chk("tau_e", self.tau_e, "> 0", self.tau_e > 0.0)?;
-        chk("tau_i", self.tau_i, "> 0", self.tau_i > 0.0)?;
-        chk(
+        ParamError::check("n_e", self.n_e as f64, ">= 2", self.n_e >= 2)?;
+        ParamError::check("n_i", self.n_i as f64, ">= 1", self.n_i >= 1)?;
+        ParamError::check("tau_ms", self.tau_ms, "> 0", self.tau_ms > 0.0)?;
+        ParamError::check("dt", self.dt, "(0, 0.5]", self.dt > 0.0 && self.dt <= 0.5)?;
+        ParamError::check("tau_e", self.tau_e, "> 0", self.tau_e > 0.0)?;
+        ParamError::check("tau_i", self.tau_i, "> 0", self.tau_i > 0.0)?;
+        ParamError::check(
             "v_thr_mv",
             self.v_thr_mv,
             "> v_reset_mv",
             self.v_thr_mv > self.v_reset_mv,
         )?;
-        chk("eta", self.eta, ">= 0", self.eta >= 0.0)?;
+        ParamError::check("eta", self.eta, ">= 0", self.eta >= 0.0)?;
         let rec = self.record_every_steps as f64;
-        chk(
+        ParamError::check(
             "record_every_steps",
             rec,
             ">= 1",
@@ -155,7 +144,7 @@ impl LifParams {
             ("g_ie", self.g_ie),
             ("g_ii", self.g_ii),
         ] {
-            chk(f, g, ">= 0", g >= 0.0)?;
+            ParamError::check(f, g, ">= 0", g >= 0.0)?;
         }
         Ok(())
     }
@@ -242,11 +231,11 @@ pub fn simulate_lif(
     let steps = (duration_ms / step_ms).round() as usize;
     let raster_steps = (raster_ms / step_ms).round() as usize;
     if steps > i32::MAX as usize {
-        return Err(ParamError {
-            field: "duration_ms",
-            value: duration_ms,
-            allowed: "at most 2³¹ − 1 steps of dt·tau_ms",
-        });
+        return Err(ParamError::invalid(
+            "duration_ms",
+            duration_ms,
+            "at most 2³¹ − 1 steps of dt·tau_ms",
+        ));
     }
     let mut s_hat: f64 = d.iter().zip(&se_spk).map(|(a, b)| a * b).sum();
     let mut r = se_spk.clone();

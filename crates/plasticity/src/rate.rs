@@ -194,80 +194,63 @@ impl Default for RateParams {
     }
 }
 
-fn range(
-    field: &'static str,
-    value: f64,
-    allowed: &'static str,
-    ok: bool,
-) -> Result<(), ParamError> {
-    if ok && value.is_finite() {
-        Ok(())
-    } else {
-        Err(ParamError {
-            field,
-            value,
-            allowed,
-        })
-    }
-}
-
 impl RateParams {
     /// Check every field's range; the error names the field and the allowed range.
     pub fn validate(&self) -> Result<(), ParamError> {
         let n = self.n_units as f64;
-        range(
+        ParamError::check(
             "n_units",
             n,
             "an integer in [2, 20000] (dense N x N weights)",
             (2..=MAX_UNITS).contains(&self.n_units),
         )?;
-        range("tau_ms", self.tau_ms, "> 0", self.tau_ms > 0.0)?;
-        range(
+        ParamError::check("tau_ms", self.tau_ms, "> 0", self.tau_ms > 0.0)?;
+        ParamError::check(
             "dt_ms",
             self.dt_ms,
             "(0, tau_ms]",
             self.dt_ms > 0.0 && self.dt_ms <= self.tau_ms,
         )?;
-        range("gain", self.gain, ">= 0", self.gain >= 0.0)?;
-        range("eta", self.eta, ">= 0", self.eta >= 0.0)?;
+        ParamError::check("gain", self.gain, ">= 0", self.gain >= 0.0)?;
+        ParamError::check("eta", self.eta, ">= 0", self.eta >= 0.0)?;
         let k = self.n_readouts as f64;
-        range(
+        ParamError::check(
             "n_readouts",
             k,
             "an integer in [1, 1000]",
             (1..=1000).contains(&self.n_readouts),
         )?;
-        range(
+        ParamError::check(
             "n_readouts",
             k,
             "1 with `fever`",
             !self.fever || self.n_readouts == 1,
         )?;
         let f = self.plastic_fraction;
-        range("plastic_fraction", f, "[0, 1]", (0.0..=1.0).contains(&f))?;
+        ParamError::check("plastic_fraction", f, "[0, 1]", (0.0..=1.0).contains(&f))?;
         let p = self.connectivity;
-        range("connectivity", p, "[0, 1]", (0.0..=1.0).contains(&p))?;
-        range(
+        ParamError::check("connectivity", p, "[0, 1]", (0.0..=1.0).contains(&p))?;
+        ParamError::check(
             "update_noise",
             self.update_noise,
             ">= 0",
             self.update_noise >= 0.0,
         )?;
         let s = self.synaptic_noise_sd;
-        range("synaptic_noise_sd", s, ">= 0", s >= 0.0)?;
+        ParamError::check("synaptic_noise_sd", s, ">= 0", s >= 0.0)?;
         let dly = self.feedback_delay_ms;
-        range(
+        ParamError::check(
             "feedback_delay_ms",
             dly,
             ">= 0 and at most 1e7 steps of dt_ms",
             dly >= 0.0 && dly / self.dt_ms <= MAX_STEPS_BUFFERED,
         )?;
         let e0 = self.pre_feedback_error;
-        range("pre_feedback_error", e0, "a finite number", true)?;
+        ParamError::check("pre_feedback_error", e0, "a finite number", true)?;
         let rec = self.record_every_ms;
-        range("record_every_ms", rec, ">= dt_ms", rec >= self.dt_ms)?;
+        ParamError::check("record_every_ms", rec, ">= dt_ms", rec >= self.dt_ms)?;
         let ru = self.record_units as f64;
-        range(
+        ParamError::check(
             "record_units",
             ru,
             "<= n_units",
@@ -984,7 +967,7 @@ const MAX_RECORDED_SAMPLES: f64 = 1e9;
 pub fn check_duration(params: &RateParams, duration_ms: f64) -> Result<(), ParamError> {
     let steps = duration_ms / params.dt_ms;
     let every = (params.record_every_ms / params.dt_ms).round().max(1.0);
-    range(
+    ParamError::check(
         "duration_ms",
         duration_ms,
         "> 0, at most 2^31 - 1 steps of dt_ms and 1e9 recorded samples",

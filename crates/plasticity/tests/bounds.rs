@@ -8,7 +8,7 @@ fn huge_durations_and_delays_are_refused_not_allocated() {
     let p = RateParams::default();
     for duration_ms in [1e300, f64::INFINITY, f64::NAN, 0.0, -5.0] {
         let err = simulate(&p, 0, duration_ms).unwrap_err();
-        assert_eq!(err.field, "duration_ms", "{duration_ms}");
+        assert_eq!(err.name, "duration_ms", "{duration_ms}");
         assert!(err.to_string().contains("duration_ms"), "{err}");
     }
     // Huge values are printed in scientific notation, not as 301 digits.
@@ -22,17 +22,17 @@ fn huge_durations_and_delays_are_refused_not_allocated() {
         ..RateParams::default()
     };
     let err = simulate(&delayed, 0, 10.0).unwrap_err();
-    assert_eq!(err.field, "feedback_delay_ms");
+    assert_eq!(err.name, "feedback_delay_ms");
     let wide = RateParams {
         n_units: 10_000_000,
         ..RateParams::default()
     };
-    assert_eq!(wide.validate().unwrap_err().field, "n_units");
+    assert_eq!(wide.validate().unwrap_err().name, "n_units");
     let many = RateParams {
         n_readouts: 1_000_000,
         ..RateParams::default()
     };
-    assert_eq!(many.validate().unwrap_err().field, "n_readouts");
+    assert_eq!(many.validate().unwrap_err().name, "n_readouts");
 }
 
 #[test]

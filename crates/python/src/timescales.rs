@@ -69,6 +69,24 @@ pub fn bin_spikes<'py>(
     Ok(counts.into_pyarray(py))
 }
 
+/// The fitting parameters both timescale functions take as keywords.
+fn fit_params(
+    bin_ms: f64,
+    max_lag_ms: f64,
+    min_rate_hz: Option<f64>,
+    max_start_lag_ms: f64,
+    max_tau_ms: f64,
+) -> TimescaleParams {
+    TimescaleParams {
+        bin_ms,
+        max_lag_ms,
+        max_start_lag_ms,
+        max_tau_ms,
+        min_rate_hz,
+        ..TimescaleParams::default()
+    }
+}
+
 /// Spike-count autocorrelation timescale of every unit (Murray et al. 2014,
 /// as Kim & Sejnowski 2021 use it): the across-trial Pearson correlation of
 /// counts at every pair of bins, averaged per lag; from the first decrease
@@ -97,14 +115,13 @@ pub fn autocorrelation_timescales<'py>(
     let py = counts.py();
     let array = float_array(counts, "counts", "[unit, trial, bin]", 3)?;
     let c = view::<Ix3>(&array, "counts")?;
-    let params = TimescaleParams {
+    let params = fit_params(
         bin_ms,
         max_lag_ms,
+        min_rate_hz,
         max_start_lag_ms,
         max_tau_ms,
-        min_rate_hz,
-        ..TimescaleParams::default()
-    };
+    );
     let units = py.detach(|| timescales(c, &params)).map_err(value_error)?;
     let k = params.max_lag_bins();
     let column = |f: &dyn Fn(&wm_analysis::timescale::UnitTimescale) -> f64| {
@@ -213,7 +230,7 @@ pub fn timescales_with_uncertainty<'py>(
     max_tau_ms: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     use wm_analysis::timescale::{
-        TimescaleModel, UncertaintyOptions, seeded_rng, timescales_with_uncertainty as run,
+        UncertaintyOptions, seeded_rng, timescales_with_uncertainty as run,
     };
     let py = counts.py();
     if let Some(level) = ci
@@ -223,14 +240,13 @@ pub fn timescales_with_uncertainty<'py>(
     }
     let array = float_array(counts, "counts", "[unit, trial, bin]", 3)?;
     let c = view::<Ix3>(&array, "counts")?;
-    let params = TimescaleParams {
+    let params = fit_params(
         bin_ms,
         max_lag_ms,
+        min_rate_hz,
         max_start_lag_ms,
         max_tau_ms,
-        min_rate_hz,
-        ..TimescaleParams::default()
-    };
+    );
     let opts = UncertaintyOptions {
         ci_level: ci,
         resamples,
@@ -282,16 +298,7 @@ pub fn timescales_with_uncertainty<'py>(
     out.set_item("tau2_ms", column(&|u| nan(fit2(u).map(|f| f.tau2_ms))))?;
     out.set_item(
         "model",
-        strings(
-            r.units
-                .iter()
-                .map(|u| match u.two.as_ref().map(|t| t.model) {
-                    Some(TimescaleModel::One) => "one".to_string(),
-                    Some(TimescaleModel::Two) => "two".to_string(),
-                    None => String::new(),
-                })
-                .collect(),
-        )?,
+        strings(r.units.iter().map(|u| u.model_name().to_string()).collect())?,
     )?;
     let pop = PyDict::new(py);
     let p = &r.population;

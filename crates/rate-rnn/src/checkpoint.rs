@@ -32,18 +32,6 @@ pub const RUN: &str = "run.toml";
 /// the tensor bytes.
 pub const CHECKSUM: &str = "crc32";
 
-fn io_error(e: wm_io::Error) -> RateRnnError {
-    RateRnnError::Io {
-        path: e.path,
-        source: e.source,
-    }
-}
-
-/// Write `bytes` to `path` durably and atomically ([`wm_io::write_atomic`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    wm_io::write_atomic(path, bytes).map_err(io_error)
-}
-
 /// The checksum of a serialised safetensors buffer (see [`CHECKSUM`]), or why
 /// the buffer is not a whole safetensors file.
 fn checksum(bytes: &[u8]) -> std::result::Result<String, String> {
@@ -99,7 +87,10 @@ pub fn save_tensors(
     tensors: &[(String, Tensor)],
     metadata: HashMap<String, String>,
 ) -> Result<()> {
-    write_atomic(path, &serialize_tensors(path, tensors, metadata)?)
+    Ok(wm_io::write_atomic(
+        path,
+        &serialize_tensors(path, tensors, metadata)?,
+    )?)
 }
 
 /// Like [`save_tensors`], but the file `path` held before becomes
@@ -112,7 +103,7 @@ pub fn save_tensors_keep_previous(
     metadata: HashMap<String, String>,
 ) -> Result<()> {
     let bytes = serialize_tensors(path, tensors, metadata)?;
-    wm_io::write_atomic_keep_previous(path, previous, &bytes).map_err(io_error)
+    Ok(wm_io::write_atomic_keep_previous(path, previous, &bytes)?)
 }
 
 /// Check that `bytes` (read from `path`) are a whole safetensors file whose

@@ -127,20 +127,13 @@ impl Default for DaleConfig {
 impl DaleConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(RateRnnError::Config {
-                field: field.into(),
-                value,
-                allowed: allowed.into(),
-            })
-        };
         for (f, v) in [
             ("n_inputs", self.n_inputs),
             ("n_units", self.n_units),
             ("n_outputs", self.n_outputs),
         ] {
             if v == 0 {
-                return bad(f, "0".into(), "≥ 1");
+                return Err(RateRnnError::invalid(f, 0, "≥ 1"));
             }
         }
         for (f, v) in [
@@ -148,7 +141,7 @@ impl DaleConfig {
             ("p_connect", self.p_connect),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return bad(f, v.to_string(), "[0, 1]");
+                return Err(RateRnnError::invalid(f, v, "[0, 1]"));
             }
         }
         for (f, v) in [
@@ -158,18 +151,22 @@ impl DaleConfig {
             ("dt_ms", self.dt_ms),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return bad(f, v.to_string(), "finite, > 0");
+                return Err(RateRnnError::invalid(f, v, "finite, > 0"));
             }
         }
         if !(self.tau_max_ms.is_finite() && self.tau_max_ms > self.tau_min_ms) {
-            return bad(
+            return Err(RateRnnError::invalid(
                 "tau_max_ms",
-                self.tau_max_ms.to_string(),
+                self.tau_max_ms,
                 "finite, > tau_min_ms",
-            );
+            ));
         }
         if self.tau_min_ms < self.dt_ms || self.tau_fixed_ms < self.dt_ms {
-            return bad("tau_min_ms", self.tau_min_ms.to_string(), "≥ dt_ms (α ≤ 1)");
+            return Err(RateRnnError::invalid(
+                "tau_min_ms",
+                self.tau_min_ms,
+                "≥ dt_ms (α ≤ 1)",
+            ));
         }
         for (f, v) in [
             ("noise_sd", self.noise_sd),
@@ -177,7 +174,7 @@ impl DaleConfig {
             ("w_out_sd", self.w_out_sd),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return bad(f, v.to_string(), "finite, ≥ 0");
+                return Err(RateRnnError::invalid(f, v, "finite, ≥ 0"));
             }
         }
         Ok(())
@@ -673,12 +670,14 @@ pub fn train_kim(
     checkpoint: Option<&Path>,
     on_eval: &mut dyn FnMut(&KimEval),
 ) -> Result<KimTrainOutcome> {
-    if cfg.batch_size == 0 || cfg.eval_every == 0 || cfg.eval_trials == 0 {
-        return Err(RateRnnError::Config {
-            field: "batch_size / eval_every / eval_trials".into(),
-            value: "0".into(),
-            allowed: "≥ 1".into(),
-        });
+    for (name, v) in [
+        ("batch_size", cfg.batch_size),
+        ("eval_every", cfg.eval_every),
+        ("eval_trials", cfg.eval_trials),
+    ] {
+        if v == 0 {
+            return Err(RateRnnError::invalid(name, v, "≥ 1"));
+        }
     }
     let mut adam = Adam::new(
         model.named_vars(),
@@ -773,14 +772,19 @@ struct KimIdentity {
     fields: Vec<(&'static str, String)>,
 }
 
+/// The 64-bit FNV-1a offset basis (Fowler, Noll & Vo).
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+/// The 64-bit FNV prime, 2⁴⁰ + 2⁸ + 0xb3.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
 /// A fixed 64-bit FNV-1a hash (Fowler, Noll & Vo) of a list of f64 values'
 /// bit patterns, as 16 hex digits.
 fn fnv1a(values: impl IntoIterator<Item = f64>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET_BASIS;
     for v in values {
         for b in v.to_bits().to_le_bytes() {
             h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            h = h.wrapping_mul(FNV_PRIME);
         }
     }
     format!("{h:016x}")
@@ -830,10 +834,7 @@ impl KimIdentity {
                 ),
                 ("dtype", format!("{:?}", model.dtype())),
                 ("init_fingerprint", fnv1a(values)),
-                (
-                    "data_rng_seed",
-                    rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
-                ),
+                ("data_rng_seed", crate::train::seed_hex(rng)),
                 ("data_rng_stream", rng.get_stream().to_string()),
                 ("data_rng_start", rng.get_word_pos().to_string()),
             ],
@@ -875,12 +876,7 @@ fn save_kim(
     evals: &[KimEval],
     converged: bool,
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .named_vars()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(adam.moments()?);
+    let tensors = crate::train::parameters_and_moments(model, adam)?;
     let mut meta: HashMap<String, String> = id
         .fields
         .iter()

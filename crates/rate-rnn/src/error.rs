@@ -6,10 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum RateRnnError {
     /// A configuration value is out of range.
-    #[error("config field `{field}` = {value}: allowed {allowed}")]
+    #[error("config field `{name}` = {value}: allowed {allowed}")]
     Config {
         /// The field, dotted for nested ones.
-        field: String,
+        name: String,
         /// The offending value.
         value: String,
         /// The allowed range or set.
@@ -57,6 +57,28 @@ pub enum RateRnnError {
     /// A tensor operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+impl RateRnnError {
+    /// The one way to build [`RateRnnError::Config`]: field `name` holds
+    /// `value`, outside `allowed`.
+    pub fn invalid(name: &str, value: impl std::fmt::Display, allowed: &str) -> Self {
+        Self::Config {
+            name: name.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
+}
+
+/// A failed durable write ([`wm_io::write_atomic`]) as [`RateRnnError::Io`].
+impl From<wm_io::Error> for RateRnnError {
+    fn from(e: wm_io::Error) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 /// `Result` with [`RateRnnError`].

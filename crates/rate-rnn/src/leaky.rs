@@ -103,28 +103,21 @@ impl LeakyConfig {
 
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(RateRnnError::Config {
-                field: field.to_string(),
-                value,
-                allowed: allowed.to_string(),
-            })
-        };
         for (f, v) in [
             ("n_inputs", self.n_inputs),
             ("n_units", self.n_units),
             ("n_outputs", self.n_outputs),
         ] {
             if v == 0 {
-                return bad(f, v.to_string(), "≥ 1");
+                return Err(RateRnnError::invalid(f, v, "≥ 1"));
             }
         }
         if !(self.tau_ms > 0.0 && self.dt_ms > 0.0 && self.dt_ms <= self.tau_ms) {
-            return bad(
+            return Err(RateRnnError::invalid(
                 "dt_ms",
                 format!("{} (tau_ms {})", self.dt_ms, self.tau_ms),
                 "0 < dt_ms ≤ tau_ms",
-            );
+            ));
         }
         for (f, v) in [
             ("sigma_rec", self.sigma_rec),
@@ -132,13 +125,17 @@ impl LeakyConfig {
             ("recurrent_gain", self.recurrent_gain),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
-                return bad(f, v.to_string(), "finite, ≥ 0");
+                return Err(RateRnnError::invalid(f, v, "finite, ≥ 0"));
             }
         }
         if let Some(c) = self.grad_clip_value
             && (c.is_nan() || c <= 0.0)
         {
-            return bad("grad_clip_value", c.to_string(), "> 0 (or absent)");
+            return Err(RateRnnError::invalid(
+                "grad_clip_value",
+                c,
+                "> 0 (or absent)",
+            ));
         }
         Ok(())
     }

@@ -5,6 +5,10 @@
 //!
 //! * [`Vanilla`]: Orhan & Ma 2019's discrete-time ReLU network (λ0/σ0
 //!   initialisation, alternative nonlinearities, Hebbian fast weights).
+//! * [`Leaky`]: the continuous-time rate network with input and recurrent
+//!   noise of Xie et al. 2022 (Methods); [`DaleLeaky`]: the excitatory/
+//!   inhibitory network with trainable per-unit time constants of Kim, Li &
+//!   Sejnowski 2019 (PNAS), trained by its own loop ([`train_kim`]).
 //! * [`train()`](train::train): fresh seeded batch per iteration, the objective of
 //!   [`loss`] (task loss + end-of-trial activity penalty + ρΣθ²), [`Adam`]
 //!   whose moments are checkpointed, NaN/Inf detection, log rows.

@@ -23,7 +23,6 @@ use wm_tasks::{Task, TaskRng, TrialBatch};
 
 use crate::checkpoint::{
     TRAIN_LOG, TensorFile, WEIGHTS, WEIGHTS_PREVIOUS, load_tensors, save_tensors_keep_previous,
-    write_atomic,
 };
 use crate::error::{RateRnnError, Result};
 use crate::loss::{self, LossParts, Objective};
@@ -64,29 +63,26 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(RateRnnError::Config {
-                field: field.into(),
-                value,
-                allowed: allowed.into(),
-            })
-        };
         if self.batch_size == 0 {
-            return bad("batch_size", "0".into(), "≥ 1");
+            return Err(RateRnnError::invalid("batch_size", 0, "≥ 1"));
         }
         if self.log_every == 0 {
-            return bad("log_every", "0".into(), "≥ 1");
+            return Err(RateRnnError::invalid("log_every", 0, "≥ 1"));
         }
         let lr = self.adam.learning_rate;
         if !(lr > 0.0 && lr.is_finite()) {
-            return bad("adam.learning_rate", lr.to_string(), "finite, > 0");
+            return Err(RateRnnError::invalid(
+                "adam.learning_rate",
+                lr,
+                "finite, > 0",
+            ));
         }
         for (f, v) in [
             ("adam.beta1", self.adam.beta1),
             ("adam.beta2", self.adam.beta2),
         ] {
             if !(0.0..1.0).contains(&v) {
-                return bad(f, v.to_string(), "[0, 1)");
+                return Err(RateRnnError::invalid(f, v, "[0, 1)"));
             }
         }
         let o = &self.objective;
@@ -95,7 +91,7 @@ impl TrainConfig {
             ("objective.activity_penalty", o.activity_penalty),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
-                return bad(f, v.to_string(), "finite, ≥ 0");
+                return Err(RateRnnError::invalid(f, v, "finite, ≥ 0"));
             }
         }
         Ok(())
@@ -366,13 +362,8 @@ fn save(
     train_seconds: f64,
     log: &[LogRow],
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor)> = model
-        .named_vars()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
-        .collect();
-    tensors.extend(adam.moments()?);
-    let seed: String = rng.get_seed().iter().map(|b| format!("{b:02x}")).collect();
+    let tensors = parameters_and_moments(model, adam)?;
+    let seed = seed_hex(rng);
     let metadata = HashMap::from([
         ("family".to_string(), model.family().to_string()),
         ("iteration".to_string(), iteration.to_string()),
@@ -511,7 +502,28 @@ fn write_log(path: &Path, rows: &[LogRow]) -> Result<()> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    write_atomic(path, &bytes)
+    Ok(wm_io::write_atomic(path, &bytes)?)
+}
+
+/// The tensors a checkpoint holds: the model's parameters under their own
+/// names, then Adam's moments (`m.<name>`, `v.<name>`).
+pub(crate) fn parameters_and_moments(
+    model: &dyn RateModel,
+    adam: &Adam,
+) -> Result<Vec<(String, Tensor)>> {
+    let mut tensors: Vec<(String, Tensor)> = model
+        .named_vars()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.as_tensor().clone()))
+        .collect();
+    tensors.extend(adam.moments()?);
+    Ok(tensors)
+}
+
+/// The data RNG's 32-byte ChaCha seed as 64 hex digits (metadata
+/// `data_rng_seed`); a resumed run restores its stream from it.
+pub(crate) fn seed_hex(rng: &TaskRng) -> String {
+    rng.get_seed().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Read a `train_log.csv`.

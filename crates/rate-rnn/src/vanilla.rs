@@ -82,47 +82,48 @@ pub struct FastWeights {
 impl VanillaConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, value: String, allowed: &str| {
-            Err(RateRnnError::Config {
-                field: field.to_string(),
-                value,
-                allowed: allowed.to_string(),
-            })
-        };
         for (f, v) in [
             ("n_inputs", self.n_inputs),
             ("n_units", self.n_units),
             ("n_outputs", self.n_outputs),
         ] {
             if v == 0 {
-                return bad(f, v.to_string(), "≥ 1");
+                return Err(RateRnnError::invalid(f, v, "≥ 1"));
             }
         }
         if !(self.lambda0.is_finite() && self.lambda0 >= 0.0) {
-            return bad("lambda0", self.lambda0.to_string(), "finite, ≥ 0");
+            return Err(RateRnnError::invalid(
+                "lambda0",
+                self.lambda0,
+                "finite, ≥ 0",
+            ));
         }
         if !(self.sigma0.is_finite() && self.sigma0 >= 0.0) {
-            return bad("sigma0", self.sigma0.to_string(), "finite, ≥ 0");
+            return Err(RateRnnError::invalid("sigma0", self.sigma0, "finite, ≥ 0"));
         }
         if let Some(c) = self.grad_clip
             && (c.is_nan() || c <= 0.0)
         {
-            return bad("grad_clip", c.to_string(), "> 0 (or absent)");
+            return Err(RateRnnError::invalid("grad_clip", c, "> 0 (or absent)"));
         }
         if !(self.glorot_gain > 0.0 && self.glorot_gain.is_finite()) {
-            return bad("glorot_gain", self.glorot_gain.to_string(), "finite, > 0");
+            return Err(RateRnnError::invalid(
+                "glorot_gain",
+                self.glorot_gain,
+                "finite, > 0",
+            ));
         }
         if let Nonlinearity::Sigmoid = self.nonlinearity {
-            return bad(
+            return Err(RateRnnError::invalid(
                 "nonlinearity",
-                "sigmoid".into(),
+                "sigmoid",
                 "relu, clipped_relu, elu or softplus",
-            );
+            ));
         }
         if let Nonlinearity::ClippedRelu { r_max } = self.nonlinearity
             && (r_max.is_nan() || r_max <= 0.0)
         {
-            return bad("nonlinearity.r_max", r_max.to_string(), "> 0");
+            return Err(RateRnnError::invalid("nonlinearity.r_max", r_max, "> 0"));
         }
         Ok(())
     }

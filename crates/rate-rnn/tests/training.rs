@@ -6,9 +6,11 @@ mod common;
 use candle_core::DType;
 use common::SignMemory;
 use rand::SeedableRng;
+use std::path::Path;
 use wm_rate_rnn::optim::AdamConfig;
 use wm_rate_rnn::record::evaluate;
-use wm_rate_rnn::train::{TrainConfig, load_weights};
+
+use wm_rate_rnn::train::{TrainConfig, TrainOutcome, load_weights};
 use wm_rate_rnn::{RateModel, RateRnnError, Vanilla, VanillaConfig, train};
 use wm_tasks::{OutputKind, TaskRng};
 
@@ -36,21 +38,53 @@ fn weights(m: &dyn RateModel) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// These tests' training settings: `iterations` batches of `batch_size`,
+/// Adam at `learning_rate`, a log row every `log_every` iterations and a
+/// checkpoint every `checkpoint_every` (0: none).
+fn config(
+    iterations: usize,
+    batch_size: usize,
+    learning_rate: f64,
+    log_every: usize,
+    checkpoint_every: usize,
+) -> TrainConfig {
+    TrainConfig {
+        iterations,
+        batch_size,
+        adam: AdamConfig {
+            learning_rate,
+            ..Default::default()
+        },
+        log_every,
+        checkpoint_every,
+        ..Default::default()
+    }
+}
+
+/// Train `model` on `task` with batches from data seed `seed`, checkpointing
+/// in `dir` when given.
+fn fit(
+    model: &dyn RateModel,
+    task: &SignMemory,
+    cfg: &TrainConfig,
+    seed: u64,
+    dir: Option<&Path>,
+) -> wm_rate_rnn::Result<TrainOutcome> {
+    train(
+        model,
+        task,
+        cfg,
+        &mut TaskRng::seed_from_u64(seed),
+        dir,
+        &mut |_| {},
+    )
+}
+
 #[test]
 fn a_small_network_learns_to_remember_a_sign_across_a_delay() {
     let task = SignMemory::new(20.0, OutputKind::Sigmoid);
     let model = net(1, 32);
-    let cfg = TrainConfig {
-        iterations: 300,
-        batch_size: 32,
-        adam: AdamConfig {
-            learning_rate: 3e-3,
-            ..Default::default()
-        },
-        log_every: 100,
-        checkpoint_every: 0,
-        ..Default::default()
-    };
+    let cfg = config(300, 32, 3e-3, 100, 0);
     let mut rng = TaskRng::seed_from_u64(11);
     let before = evaluate(&model, &task, &mut TaskRng::seed_from_u64(99), 4, 64)
         .unwrap()
@@ -71,51 +105,17 @@ fn a_small_network_learns_to_remember_a_sign_across_a_delay() {
 #[test]
 fn resuming_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run() {
     let task = SignMemory::new(8.0, OutputKind::Sigmoid);
-    let cfg = |iterations| TrainConfig {
-        iterations,
-        batch_size: 8,
-        adam: AdamConfig {
-            learning_rate: 1e-2,
-            ..Default::default()
-        },
-        log_every: 5,
-        checkpoint_every: 10,
-        ..Default::default()
-    };
+    let cfg = |iterations| config(iterations, 8, 1e-2, 5, 10);
     let straight = net(3, 16);
     let dir_a = tempfile::tempdir().unwrap();
-    train(
-        &straight,
-        &task,
-        &cfg(20),
-        &mut TaskRng::seed_from_u64(4),
-        Some(dir_a.path()),
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&straight, &task, &cfg(20), 4, Some(dir_a.path())).unwrap();
 
     let dir_b = tempfile::tempdir().unwrap();
     let first = net(3, 16);
-    train(
-        &first,
-        &task,
-        &cfg(10),
-        &mut TaskRng::seed_from_u64(4),
-        Some(dir_b.path()),
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&first, &task, &cfg(10), 4, Some(dir_b.path())).unwrap();
     // A new process: a differently initialised model and RNG; the checkpoint must override both.
     let resumed = net(77, 16);
-    let out = train(
-        &resumed,
-        &task,
-        &cfg(20),
-        &mut TaskRng::seed_from_u64(12345),
-        Some(dir_b.path()),
-        &mut |_| {},
-    )
-    .unwrap();
+    let out = fit(&resumed, &task, &cfg(20), 12345, Some(dir_b.path())).unwrap();
     assert_eq!(out.resumed_from, Some(10));
     assert_eq!(out.log.len(), 4);
     assert_eq!(
@@ -133,34 +133,16 @@ fn resuming_from_a_checkpoint_is_bit_identical_to_an_uninterrupted_run() {
 fn a_truncated_newest_checkpoint_falls_back_to_the_previous_one_bit_identically() {
     use wm_rate_rnn::checkpoint::{WEIGHTS, WEIGHTS_PREVIOUS};
     let task = SignMemory::new(8.0, OutputKind::Sigmoid);
-    let cfg = |iterations| TrainConfig {
-        iterations,
-        batch_size: 8,
-        adam: AdamConfig {
-            learning_rate: 1e-2,
-            ..Default::default()
-        },
-        log_every: 5,
-        checkpoint_every: 5,
-        ..Default::default()
-    };
-    let run = |model: &Vanilla, iterations, dir: &std::path::Path| {
-        train(
-            model,
-            &task,
-            &cfg(iterations),
-            &mut TaskRng::seed_from_u64(4),
-            Some(dir),
-            &mut |_| {},
-        )
-        .unwrap()
+    let cfg = |iterations| config(iterations, 8, 1e-2, 5, 5);
+    let run = |model: &Vanilla, iterations, dir: &Path| {
+        fit(model, &task, &cfg(iterations), 4, Some(dir)).unwrap()
     };
     let straight = net(3, 16);
     let dir_a = tempfile::tempdir().unwrap();
     run(&straight, 20, dir_a.path());
 
     // Killed after the checkpoint of iteration 15: 15 is the newest, 10 the previous.
-    let truncate = |p: &std::path::Path| {
+    let truncate = |p: &Path| {
         let bytes = std::fs::read(p).unwrap();
         std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
     };
@@ -198,24 +180,10 @@ fn a_truncated_newest_checkpoint_falls_back_to_the_previous_one_bit_identically(
 #[test]
 fn the_same_seeds_give_the_same_network_and_different_seeds_do_not() {
     let task = SignMemory::new(5.0, OutputKind::Linear);
-    let cfg = TrainConfig {
-        iterations: 5,
-        batch_size: 4,
-        log_every: 5,
-        checkpoint_every: 0,
-        ..Default::default()
-    };
+    let cfg = config(5, 4, AdamConfig::default().learning_rate, 5, 0);
     let run = |init, data| {
         let m = net(init, 8);
-        train(
-            &m,
-            &task,
-            &cfg,
-            &mut TaskRng::seed_from_u64(data),
-            None,
-            &mut |_| {},
-        )
-        .unwrap();
+        fit(&m, &task, &cfg, data, None).unwrap();
         weights(&m)
     };
     assert_eq!(run(1, 2), run(1, 2));
@@ -226,26 +194,8 @@ fn the_same_seeds_give_the_same_network_and_different_seeds_do_not() {
 #[test]
 fn a_diverging_run_stops_with_a_clear_error() {
     let task = SignMemory::new(30.0, OutputKind::Sigmoid);
-    let cfg = TrainConfig {
-        iterations: 50,
-        batch_size: 4,
-        adam: AdamConfig {
-            learning_rate: 1e6,
-            ..Default::default()
-        },
-        log_every: 10,
-        checkpoint_every: 0,
-        ..Default::default()
-    };
-    let err = train(
-        &net(1, 8),
-        &task,
-        &cfg,
-        &mut TaskRng::seed_from_u64(0),
-        None,
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let cfg = config(50, 4, 1e6, 10, 0);
+    let err = fit(&net(1, 8), &task, &cfg, 0, None).unwrap_err();
     assert!(matches!(err, RateRnnError::Diverged { .. }), "{err}");
     assert!(err.to_string().contains("not finite"), "{err}");
 }
@@ -275,23 +225,9 @@ fn bad_configs_and_checkpoints_are_named_in_the_error() {
 
     // A checkpoint of a different size is refused, naming the parameter.
     let task = SignMemory::new(3.0, OutputKind::Sigmoid);
-    let small = TrainConfig {
-        iterations: 1,
-        batch_size: 2,
-        log_every: 1,
-        checkpoint_every: 0,
-        ..Default::default()
-    };
+    let small = config(1, 2, AdamConfig::default().learning_rate, 1, 0);
     let d2 = tempfile::tempdir().unwrap();
-    train(
-        &net(0, 8),
-        &task,
-        &small,
-        &mut TaskRng::seed_from_u64(0),
-        Some(d2.path()),
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&net(0, 8), &task, &small, 0, Some(d2.path())).unwrap();
     let err = load_weights(&net(0, 9), d2.path()).unwrap_err().to_string();
     assert!(err.contains("w_in") && err.contains("shape"), "{err}");
 }
@@ -300,28 +236,10 @@ fn bad_configs_and_checkpoints_are_named_in_the_error() {
 fn sequential_training_carries_parameters_and_adam_state_into_the_second_task() {
     let first = SignMemory::new(6.0, OutputKind::Sigmoid);
     let second = SignMemory::new(9.0, OutputKind::Sigmoid);
-    let cfg = |iterations| TrainConfig {
-        iterations,
-        batch_size: 8,
-        adam: AdamConfig {
-            learning_rate: 1e-2,
-            ..Default::default()
-        },
-        log_every: 5,
-        checkpoint_every: 0,
-        ..Default::default()
-    };
+    let cfg = |iterations| config(iterations, 8, 1e-2, 5, 0);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let m = net(4, 12);
-    train(
-        &m,
-        &first,
-        &cfg(10),
-        &mut TaskRng::seed_from_u64(1),
-        Some(a.path()),
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&m, &first, &cfg(10), 1, Some(a.path())).unwrap();
     let after_first = weights(&m);
     wm_rate_rnn::train_after(
         &m,
@@ -365,23 +283,7 @@ fn sequential_training_carries_parameters_and_adam_state_into_the_second_task() 
     );
     // A fresh Adam in phase two would differ.
     let fresh = net(4, 12);
-    train(
-        &fresh,
-        &first,
-        &cfg(10),
-        &mut TaskRng::seed_from_u64(1),
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
-    train(
-        &fresh,
-        &second,
-        &cfg(10),
-        &mut TaskRng::seed_from_u64(2),
-        None,
-        &mut |_| {},
-    )
-    .unwrap();
+    fit(&fresh, &first, &cfg(10), 1, None).unwrap();
+    fit(&fresh, &second, &cfg(10), 2, None).unwrap();
     assert_ne!(weights(&fresh), weights(&m));
 }

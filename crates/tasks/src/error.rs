@@ -22,6 +22,29 @@ pub enum TaskError {
         variant: String,
     },
     /// An option is out of range.
-    #[error("invalid task option: {0}")]
-    InvalidOption(String),
+    #[error("task option `{name}` = {value}: allowed {allowed}")]
+    InvalidOption {
+        /// The option, dotted for nested ones (`dms.delay_ms`).
+        name: String,
+        /// The value given, formatted.
+        value: String,
+        /// The allowed range or set.
+        allowed: String,
+    },
+}
+
+impl TaskError {
+    /// The one way to build [`TaskError::InvalidOption`]: option `name`
+    /// holds `value`, outside `allowed`.
+    pub fn invalid(
+        name: impl Into<String>,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        Self::InvalidOption {
+            name: name.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
 }

@@ -8,6 +8,7 @@
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Poisson};
 use std::f64::consts::PI;
+use wm_analysis::stats::finite_mean;
 use wm_tasks::orhan_ma::observer::{
     CdObserver, cd_posterior, comp_posterior, de_estimate, kl_bernoulli, ln_bessel_i0,
     two_afc_posterior,
@@ -211,7 +212,7 @@ fn names_aliases_and_errors() {
     };
     assert!(matches!(
         orhan_ma_task("DE-1", &bad_gain),
-        Err(TaskError::InvalidOption(_))
+        Err(TaskError::InvalidOption { .. })
     ));
     let bad_readout = OrhanMaTaskOptions {
         readout_step: 150,
@@ -832,7 +833,7 @@ fn monte_carlo_2afc_and_comp_match_spec() {
         ok += usize::from((p > 0.5) == c);
         kl.push(kl_bernoulli(p, 0.5));
     }
-    let info = nan_mean(&kl);
+    let info = finite_mean(&kl);
     assert!(ok as f64 / n as f64 > 0.9999, "2AFC accuracy {ok}/{n}");
     assert!(rel_close(info, 0.693, 0.01), "2AFC I {info}");
 
@@ -849,7 +850,7 @@ fn monte_carlo_2afc_and_comp_match_spec() {
         ok += usize::from(!p.is_nan() && (p > 0.5) == (s1 > s2));
         kl.push(kl_bernoulli(p, 0.5));
     }
-    let (acc, info) = (ok as f64 / n as f64, nan_mean(&kl));
+    let (acc, info) = (ok as f64 / n as f64, finite_mean(&kl));
     assert!(rel_close(acc, 0.960, 0.01), "COMP accuracy {acc}");
     assert!(rel_close(info, 0.584, 0.01), "COMP I {info}");
 }
@@ -887,19 +888,14 @@ fn monte_carlo_cd_observers_match_spec() {
         rel_close(acc_corr, 0.874, 0.01),
         "CD corrected accuracy {acc_corr}"
     );
-    let (i_coded, i_corr) = (nan_mean(&kl_coded), nan_mean(&kl_corr));
+    let (i_coded, i_corr) = (finite_mean(&kl_coded), finite_mean(&kl_corr));
     assert!(rel_close(i_coded, 0.334, 0.01), "CD coded I {i_coded}");
     assert!(rel_close(i_corr, 0.384, 0.01), "CD corrected I {i_corr}");
-    let f_cross = nan_mean(&kl_cross) / i_coded;
+    let f_cross = finite_mean(&kl_cross) / i_coded;
     assert!(
         (f_cross - 0.16).abs() < 0.01,
         "CD corrected-vs-coded F {f_cross}"
     );
-}
-
-fn nan_mean(v: &[f64]) -> f64 {
-    let ok: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    ok.iter().sum::<f64>() / ok.len() as f64
 }
 
 // ---------------------------------------------------------------- scoring

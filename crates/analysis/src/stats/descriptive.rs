@@ -1,5 +1,7 @@
 //! Mean, standard deviation and standard error of the mean.
 
+use std::borrow::Borrow;
+
 use serde::Serialize;
 
 use crate::error::{AnalysisError, Result, ensure_finite};
@@ -62,6 +64,20 @@ pub(crate) fn summarize(what: &'static str, x: &[f64], min_n: usize) -> Result<S
         ss: if all_equal { 0.0 } else { ss },
         constant,
     })
+}
+
+/// Mean of the finite values of `values`, skipping NaN and ±∞; NaN when
+/// none is finite. numpy's `nanmean`, except that ±∞ are skipped too: one
+/// diverged network or an undefined score leaves a summary over the rest.
+/// The values are added in order, starting from `0.0`.
+/// Takes values or references (`finite_mean(&v)` for a `Vec<f64>`).
+pub fn finite_mean(values: impl IntoIterator<Item = impl Borrow<f64>>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .map(|v| *v.borrow())
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
 /// Mean, sample SD (`N − 1`) and SEM of `x`.

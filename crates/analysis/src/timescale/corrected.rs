@@ -216,6 +216,16 @@ pub enum TimescaleModel {
     Two,
 }
 
+impl TimescaleModel {
+    /// `"one"` or `"two"`, as tables and the Python bindings write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::One => "one",
+            Self::Two => "two",
+        }
+    }
+}
+
 /// The two-timescale analysis of one unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TwoTimescales {
@@ -252,6 +262,20 @@ pub struct UnitUncertainty {
     pub tau_ci_high_ms: Option<f64>,
     /// Two-timescale fit and model choice (when asked for and ≥ 6 lags fit).
     pub two: Option<TwoTimescales>,
+}
+
+impl UnitUncertainty {
+    /// Whether BIC chose two timescales (`false` without a two-timescale fit).
+    pub fn chose_two(&self) -> bool {
+        self.two
+            .as_ref()
+            .is_some_and(|t| t.model == TimescaleModel::Two)
+    }
+
+    /// The chosen model's [`TimescaleModel::name`], `""` without a two-timescale fit.
+    pub fn model_name(&self) -> &'static str {
+        self.two.as_ref().map_or("", |t| t.model.name())
+    }
 }
 
 /// Population mean τ with its bootstrap interval.

@@ -79,9 +79,7 @@ impl DmsOptions {
         ];
         for (k, v) in nonneg {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(TaskError::InvalidOption(format!(
-                    "dms.{k} = {v}: must be ≥ 0"
-                )));
+                return Err(TaskError::invalid(format!("dms.{k}"), v, "finite, ≥ 0"));
             }
         }
         for (k, v) in [
@@ -91,14 +89,14 @@ impl DmsOptions {
             ("threshold", self.threshold),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(TaskError::InvalidOption(format!(
-                    "dms.{k} = {v}: must be > 0"
-                )));
+                return Err(TaskError::invalid(format!("dms.{k}"), v, "finite, > 0"));
             }
         }
         if self.score_from_ms >= self.response_gap_ms + self.target_ms + self.tail_ms {
-            return Err(TaskError::InvalidOption(
-                "dms.score_from_ms must fall inside the response period".into(),
+            return Err(TaskError::invalid(
+                "dms.score_from_ms",
+                self.score_from_ms,
+                "inside the response period: < response_gap_ms + target_ms + tail_ms",
             ));
         }
         Ok(())

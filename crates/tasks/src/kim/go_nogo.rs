@@ -100,10 +100,12 @@ impl KimGoNoGo {
         ] {
             let ok = v.is_finite() && (v > 0.0 || (min_ok && v == 0.0));
             if !ok {
-                return Err(TaskError::InvalidOption(format!(
-                    "go_nogo.{k} = {v}: must be {}",
-                    if min_ok { "≥ 0" } else { "> 0" }
-                )));
+                let allowed = if min_ok {
+                    "finite, ≥ 0"
+                } else {
+                    "finite, > 0"
+                };
+                return Err(TaskError::invalid(format!("go_nogo.{k}"), v, allowed));
             }
         }
         let timeline = Timeline::fixed(

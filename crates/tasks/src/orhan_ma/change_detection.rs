@@ -7,8 +7,8 @@ use std::f64::consts::PI;
 use super::delayed_estimation::stimulus_rates;
 use super::encoding::{N_PER_LOCATION, Population, TrialWriter};
 use super::observer::{CdObserver, cd_posterior};
-use super::{DynamicSpec, Generator, KAPPA, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, KAPPA, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Orientations `s_ℓ ~ U[0, π)` (rad) in the stimulus epoch, shown again in
 /// the response epoch (`g/T_r · f`, no spontaneous term) except that on change
@@ -38,17 +38,8 @@ impl Generator for ChangeDetection {
     fn n_inputs(&self) -> usize {
         N_PER_LOCATION * self.n_loc
     }
-    fn n_outputs(&self) -> usize {
-        1
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Sigmoid
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::BinaryCrossEntropy
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Binary
+    fn readout(&self) -> Readout {
+        Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         Some(DynamicSpec {

@@ -5,8 +5,8 @@ use rand::Rng;
 
 use super::encoding::{N_PER_LOCATION, Population, TrialWriter};
 use super::observer::comp_posterior;
-use super::{DynamicSpec, Generator, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Tuning width σ, in degrees.
 pub(crate) const SIGMA: f64 = 10.0;
@@ -38,17 +38,8 @@ impl Generator for Comparison {
     fn n_inputs(&self) -> usize {
         N_PER_LOCATION
     }
-    fn n_outputs(&self) -> usize {
-        1
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Sigmoid
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::BinaryCrossEntropy
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Binary
+    fn readout(&self) -> Readout {
+        Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         Some(DynamicSpec {

@@ -6,8 +6,8 @@ use std::f64::consts::PI;
 
 use super::encoding::{N_PER_LOCATION, Population, TrialWriter};
 use super::observer::de_estimate;
-use super::{DynamicSpec, Generator, KAPPA, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, KAPPA, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Orientations `s_ℓ ~ U[0, π)` (rad) at `n_loc` locations, to be reported
 /// after the delay on output ℓ.
@@ -46,17 +46,8 @@ impl Generator for DelayedEstimation {
     fn n_inputs(&self) -> usize {
         N_PER_LOCATION * self.n_loc
     }
-    fn n_outputs(&self) -> usize {
-        self.n_loc
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Linear
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::ModAbs { period: PI }
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Estimation
+    fn readout(&self) -> Readout {
+        Readout::estimation(self.n_loc)
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         Some(DynamicSpec {

@@ -7,8 +7,8 @@ use std::f64::consts::PI;
 use super::delayed_estimation::stimulus_rates;
 use super::encoding::{N_PER_LOCATION, Population, TrialWriter};
 use super::observer::de_estimate;
-use super::{DynamicSpec, Generator, KAPPA, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, KAPPA, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Multiple of the spontaneous response rate at which the cued location fires.
 const CUE_FACTOR: f64 = 5.0;
@@ -38,17 +38,8 @@ impl Generator for GatedDelayedEstimation {
     fn n_inputs(&self) -> usize {
         2 * N_PER_LOCATION
     }
-    fn n_outputs(&self) -> usize {
-        1
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Linear
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::ModAbs { period: PI }
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Estimation
+    fn readout(&self) -> Readout {
+        Readout::estimation(1)
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         Some(DynamicSpec {

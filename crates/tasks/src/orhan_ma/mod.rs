@@ -168,19 +168,58 @@ pub(crate) struct DynamicSpec {
 }
 
 /// One Orhan & Ma task body: writes one trial given its layout.
+/// What a task's outputs are and how they are trained and scored; one of
+/// three kinds in Orhan & Ma (2019, Methods).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Readout {
+    /// Number of outputs.
+    pub n_outputs: usize,
+    /// Read-out nonlinearity.
+    pub output_kind: OutputKind,
+    /// Training loss.
+    pub loss_kind: LossKind,
+    /// Scoring rule.
+    pub scoring: Scoring,
+}
+
+impl Readout {
+    /// One sigmoid output trained by binary cross-entropy on the category,
+    /// scored against the ideal observer's posterior (2AFC, COMP, CD).
+    pub(crate) const BINARY: Self = Self {
+        n_outputs: 1,
+        output_kind: OutputKind::Sigmoid,
+        loss_kind: LossKind::BinaryCrossEntropy,
+        scoring: Scoring::Binary,
+    };
+    /// One linear output trained by absolute error on a sine wave (SINE).
+    pub(crate) const SINE: Self = Self {
+        n_outputs: 1,
+        output_kind: OutputKind::Linear,
+        loss_kind: LossKind::Abs,
+        scoring: Scoring::Sine,
+    };
+
+    /// `n` linear outputs, one orientation each, trained by absolute error
+    /// modulo π and scored against the ideal observer's estimate (DE, GDE).
+    pub(crate) const fn estimation(n: usize) -> Self {
+        Self {
+            n_outputs: n,
+            output_kind: OutputKind::Linear,
+            loss_kind: LossKind::ModAbs {
+                period: std::f64::consts::PI,
+            },
+            scoring: Scoring::Estimation,
+        }
+    }
+}
+
 pub(crate) trait Generator: Send + Sync + std::fmt::Debug {
     /// Canonical name.
     fn name(&self) -> &'static str;
     /// Task input channels (without the dynamic-input block).
     fn n_inputs(&self) -> usize;
-    /// Outputs.
-    fn n_outputs(&self) -> usize;
-    /// Read-out nonlinearity.
-    fn output_kind(&self) -> OutputKind;
-    /// Training loss.
-    fn loss_kind(&self) -> LossKind;
-    /// Scoring rule.
-    fn scoring(&self) -> Scoring;
+    /// Outputs, their nonlinearity, the training loss and the scoring rule.
+    fn readout(&self) -> Readout;
     /// Irrelevant-channel parameters, or `None` if no dynamic-input variant exists.
     fn dynamic(&self) -> Option<DynamicSpec>;
     /// Draw one trial: write inputs on the layout's epochs and targets on every step.
@@ -253,20 +292,20 @@ impl OrhanMaTask {
     pub fn new(name: &str, opts: &OrhanMaTaskOptions) -> Result<Self, TaskError> {
         let (generator, is_de) = generator_by_name(name, opts)?;
         if !(opts.gain.is_finite() && opts.gain > 0.0) {
-            return Err(TaskError::InvalidOption(format!(
-                "gain must be positive and finite, got {}",
-                opts.gain
-            )));
+            return Err(TaskError::invalid("gain", opts.gain, "finite, > 0"));
         }
         let (timeline, max_delay) = variants::timeline(opts)?;
         let n_steps = timeline.n_steps();
         if opts.readout_step < n_steps - T_RESPONSE || opts.readout_step >= n_steps {
-            return Err(TaskError::InvalidOption(format!(
-                "readout_step {} is outside the response epoch [{}, {})",
+            return Err(TaskError::invalid(
+                "readout_step",
                 opts.readout_step,
-                n_steps - T_RESPONSE,
-                n_steps
-            )));
+                format!(
+                    "inside the response epoch [{}, {})",
+                    n_steps - T_RESPONSE,
+                    n_steps
+                ),
+            ));
         }
         let dynamic = match opts.variant {
             TaskVariant::DynamicInput => {
@@ -345,7 +384,7 @@ impl Task for OrhanMaTask {
     }
 
     fn n_outputs(&self) -> usize {
-        self.generator.n_outputs()
+        self.generator.readout().n_outputs
     }
 
     fn timeline(&self) -> &Timeline {
@@ -353,11 +392,11 @@ impl Task for OrhanMaTask {
     }
 
     fn output_kind(&self) -> OutputKind {
-        self.generator.output_kind()
+        self.generator.readout().output_kind
     }
 
     fn loss_kind(&self) -> LossKind {
-        self.generator.loss_kind()
+        self.generator.readout().loss_kind
     }
 
     fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch {
@@ -414,7 +453,7 @@ impl Task for OrhanMaTask {
 
     fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score {
         scoring::score(
-            self.generator.scoring(),
+            self.generator.readout().scoring,
             self.options.de_metric,
             self.options.readout_step,
             batch,
@@ -427,7 +466,7 @@ impl Task for OrhanMaTask {
     }
 
     fn success_threshold(&self) -> Option<f64> {
-        match self.generator.scoring() {
+        match self.generator.readout().scoring {
             Scoring::Sine => None,
             _ => Some(SUCCESS_THRESHOLD),
         }

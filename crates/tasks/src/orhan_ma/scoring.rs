@@ -3,6 +3,8 @@
 
 use std::f64::consts::PI;
 
+use wm_analysis::stats::finite_mean;
+
 use super::observer::kl_bernoulli;
 use super::{DeMetric, Scoring};
 use crate::{Score, TrialBatch};
@@ -17,15 +19,6 @@ pub(crate) fn orientation_error(s: f64, y: f64, metric: DeMetric) -> f64 {
         DeMetric::Code => e,
         DeMetric::Circular => e.min(PI - e),
     }
-}
-
-/// Mean of the non-NaN values (NaN if there are none), like numpy's `nanmean`.
-pub(crate) fn nan_mean(values: impl IntoIterator<Item = f64>) -> f64 {
-    let (sum, n) = values
-        .into_iter()
-        .filter(|v| !v.is_nan())
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
 pub(crate) fn score(
@@ -83,8 +76,10 @@ pub(crate) fn score(
                 // A NaN posterior counts as a wrong answer.
                 ideal_correct += usize::from(!p.is_nan() && (p > 0.5) == c);
             }
-            let num = nan_mean(kl_net);
-            let info = nan_mean(kl_half);
+            // The original's numpy `nanmean`: a KL is NaN where the posterior
+            // is 0 or 1 (0·ln 0) and never ±∞ (the output is clipped).
+            let num = finite_mean(kl_net);
+            let info = finite_mean(kl_half);
             Score {
                 accuracy: Some(correct as f64 / b_n as f64),
                 error: num,

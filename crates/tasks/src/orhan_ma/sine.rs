@@ -5,8 +5,8 @@ use rand_distr::{Distribution, Normal};
 use std::f64::consts::PI;
 
 use super::encoding::{N_PER_LOCATION, TrialWriter};
-use super::{DynamicSpec, Generator, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Standard deviation of the delay-epoch Gaussian input (input units).
 pub(crate) const NOISE_SD: f64 = 0.1;
@@ -32,17 +32,8 @@ impl Generator for Sine {
     fn n_inputs(&self) -> usize {
         N_PER_LOCATION
     }
-    fn n_outputs(&self) -> usize {
-        1
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Linear
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::Abs
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Sine
+    fn readout(&self) -> Readout {
+        Readout::SINE
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         None

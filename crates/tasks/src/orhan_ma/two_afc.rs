@@ -4,8 +4,8 @@ use rand::Rng;
 
 use super::encoding::{N_PER_LOCATION, Population, TrialWriter};
 use super::observer::two_afc_posterior;
-use super::{DynamicSpec, Generator, Scoring, TrialLayout};
-use crate::{LossKind, OutputKind, TaskRng, TrialInfo};
+use super::{DynamicSpec, Generator, Readout, TrialLayout};
+use crate::{TaskRng, TrialInfo};
 
 /// Stimulus position magnitude |S|, in degrees.
 pub(crate) const S_ABS: f64 = 15.0;
@@ -37,17 +37,8 @@ impl Generator for TwoAfc {
     fn n_inputs(&self) -> usize {
         N_PER_LOCATION
     }
-    fn n_outputs(&self) -> usize {
-        1
-    }
-    fn output_kind(&self) -> OutputKind {
-        OutputKind::Sigmoid
-    }
-    fn loss_kind(&self) -> LossKind {
-        LossKind::BinaryCrossEntropy
-    }
-    fn scoring(&self) -> Scoring {
-        Scoring::Binary
+    fn readout(&self) -> Readout {
+        Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
         Some(DynamicSpec {

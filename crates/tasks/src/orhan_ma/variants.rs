@@ -43,12 +43,17 @@ pub(crate) fn timeline(opts: &OrhanMaTaskOptions) -> Result<(Timeline, usize), T
     let ms = |s: usize| s as f64;
     match opts.variant {
         TaskVariant::VariableDelay => {
-            let max = opts.var_delays.iter().copied().max().ok_or_else(|| {
-                TaskError::InvalidOption("var_delays must not be empty".to_string())
-            })?;
+            let max = opts
+                .var_delays
+                .iter()
+                .copied()
+                .max()
+                .ok_or_else(|| TaskError::invalid("var_delays", "[]", "at least one delay"))?;
             if max == 0 {
-                return Err(TaskError::InvalidOption(
-                    "var_delays needs a positive delay".to_string(),
+                return Err(TaskError::invalid(
+                    "var_delays",
+                    format!("{:?}", opts.var_delays),
+                    "at least one delay > 0",
                 ));
             }
             let epochs = vec![

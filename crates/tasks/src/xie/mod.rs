@@ -29,6 +29,8 @@ mod scoring;
 
 use std::f64::consts::{PI, TAU};
 
+use wm_analysis::ring::circular_distance;
+
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -199,16 +201,10 @@ impl XieTaskOptions {
     /// Check ranges.
     pub fn validate(&self) -> Result<(), TaskError> {
         if self.n_ring < 3 {
-            return Err(TaskError::InvalidOption(format!(
-                "n_ring = {} must be ≥ 3",
-                self.n_ring
-            )));
+            return Err(TaskError::invalid("n_ring", self.n_ring, "≥ 3"));
         }
         if !(self.dt_ms > 0.0 && self.dt_ms.is_finite()) {
-            return Err(TaskError::InvalidOption(format!(
-                "dt_ms = {} must be finite and > 0",
-                self.dt_ms
-            )));
+            return Err(TaskError::invalid("dt_ms", self.dt_ms, "finite, > 0"));
         }
         if self.variable_delays_ms.is_empty()
             || self
@@ -216,15 +212,18 @@ impl XieTaskOptions {
                 .iter()
                 .any(|d| !(0.0..=3000.0).contains(d))
         {
-            return Err(TaskError::InvalidOption(
-                "variable_delays_ms must be non-empty, each in [0, 3000] ms".into(),
+            return Err(TaskError::invalid(
+                "variable_delays_ms",
+                format!("{:?}", self.variable_delays_ms),
+                "non-empty, each in [0, 3000] ms",
             ));
         }
         if !(0.0..=3000.0).contains(&self.variable_test_delay_ms) {
-            return Err(TaskError::InvalidOption(format!(
-                "variable_test_delay_ms = {} must be in [0, 3000]",
-                self.variable_test_delay_ms
-            )));
+            return Err(TaskError::invalid(
+                "variable_test_delay_ms",
+                self.variable_test_delay_ms,
+                "[0, 3000] ms",
+            ));
         }
         Ok(())
     }
@@ -267,12 +266,6 @@ pub fn ring_bump(theta: f64, n_ring: usize) -> Vec<f64> {
         .collect()
 }
 
-/// `min(|a − b|, 2π − |a − b|)` of `a − b` taken mod 2π, in `[0, π]` (rad).
-pub fn circular_distance(a: f64, b: f64) -> f64 {
-    let d = (a - b).rem_euclid(TAU);
-    d.min(TAU - d)
-}
-
 impl XieTask {
     /// The task `rule` as input `rule_index` of a ruleset of `n_rules` rules.
     pub fn new(
@@ -283,9 +276,11 @@ impl XieTask {
     ) -> Result<Self, TaskError> {
         options.validate()?;
         if rule_index >= n_rules {
-            return Err(TaskError::InvalidOption(format!(
-                "rule index {rule_index} is not below the ruleset size {n_rules}"
-            )));
+            return Err(TaskError::invalid(
+                "rule_index",
+                rule_index,
+                format!("< the ruleset size {n_rules}"),
+            ));
         }
         let timeline = layout::timeline(rule, &options);
         Ok(Self {
@@ -500,14 +495,15 @@ impl XieMultitask {
     /// The rules in rule-input order, sharing `options`.
     pub fn new(rules: &[XieRule], options: &XieTaskOptions) -> Result<Self, TaskError> {
         if rules.is_empty() {
-            return Err(TaskError::InvalidOption("the ruleset is empty".into()));
+            return Err(TaskError::invalid("rules", "[]", "at least one rule"));
         }
         for (i, r) in rules.iter().enumerate() {
             if rules[..i].contains(r) {
-                return Err(TaskError::InvalidOption(format!(
-                    "rule {} appears twice in the ruleset",
-                    r.name()
-                )));
+                return Err(TaskError::invalid(
+                    "rules",
+                    format!("{} twice", r.name()),
+                    "each rule at most once",
+                ));
             }
         }
         let tasks = rules
@@ -566,10 +562,10 @@ impl Task for XieMultitask {
         &self.timeline
     }
     fn output_kind(&self) -> OutputKind {
-        OutputKind::Sigmoid
+        self.tasks[0].output_kind()
     }
     fn loss_kind(&self) -> LossKind {
-        LossKind::Squared
+        self.tasks[0].loss_kind()
     }
     fn batch(&self, rng: &mut TaskRng, n: usize) -> TrialBatch {
         let k = rng.random_range(0..self.tasks.len());

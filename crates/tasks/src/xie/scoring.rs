@@ -5,7 +5,9 @@ use std::f64::consts::TAU;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CORRECT_TOLERANCE, FIXATION_RELEASE, XieTask, circular_distance};
+use wm_analysis::ring::{circular_distance, wrap_angle_positive};
+
+use super::{CORRECT_TOLERANCE, FIXATION_RELEASE, XieTask};
 use crate::{Score, TrialBatch};
 
 /// The population vector of a ring of outputs: θ̂ = atan2(Σ yₖ sin θₖ,
@@ -24,8 +26,7 @@ pub fn decode_ring(ring: &[f64]) -> f64 {
     if c.hypot(s).partial_cmp(&(1e-12 * mass)) != Some(std::cmp::Ordering::Greater) {
         return f64::NAN;
     }
-    let a = s.atan2(c).rem_euclid(TAU);
-    if a >= TAU { 0.0 } else { a }
+    wrap_angle_positive(s.atan2(c))
 }
 
 /// Xie's correct-trial rule: fixation released (output < 0.5) and the
