@@ -360,3 +360,22 @@ fn multitask_draws_each_rule_uniformly_and_reproducibly() {
     assert_eq!(a, b);
     assert!(XieMultitask::new(&[XieRule::Odr, XieRule::Odr], &XieTaskOptions::default()).is_err());
 }
+
+/// The recorded delay is the time from cue offset to response onset (dt =
+/// 20 ms): 1.5 s for ODR, none for the anti-saccade variants whose
+/// response opens before the cue ends (zero gap: cue 1000–1100 ms,
+/// response 1000 ms; gap 500: cue 1500–1600 ms, response 1500 ms).
+#[test]
+fn the_recorded_delay_is_zero_when_the_response_opens_during_the_cue() {
+    for (rule, delay) in [
+        (XieRule::Odr, 75),
+        (XieRule::ZeroGap, 0),
+        (XieRule::Gap, 0),
+        (XieRule::Gap500, 0),
+    ] {
+        let b = task(rule).batch(&mut TaskRng::seed_from_u64(3), 4);
+        for info in &b.trials {
+            assert_eq!(info.delay_steps, Some(delay), "{rule:?}");
+        }
+    }
+}

@@ -363,7 +363,10 @@ impl XieTask {
             b.trials.push(TrialInfo {
                 stimuli,
                 condition: Some(self.rule_index as u8),
-                delay_steps: Some(lay.response_on - lay.cue_off),
+                // Anti-saccade variants whose response opens before the cue
+                // ends (zero gap, gap, gap 500) have no delay: 0, not a
+                // wrapped difference.
+                delay_steps: Some(lay.response_on.saturating_sub(lay.cue_off)),
                 ..Default::default()
             });
         }
