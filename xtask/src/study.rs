@@ -162,7 +162,7 @@ fn append_verdict(out: &Path) -> Result<()> {
             let mut text = std::fs::read_to_string(&report).unwrap_or_default();
             text.push('\n');
             text.push_str(&wm_studies::regress::verdict_markdown(&check));
-            wm_studies::io::write_atomic(&report, text.as_bytes())
+            Ok(wm_studies::io::write_atomic(&report, text.as_bytes())?)
         }
         Err(e) => {
             println!("no verdict table in REPORT.md: {e:#}");

@@ -5,18 +5,17 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Write `bytes` to `path` durably and atomically ([`wm_io::write_atomic`]:
-/// a temporary in the same folder, synced, renamed over `path`, the folder
-/// synced). Readers never see a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    Ok(wm_io::write_atomic(path, bytes)?)
-}
+/// The one durable, atomic write (a temporary in the same folder, synced,
+/// renamed over the path, the folder synced): readers never see a
+/// half-written file.
+pub use wm_io::write_atomic;
 
 /// Serialize `value` as pretty TOML and write it atomically.
 pub fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = toml::to_string_pretty(value)
         .with_context(|| format!("cannot serialize {}", path.display()))?;
-    write_atomic(path, text.as_bytes())
+    write_atomic(path, text.as_bytes())?;
+    Ok(())
 }
 
 /// Read and parse a TOML file, naming the file (and TOML's line/field) on error.
@@ -36,7 +35,8 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let bytes = w
         .into_inner()
         .map_err(|e| anyhow::anyhow!("csv buffer: {e}"))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &bytes)?;
+    Ok(())
 }
 
 /// Where a result came from: written as `run.toml` beside every result.

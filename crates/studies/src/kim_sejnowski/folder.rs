@@ -168,7 +168,8 @@ fn claim_folder(
             run_path.display()
         );
     }
-    write_atomic(&run_path, run.as_bytes())
+    write_atomic(&run_path, run.as_bytes())?;
+    Ok(())
 }
 
 /// The trained rate network and its stopping outcome: loaded when `dir`

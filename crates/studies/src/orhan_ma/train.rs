@@ -225,7 +225,8 @@ fn write_network_run(
             run_path.display()
         );
     }
-    write_atomic(&run_path, run.as_bytes())
+    write_atomic(&run_path, run.as_bytes())?;
+    Ok(())
 }
 
 /// Train (or resume) `model` on the spec's task (after the first task, in

@@ -8,14 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use wm_analysis::stats::{AnovaResult, TestResult, mean_sem, ttest_student};
+use wm_analysis::stats::{AnovaResult, TestResult, finite_mean, mean_sem, ttest_student};
 
 use crate::xie::config::Condition;
 use crate::xie::maps::{ActivityMap, SortedWeights};
 use crate::xie::network::{
     CheckpointRow, NetworkAnalysis, NetworkRow, SingleCheckpoint, StagePart,
 };
-use crate::xie::recording::{BehaviourAnalysis, CheckpointAnalysis, finite_mean};
+use crate::xie::recording::{BehaviourAnalysis, CheckpointAnalysis};
 use crate::xie::train::Stage;
 
 /// Bins of the endpoint histograms over 0–180° (Xie et al. 2022, Fig. 2).
@@ -206,7 +206,7 @@ fn mean_psth(parts: &[&StagePart], pick: fn(&CheckpointAnalysis) -> &Vec<f64>) -
     (0..len)
         .map(|t| {
             finite_mean(
-                &parts
+                parts
                     .iter()
                     .filter_map(|p| pick(&p.main).get(t).copied())
                     .collect::<Vec<_>>(),
@@ -286,7 +286,7 @@ fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
         fano_anova: first.fano_anova,
         positions_deg: first.positions_deg.clone(),
         fano_by_position: (0..n_positions)
-            .map(|j| finite_mean(&at(j, |b| &b.fano_aligned)))
+            .map(|j| finite_mean(at(j, |b| &b.fano_aligned)))
             .collect(),
         fano_sem: (0..n_positions)
             .map(|j| {
@@ -298,7 +298,7 @@ fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
             })
             .collect(),
         r_by_position: (0..n_positions)
-            .map(|j| finite_mean(&at(j, |b| &b.position_r)))
+            .map(|j| finite_mean(at(j, |b| &b.position_r)))
             .collect(),
     }
 }

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 use rand::SeedableRng;
 use serde::Serialize;
+use wm_analysis::stats::finite_mean;
 use wm_rate_rnn::{Leaky, Noise};
 use wm_tasks::xie::{Mode, TrialOutcome, score_trials};
 use wm_tasks::{TaskRng, XieMultitask, XieTask};
@@ -16,7 +17,7 @@ use crate::xie::config::XieConfig;
 use crate::xie::maps::{ActivityMap, SortedWeights, activity_map, sorted_weights};
 use crate::xie::recording::{
     BehaviourAnalysis, CheckpointAnalysis, Epochs, Rates, analyse_checkpoint, behaviour_analysis,
-    endpoints, finite_mean,
+    endpoints,
 };
 use crate::xie::train::{Stage, TrainedNetwork, load_checkpoint, new_model, record, task_options};
 

@@ -15,7 +15,7 @@ use ndarray::Array2;
 use serde::Serialize;
 use wm_analysis::odr::{median, population_fano_factor, toward_preferred_sign};
 use wm_analysis::ring::{AlignedTuning, align_tuning};
-use wm_analysis::stats::{AnovaResult, anova_one_way, pearson, ttest_paired};
+use wm_analysis::stats::{AnovaResult, anova_one_way, finite_mean, pearson, ttest_paired};
 use wm_tasks::xie::{Layout, TrialOutcome};
 
 use crate::xie::config::DelayUnitRule;
@@ -83,21 +83,6 @@ impl Rates<'_> {
 fn mean_of(x: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = x.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     if n == 0 { f64::NAN } else { s / n as f64 }
-}
-
-fn nanmean(x: impl Iterator<Item = f64>) -> f64 {
-    mean_of(x.filter(|v| v.is_finite()))
-}
-
-/// Mean of the finite values of a slice (NaN if none), summed in order
-/// with the standard library's `f64` sum.
-pub(super) fn finite_mean(x: &[f64]) -> f64 {
-    let v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
 }
 
 /// Trials of location `loc` (with `repeats` trials per location) that pass `keep`.
@@ -232,8 +217,8 @@ pub fn analyse_checkpoint(
         preferred,
         correct_rate,
         error_rate,
-        psth_correct: psth_c.into_iter().map(|v| nanmean(v.into_iter())).collect(),
-        psth_error: psth_e.into_iter().map(|v| nanmean(v.into_iter())).collect(),
+        psth_correct: psth_c.into_iter().map(finite_mean).collect(),
+        psth_error: psth_e.into_iter().map(finite_mean).collect(),
     }
 }
 
@@ -394,7 +379,7 @@ fn column_means(a: &Option<AlignedTuning>) -> Vec<f64> {
         a.curves
             .columns()
             .into_iter()
-            .map(|c| nanmean(c.iter().copied()))
+            .map(|c| finite_mean(c.iter()))
             .collect()
     })
 }

@@ -267,7 +267,8 @@ fn write_evals(path: &Path, rules: &[XieRule], rows: &[EvalRow], batch: usize) -
         rec.extend(r.perf.iter().map(|p| p.to_string()));
         w.write_record(&rec)?;
     }
-    write_atomic(path, &w.into_inner()?)
+    write_atomic(path, &w.into_inner()?)?;
+    Ok(())
 }
 
 /// The evaluations a previous (interrupted) run of this network wrote, to
