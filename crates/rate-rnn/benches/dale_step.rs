@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use candle_core::DType;
 use rand::SeedableRng;
-use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, kim_objective};
+use wm_rate_rnn::dale::{DaleConfig, DaleLeaky};
+use wm_rate_rnn::train::kim::kim_objective;
 use wm_rate_rnn::{Adam, AdamConfig, RateModel};
 use wm_tasks::kim::{DmsOptions, KimDms};
 use wm_tasks::{Task, TaskRng};

@@ -37,7 +37,6 @@
 
 pub mod checkpoint;
 pub mod dale;
-pub mod dale_recurrence;
 pub mod error;
 pub mod fastmath;
 pub mod leaky;
@@ -52,11 +51,12 @@ pub mod train;
 pub mod vanilla;
 
 pub use candle_core::DType;
-pub use dale::{DaleConfig, DaleLeaky, KimTrainConfig, train_kim};
+pub use dale::{DaleConfig, DaleLeaky};
 pub use error::{RateRnnError, Result};
 pub use leaky::{Leaky, LeakyConfig, Noise};
 pub use model::{Forward, RateModel};
 pub use nonlinearity::Nonlinearity;
 pub use optim::{Adam, AdamConfig};
+pub use train::kim::{KimTrainConfig, train_kim};
 pub use train::{TrainConfig, train, train_after};
-pub use vanilla::{FastWeights, Path, Vanilla, VanillaConfig};
+pub use vanilla::{FastWeights, RecurrencePath, Vanilla, VanillaConfig};

@@ -14,7 +14,7 @@
 //!
 //! The fast-weights (Hebbian) variant (the original code's
 //! `CustomRecurrentLayerWithFastWeights.py`) adds
-//! `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}` to `a_t`; it runs on per-step candle ops, as does the [`Path::Reference`]
+//! `γ·clip(⟨h_{t−2}, h_{t−1}⟩, 0, 100)·h_{t−2}` to `a_t`; it runs on per-step candle ops, as does the [`RecurrencePath::Reference`]
 //! path that tests use to check the fused recurrence.
 
 use std::sync::Arc;
@@ -131,7 +131,7 @@ impl VanillaConfig {
 
 /// How the recurrent loop is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Path {
+pub enum RecurrencePath {
     /// The fused op with a hand-written backward (fast; the default).
     #[default]
     Fused,
@@ -148,7 +148,7 @@ pub struct Vanilla {
     b_hh: Var,
     w_out: Var,
     b_out: Var,
-    path: Path,
+    path: RecurrencePath,
 }
 
 fn normal_vec<R: Rng>(rng: &mut R, n: usize, sd: f64) -> Vec<f64> {
@@ -187,13 +187,13 @@ impl Vanilla {
             w_out: var(w_out, &[n, o], dtype)?,
             b_out: var(vec![0.0; o], &[o], dtype)?,
             cfg,
-            path: Path::Fused,
+            path: RecurrencePath::Fused,
         })
     }
 
     /// Choose how the recurrent loop is computed (the fast-weights variant
     /// always runs per step).
-    pub fn with_path(mut self, path: Path) -> Self {
+    pub fn with_path(mut self, path: RecurrencePath) -> Self {
         self.path = path;
         self
     }
@@ -299,7 +299,7 @@ impl RateModel for Vanilla {
                 self.cfg.n_inputs
             );
         }
-        if self.cfg.fast_weights.is_some() || self.path == Path::Reference {
+        if self.cfg.fast_weights.is_some() || self.path == RecurrencePath::Reference {
             let rates = self.per_step(input, update.as_deref().map(Vec::as_slice))?;
             let (readout, rate_power) =
                 readout_with_power(&rates, self.w_out.as_tensor(), self.b_out.as_tensor())?;

@@ -5,9 +5,8 @@
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
 use wm_rate_rnn::RateModel;
-use wm_rate_rnn::dale::{
-    DaleConfig, DaleLeaky, EiSplit, KimTrainConfig, TauMode, kim_objective, train_kim,
-};
+use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, EiSplit, TauMode};
+use wm_rate_rnn::train::kim::{KimTrainConfig, kim_objective, train_kim};
 use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
 

@@ -10,9 +10,8 @@ use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use wm_rate_rnn::RateModel;
 use wm_rate_rnn::checkpoint::load_tensors;
-use wm_rate_rnn::dale::{
-    DaleConfig, DaleLeaky, KimEval, KimTrainConfig, KimTrainOutcome, TauMode, train_kim,
-};
+use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, TauMode};
+use wm_rate_rnn::train::kim::{KimEval, KimTrainConfig, KimTrainOutcome, train_kim};
 use wm_tasks::TaskRng;
 use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
 

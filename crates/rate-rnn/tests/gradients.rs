@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use wm_rate_rnn::loss::Objective;
 use wm_rate_rnn::recurrence::{RecurrenceSpec, recurrence};
 use wm_rate_rnn::train::objective;
-use wm_rate_rnn::{FastWeights, Nonlinearity, Path, RateModel, Vanilla, VanillaConfig};
+use wm_rate_rnn::{FastWeights, Nonlinearity, RateModel, RecurrencePath, Vanilla, VanillaConfig};
 use wm_tasks::{OutputKind, Task, TaskRng};
 
 const PHIS: [Nonlinearity; 4] = [
@@ -21,7 +21,7 @@ const PHIS: [Nonlinearity; 4] = [
     Nonlinearity::Softplus,
 ];
 
-fn small(phi: Nonlinearity, fast: bool, seed: u64, path: Path) -> Vanilla {
+fn small(phi: Nonlinearity, fast: bool, seed: u64, path: RecurrencePath) -> Vanilla {
     let cfg = VanillaConfig {
         n_inputs: 2,
         n_units: 12,
@@ -99,7 +99,10 @@ fn vanilla_gradients_match_finite_differences_for_every_nonlinearity() {
         for (k, phi) in PHIS.into_iter().enumerate() {
             for output in [OutputKind::Sigmoid, OutputKind::Linear] {
                 let task = SignMemory::new(delay, output);
-                check_against_finite_differences(&small(phi, false, k as u64, Path::Fused), &task);
+                check_against_finite_differences(
+                    &small(phi, false, k as u64, RecurrencePath::Fused),
+                    &task,
+                );
             }
         }
     }
@@ -108,7 +111,10 @@ fn vanilla_gradients_match_finite_differences_for_every_nonlinearity() {
 #[test]
 fn fast_weight_gradients_match_finite_differences() {
     let task = SignMemory::new(6.0, OutputKind::Sigmoid);
-    check_against_finite_differences(&small(Nonlinearity::Relu, true, 3, Path::Fused), &task);
+    check_against_finite_differences(
+        &small(Nonlinearity::Relu, true, 3, RecurrencePath::Fused),
+        &task,
+    );
 }
 
 #[test]
@@ -121,8 +127,8 @@ fn fused_recurrence_equals_the_per_step_reference_in_value_and_gradient() {
         .flat_map(|phi| [(phi, 5), (phi, 40)])
         .enumerate()
     {
-        let fused = small(phi, false, 10 + k as u64, Path::Fused);
-        let reference = small(phi, false, 10 + k as u64, Path::Reference);
+        let fused = small(phi, false, 10 + k as u64, RecurrencePath::Fused);
+        let reference = small(phi, false, 10 + k as u64, RecurrencePath::Reference);
         let mut rng = TaskRng::seed_from_u64(1);
         let mut batch = task.batch(&mut rng, nb);
         // Hold the state on a few steps of some trials, as variable delays do.
@@ -268,7 +274,7 @@ fn gradient_clip_bounds_the_preactivation_gradient() {
             .with_path(path);
         m
     };
-    let (a, b) = (mk(Path::Fused), mk(Path::Reference));
+    let (a, b) = (mk(RecurrencePath::Fused), mk(RecurrencePath::Reference));
     let mut rng = TaskRng::seed_from_u64(2);
     let batch = task.batch(&mut rng, 4);
     let obj = Objective {
@@ -287,7 +293,7 @@ fn gradient_clip_bounds_the_preactivation_gradient() {
         .backward()
         .unwrap();
     let unclipped = {
-        let c = small(Nonlinearity::Relu, false, 5, Path::Fused);
+        let c = small(Nonlinearity::Relu, false, 5, RecurrencePath::Fused);
         objective(&c, &task, &batch, &obj, None)
             .unwrap()
             .0

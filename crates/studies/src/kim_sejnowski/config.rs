@@ -8,7 +8,8 @@
 
 use anyhow::{Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
-use wm_rate_rnn::dale::{DaleConfig, EiSplit, KimTrainConfig, TauMode};
+use wm_rate_rnn::dale::{DaleConfig, EiSplit, TauMode};
+use wm_rate_rnn::train::kim::KimTrainConfig;
 use wm_spiking::{LifParams, ScaleSearch};
 use wm_tasks::kim::{DmsOptions, GoNoGoOptions};
 

@@ -23,7 +23,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, KimTrainConfig, KimTrainOutcome};
+use wm_rate_rnn::dale::{DaleConfig, DaleLeaky};
+use wm_rate_rnn::train::kim::{KimTrainConfig, KimTrainOutcome};
 use wm_rate_rnn::{DType, train_kim};
 use wm_spiking::ScaleSearch;
 use wm_tasks::Task;

@@ -7,7 +7,8 @@
 use anyhow::Result;
 use ndarray::Array3;
 use wm_analysis::timescale::{UnitTimescale, autocorrelation_timescales};
-use wm_rate_rnn::dale::{DaleLeaky, KimTrainOutcome, evaluate_kim};
+use wm_rate_rnn::dale::DaleLeaky;
+use wm_rate_rnn::train::kim::{KimTrainOutcome, evaluate_kim};
 use wm_spiking::{LifNetwork, RateArrays, SimOptions, SpikeTrains, lif_accuracy, search_scale};
 use wm_tasks::Task;
 

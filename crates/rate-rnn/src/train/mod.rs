@@ -11,6 +11,8 @@
 //! the previous one, or, if that is unusable too, restarts the network from
 //! its initial state (with a warning naming the files).
 
+pub mod kim;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
