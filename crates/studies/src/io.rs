@@ -10,6 +10,23 @@ use serde::{Deserialize, Serialize};
 /// half-written file.
 pub use wm_io::write_atomic;
 
+/// Write a network folder's run record `run` (its `run.toml`), refusing a
+/// folder whose record differs: resuming a checkpoint is only safe for the
+/// same network, trained the same way.
+pub fn write_run_record(dir: &Path, run: &str) -> Result<()> {
+    let run_path = dir.join("run.toml");
+    if let Ok(previous) = std::fs::read_to_string(&run_path)
+        && previous != run
+    {
+        anyhow::bail!(
+            "{} describes a different network than this config asks for; \
+             resume only with the same config, or write to a fresh --out folder",
+            run_path.display()
+        );
+    }
+    Ok(write_atomic(&run_path, run.as_bytes())?)
+}
+
 /// Serialize `value` as pretty TOML and write it atomically.
 pub fn write_toml<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = toml::to_string_pretty(value)
@@ -123,6 +140,17 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), 100);
         assert_ne!(derive_seed(7, 0), derive_seed(8, 0));
+    }
+
+    #[test]
+    fn a_run_record_is_kept_and_a_different_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run_record(dir.path(), "seed = 1\n").unwrap();
+        write_run_record(dir.path(), "seed = 1\n").unwrap();
+        let err = write_run_record(dir.path(), "seed = 2\n").unwrap_err();
+        assert!(err.to_string().contains("run.toml"), "{err}");
+        let kept = std::fs::read_to_string(dir.path().join("run.toml")).unwrap();
+        assert_eq!(kept, "seed = 1\n");
     }
 
     #[test]

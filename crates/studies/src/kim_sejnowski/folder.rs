@@ -29,7 +29,7 @@ use wm_rate_rnn::{DType, train_kim};
 use wm_spiking::ScaleSearch;
 use wm_tasks::Task;
 
-use crate::io::{read_toml, write_atomic, write_csv, write_toml};
+use crate::io::{read_toml, write_csv, write_run_record, write_toml};
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TimescaleConfig};
 use crate::kim_sejnowski::lif::analyse;
 use crate::kim_sejnowski::network::{
@@ -159,18 +159,7 @@ fn claim_folder(
         task: task_desc,
         wm_version: env!("CARGO_PKG_VERSION"),
     })?;
-    let run_path = dir.join("run.toml");
-    if let Ok(previous) = std::fs::read_to_string(&run_path)
-        && previous != run
-    {
-        anyhow::bail!(
-            "{} describes a different network than this config asks for; \
-             resume only with the same config, or write to a fresh --out folder",
-            run_path.display()
-        );
-    }
-    write_atomic(&run_path, run.as_bytes())?;
-    Ok(())
+    write_run_record(dir, &run)
 }
 
 /// The trained rate network and its stopping outcome: loaded when `dir`

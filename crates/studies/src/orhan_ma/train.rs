@@ -22,7 +22,7 @@ use wm_rate_rnn::{DType, FastWeights, Nonlinearity, TrainConfig, Vanilla, Vanill
 use wm_tasks::orhan_ma::TaskVariant;
 use wm_tasks::{OrhanMaTaskOptions, Task, TaskRng, orhan_ma_task};
 
-use crate::io::{read_toml, write_atomic, write_toml};
+use crate::io::{read_toml, write_run_record, write_toml};
 use crate::orhan_ma::aggregate::NetworkResult;
 use crate::orhan_ma::config::{Activation, Condition, OrhanMaConfig, TaskCode};
 use crate::orhan_ma::grid::NetworkSpec;
@@ -215,18 +215,7 @@ fn write_network_run(
         train: train_cfg,
         wm_version: env!("CARGO_PKG_VERSION"),
     })?;
-    let run_path = dir.join("run.toml");
-    if let Ok(previous) = std::fs::read_to_string(&run_path)
-        && previous != run
-    {
-        anyhow::bail!(
-            "{} describes a different network than this config asks for; \
-             resume only with the same config, or write to a fresh --out folder",
-            run_path.display()
-        );
-    }
-    write_atomic(&run_path, run.as_bytes())?;
-    Ok(())
+    write_run_record(dir, &run)
 }
 
 /// Train (or resume) `model` on the spec's task (after the first task, in
