@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
-use common::SignMemory;
+use common::{SignMemory, net};
 use rand::{Rng, SeedableRng};
 use wm_rate_rnn::loss::Objective;
 use wm_rate_rnn::optim::AdamConfig;
@@ -226,23 +226,6 @@ fn f32_sparse_products_equal_the_dense_ones_to_rounding() {
         assert_eq!(sparse[0].1, dense[0].1, "{pattern:?} rates");
         assert_close(&sparse, &dense, 1e-5, &format!("{pattern:?}"));
     }
-}
-
-fn net(seed: u64, n: usize) -> Vanilla {
-    let cfg = VanillaConfig {
-        n_inputs: 2,
-        n_units: n,
-        n_outputs: 1,
-        lambda0: 0.9,
-        sigma0: 0.3,
-        ..Default::default()
-    };
-    Vanilla::new(
-        cfg,
-        DType::F32,
-        &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-    )
-    .unwrap()
 }
 
 #[test]

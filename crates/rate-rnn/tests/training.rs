@@ -4,7 +4,7 @@
 mod common;
 
 use candle_core::DType;
-use common::SignMemory;
+use common::{SignMemory, net};
 use rand::SeedableRng;
 use std::path::Path;
 use wm_rate_rnn::optim::AdamConfig;
@@ -13,23 +13,6 @@ use wm_rate_rnn::record::evaluate;
 use wm_rate_rnn::train::{TrainConfig, TrainOutcome, load_weights};
 use wm_rate_rnn::{RateModel, RateRnnError, Vanilla, VanillaConfig, train};
 use wm_tasks::{OutputKind, TaskRng};
-
-fn net(seed: u64, n: usize) -> Vanilla {
-    let cfg = VanillaConfig {
-        n_inputs: 2,
-        n_units: n,
-        n_outputs: 1,
-        lambda0: 0.9,
-        sigma0: 0.3,
-        ..Default::default()
-    };
-    Vanilla::new(
-        cfg,
-        DType::F32,
-        &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-    )
-    .unwrap()
-}
 
 fn weights(m: &dyn RateModel) -> Vec<Vec<f32>> {
     m.named_vars()

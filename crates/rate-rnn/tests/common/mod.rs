@@ -3,7 +3,8 @@
 //! and the sign to report (as a probability) in the last 5 steps.
 #![allow(dead_code)]
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use wm_rate_rnn::{DType, Vanilla, VanillaConfig};
 use wm_tasks::{LossKind, OutputKind, Score, Task, TaskRng, Timeline, TrialBatch, TrialInfo};
 
 pub struct SignMemory {
@@ -97,4 +98,23 @@ impl Task for SignMemory {
             ..Default::default()
         }
     }
+}
+
+/// An untrained vanilla ReLU network of `n` units for [`SignMemory`]
+/// (2 inputs, 1 output, λ0 = 0.9, σ0 = 0.3), seeded.
+pub fn net(seed: u64, n: usize) -> Vanilla {
+    let cfg = VanillaConfig {
+        n_inputs: 2,
+        n_units: n,
+        n_outputs: 1,
+        lambda0: 0.9,
+        sigma0: 0.3,
+        ..Default::default()
+    };
+    Vanilla::new(
+        cfg,
+        DType::F32,
+        &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+    )
+    .unwrap()
 }
