@@ -126,6 +126,31 @@ pub fn network_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .context("cannot start the worker threads")
 }
 
+/// `work` on every item on `pool`, in parallel, the results in the items'
+/// order; `finished(result, k, total)` runs as the `k`-th of `total` results
+/// lands (for progress lines), whichever item it is.
+pub fn par_map_counted<S: Sync, R: Send>(
+    pool: &rayon::ThreadPool,
+    items: &[S],
+    work: impl Fn(&S) -> Result<R> + Sync,
+    finished: impl Fn(&R, usize, usize) + Sync,
+) -> Result<Vec<R>> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let done = AtomicUsize::new(0);
+    let total = items.len();
+    pool.install(|| {
+        items
+            .par_iter()
+            .map(|s| {
+                let r = work(s)?;
+                finished(&r, done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                Ok(r)
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -700,87 +700,43 @@ mod tests {
             iterations: 3,
             termination: LmTermination::StepSize,
         };
-        assert_eq!(classify_fit(&good, 500.0), None);
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    tau_ms: 500.0,
-                    ..good.clone()
-                },
-                500.0
+        type Edit = fn(&mut ExpFit);
+        let cases: [(&str, Edit, Option<Exclusion>); 9] = [
+            ("unchanged", |_| {}, None),
+            ("τ at the bound", |f| f.tau_ms = 500.0, None),
+            (
+                "τ past the bound",
+                |f| f.tau_ms = 501.0,
+                Some(Exclusion::TauOutOfRange),
             ),
-            None
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    tau_ms: 501.0,
-                    ..good.clone()
-                },
-                500.0
+            (
+                "negative τ",
+                |f| f.tau_ms = -80.0,
+                Some(Exclusion::TauOutOfRange),
             ),
-            Some(Exclusion::TauOutOfRange)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    tau_ms: -80.0,
-                    ..good.clone()
-                },
-                500.0
+            (
+                "infinite τ",
+                |f| f.tau_ms = f64::INFINITY,
+                Some(Exclusion::TauOutOfRange),
             ),
-            Some(Exclusion::TauOutOfRange)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    tau_ms: f64::INFINITY,
-                    ..good.clone()
-                },
-                500.0
+            (
+                "negative A",
+                |f| f.a = -0.1,
+                Some(Exclusion::NegativeAmplitude),
             ),
-            Some(Exclusion::TauOutOfRange)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    a: -0.1,
-                    ..good.clone()
-                },
-                500.0
+            ("zero A", |f| f.a = 0.0, Some(Exclusion::NegativeAmplitude)),
+            (
+                "not converged",
+                |f| f.converged = false,
+                Some(Exclusion::FitFailed),
             ),
-            Some(Exclusion::NegativeAmplitude)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    a: 0.0,
-                    ..good.clone()
-                },
-                500.0
-            ),
-            Some(Exclusion::NegativeAmplitude)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    converged: false,
-                    ..good.clone()
-                },
-                500.0
-            ),
-            Some(Exclusion::FitFailed)
-        );
-        assert_eq!(
-            classify_fit(
-                &ExpFit {
-                    b: f64::NAN,
-                    ..good
-                },
-                500.0
-            ),
-            Some(Exclusion::FitFailed)
-        );
+            ("NaN B", |f| f.b = f64::NAN, Some(Exclusion::FitFailed)),
+        ];
+        for (what, edit, expected) in cases {
+            let mut fit = good.clone();
+            edit(&mut fit);
+            assert_eq!(classify_fit(&fit, 500.0), expected, "{what}");
+        }
     }
 
     #[test]

@@ -266,18 +266,20 @@ fn products<T: Real, const MR: usize>(
             for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
                 let b = &bpanel[k0 * NR..(k0 + kc) * NR];
                 if fused {
-                    panel::<T, MR, NR, true>(c, dims, lhs, b, p * NR, &slice);
+                    panel::<T, MR, NR, true, _>(c, dims, lhs, b, p * NR, &slice);
                 } else {
-                    panel::<T, MR, NR, false>(c, dims, lhs, b, p * NR, &slice);
+                    panel::<T, MR, NR, false, _>(c, dims, lhs, b, p * NR, &slice);
                 }
             }
             if tail > 0 {
                 let b = &last[k0 * tail..(k0 + kc) * tail];
                 match (tail, fused) {
-                    (NR, true) => panel::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice),
-                    (NR, false) => panel::<T, MR, NR, false>(c, dims, lhs, b, j_tail, &slice),
-                    (_, true) => panel::<T, MR, NR_TAIL, true>(c, dims, lhs, b, j_tail, &slice),
-                    (_, false) => panel::<T, MR, NR_TAIL, false>(c, dims, lhs, b, j_tail, &slice),
+                    (NR, true) => panel::<T, MR, NR, true, _>(c, dims, lhs, b, j_tail, &slice),
+                    (NR, false) => panel::<T, MR, NR, false, _>(c, dims, lhs, b, j_tail, &slice),
+                    (_, true) => panel::<T, MR, NR_TAIL, true, _>(c, dims, lhs, b, j_tail, &slice),
+                    (_, false) => {
+                        panel::<T, MR, NR_TAIL, false, _>(c, dims, lhs, b, j_tail, &slice)
+                    }
                 }
             }
         }
@@ -322,25 +324,19 @@ fn products_selected<T: Real, const MR: usize>(
                     rows,
                 };
                 if fused {
-                    panel_selected::<T, MR, NR, true>(c, dims, lhs, b, p * NR, &slice);
+                    panel::<T, MR, NR, true, _>(c, dims, lhs, b, p * NR, &slice);
                 } else {
-                    panel_selected::<T, MR, NR, false>(c, dims, lhs, b, p * NR, &slice);
+                    panel::<T, MR, NR, false, _>(c, dims, lhs, b, p * NR, &slice);
                 }
             }
             if tail > 0 {
                 let b = Terms { panel: last, rows };
                 match (tail, fused) {
-                    (NR, true) => {
-                        panel_selected::<T, MR, NR, true>(c, dims, lhs, b, j_tail, &slice)
-                    }
-                    (NR, false) => {
-                        panel_selected::<T, MR, NR, false>(c, dims, lhs, b, j_tail, &slice)
-                    }
-                    (_, true) => {
-                        panel_selected::<T, MR, NR_TAIL, true>(c, dims, lhs, b, j_tail, &slice)
-                    }
+                    (NR, true) => panel::<T, MR, NR, true, _>(c, dims, lhs, b, j_tail, &slice),
+                    (NR, false) => panel::<T, MR, NR, false, _>(c, dims, lhs, b, j_tail, &slice),
+                    (_, true) => panel::<T, MR, NR_TAIL, true, _>(c, dims, lhs, b, j_tail, &slice),
                     (_, false) => {
-                        panel_selected::<T, MR, NR_TAIL, false>(c, dims, lhs, b, j_tail, &slice)
+                        panel::<T, MR, NR_TAIL, false, _>(c, dims, lhs, b, j_tail, &slice)
                     }
                 }
             }
@@ -354,45 +350,6 @@ fn products_selected<T: Real, const MR: usize>(
 struct Terms<'a, T> {
     panel: &'a [T],
     rows: &'a [u32],
-}
-
-/// [`panel`] for the selected rows `b.rows` of a panel, the matching
-/// columns of `A` side by side.
-#[inline(always)]
-fn panel_selected<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
-    c: &mut [T],
-    dims: Dims,
-    lhs: Lhs<'_, T>,
-    b: Terms<'_, T>,
-    j0: usize,
-    slice: &Slice,
-) {
-    let width = W.min(dims.n - j0);
-    for q in slice.blocks.clone() {
-        let i0 = q * MR;
-        let mut rows = [lhs.zeros; MR];
-        for (r, row) in rows.iter_mut().enumerate() {
-            *row = lhs.row(i0 + r, slice.k0, slice.kc);
-        }
-        if width == W && i0 + MR <= dims.m {
-            let mut acc = [[T::ZERO; W]; MR];
-            for (r, a) in acc.iter_mut().enumerate() {
-                a.copy_from_slice(&c[(i0 + r) * dims.n + j0..][..W]);
-            }
-            let acc = tile_selected::<T, MR, W, FUSED>(rows, b, acc);
-            for (r, a) in acc.iter().enumerate() {
-                c[(i0 + r) * dims.n + j0..][..W].copy_from_slice(a);
-            }
-            continue;
-        }
-        let acc = tile_selected::<T, MR, W, FUSED>(rows, b, [[T::ZERO; W]; MR]);
-        for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
-            let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
-            for (d, &v) in dst.iter_mut().zip(row) {
-                *d += v;
-            }
-        }
-    }
 }
 
 /// [`tile`] over the selected rows of a panel: each term goes to the
@@ -450,14 +407,47 @@ struct Slice {
     blocks: std::ops::Range<usize>,
 }
 
-/// Columns `j0..j0 + W` of `c` (fewer at the right edge) from one panel
-/// slice `bpanel` of `B`, one `MR`-row block of `A` at a time.
+/// The terms of one panel slice of `B` that a register tile meets: every
+/// row of the slice (`&[T]`, summed by [`tile`]) or the selected rows
+/// ([`Terms`], summed by [`tile_selected`]).
+trait PanelTerms<T: Real>: Copy {
+    fn tile<const MR: usize, const W: usize, const FUSED: bool>(
+        self,
+        rows: [&[T]; MR],
+        acc: [[T; W]; MR],
+    ) -> [[T; W]; MR];
+}
+
+impl<T: Real> PanelTerms<T> for &[T] {
+    #[inline(always)]
+    fn tile<const MR: usize, const W: usize, const FUSED: bool>(
+        self,
+        rows: [&[T]; MR],
+        acc: [[T; W]; MR],
+    ) -> [[T; W]; MR] {
+        tile::<T, MR, W, FUSED>(rows, self, acc)
+    }
+}
+
+impl<T: Real> PanelTerms<T> for Terms<'_, T> {
+    #[inline(always)]
+    fn tile<const MR: usize, const W: usize, const FUSED: bool>(
+        self,
+        rows: [&[T]; MR],
+        acc: [[T; W]; MR],
+    ) -> [[T; W]; MR] {
+        tile_selected::<T, MR, W, FUSED>(rows, self, acc)
+    }
+}
+
+/// Columns `j0..j0 + W` of `c` (fewer at the right edge) from the terms
+/// `b` of one panel slice of `B`, one `MR`-row block of `A` at a time.
 #[inline(always)]
-fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
+fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool, B: PanelTerms<T>>(
     c: &mut [T],
     dims: Dims,
     lhs: Lhs<'_, T>,
-    bpanel: &[T],
+    b: B,
     j0: usize,
     slice: &Slice,
 ) {
@@ -475,13 +465,13 @@ fn panel<T: Real, const MR: usize, const W: usize, const FUSED: bool>(
             for (r, a) in acc.iter_mut().enumerate() {
                 a.copy_from_slice(&c[(i0 + r) * dims.n + j0..][..W]);
             }
-            let acc = tile::<T, MR, W, FUSED>(rows, bpanel, acc);
+            let acc = b.tile::<MR, W, FUSED>(rows, acc);
             for (r, a) in acc.iter().enumerate() {
                 c[(i0 + r) * dims.n + j0..][..W].copy_from_slice(a);
             }
             continue;
         }
-        let acc = tile::<T, MR, W, FUSED>(rows, bpanel, [[T::ZERO; W]; MR]);
+        let acc = b.tile::<MR, W, FUSED>(rows, [[T::ZERO; W]; MR]);
         for (r, row) in acc.iter().enumerate().take(MR.min(dims.m - i0)) {
             let dst = &mut c[(i0 + r) * dims.n + j0..][..width];
             for (d, &v) in dst.iter_mut().zip(row) {

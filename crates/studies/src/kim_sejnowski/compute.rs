@@ -5,11 +5,9 @@
 //! vs short-timescale DMS units.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Result;
 use rayon::ThreadPool;
-use rayon::prelude::*;
 use wm_spiking::{RateArrays, SpikeTrains};
 
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
@@ -95,34 +93,29 @@ fn train_all(
         threads = cfg.threads,
         "training and converting the networks"
     );
-    let done = AtomicUsize::new(0);
-    let total = specs.len();
-    pool.install(|| {
-        specs
-            .par_iter()
-            .map(|s| {
-                let o = run_network(s, cfg, &net_dir(ctx.out, &s.dir_name()))?;
-                let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-                let r = &o.row;
-                tracing::info!(
-                    "network {k}/{total} {}: {} updates (converged {}), rate acc {:.2}, s = {}, \
-                     LIF acc {:.2}, {} units fitted, mean timescale {:.1} ms ({:.0} + {:.0} s)",
-                    s.dir_name(),
-                    r.iterations,
-                    r.converged,
-                    r.rate_accuracy,
-                    r.best_scale,
-                    r.lif_accuracy,
-                    r.n_units_fitted,
-                    r.mean_timescale_ms,
-                    r.train_seconds,
-                    r.analysis_seconds
-                );
-                (ctx.progress)(1);
-                Ok(o)
-            })
-            .collect::<Result<Vec<_>>>()
-    })
+    crate::io::par_map_counted(
+        pool,
+        &specs,
+        |s| run_network(s, cfg, &net_dir(ctx.out, &s.dir_name())),
+        |o, k, total| {
+            let r = &o.row;
+            tracing::info!(
+                "network {k}/{total} {}: {} updates (converged {}), rate acc {:.2}, s = {}, \
+                 LIF acc {:.2}, {} units fitted, mean timescale {:.1} ms ({:.0} + {:.0} s)",
+                o.spec.dir_name(),
+                r.iterations,
+                r.converged,
+                r.rate_accuracy,
+                r.best_scale,
+                r.lif_accuracy,
+                r.n_units_fitted,
+                r.mean_timescale_ms,
+                r.train_seconds,
+                r.analysis_seconds
+            );
+            (ctx.progress)(1);
+        },
+    )
 }
 
 /// The spontaneous spikes of network `o`, converted from its saved weights

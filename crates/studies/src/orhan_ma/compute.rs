@@ -2,10 +2,7 @@
 //! the untrained grid (Supp. Fig. 1), the banded model (Supp. Fig. 7), the
 //! trained grid (one network per core) and the across-network measures.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use anyhow::Result;
-use rayon::prelude::*;
 
 use crate::orhan_ma::aggregate::NetworkResult;
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
@@ -87,28 +84,25 @@ fn train_grid(cfg: &OrhanMaConfig, ctx: &RunContext) -> Result<Vec<TrainedNetwor
         "training the grid"
     );
     let pool = crate::io::network_pool(cfg.threads)?;
-    let done = AtomicUsize::new(0);
-    let total = specs.len();
-    pool.install(|| {
-        specs
-            .par_iter()
-            .map(|s| {
-                let dir = ctx.out.join("networks").join(s.dir_name());
-                let net = train_network(s, cfg, &dir, ctx.progress)?;
-                let k = done.fetch_add(1, Ordering::Relaxed) + 1;
-                let r = &net.result;
-                tracing::info!(
-                    "network {k}/{total} done: {} λ0={} σ0={} ρ={} F={:.3} SI={:.3} ({:.0} s)",
-                    r.task,
-                    r.lambda0,
-                    r.sigma0,
-                    r.rho,
-                    r.fractional_loss,
-                    r.si,
-                    r.train_seconds
-                );
-                Ok(net)
-            })
-            .collect()
-    })
+    crate::io::par_map_counted(
+        &pool,
+        &specs,
+        |s| {
+            let dir = ctx.out.join("networks").join(s.dir_name());
+            train_network(s, cfg, &dir, ctx.progress)
+        },
+        |net, k, total| {
+            let r = &net.result;
+            tracing::info!(
+                "network {k}/{total} done: {} λ0={} σ0={} ρ={} F={:.3} SI={:.3} ({:.0} s)",
+                r.task,
+                r.lambda0,
+                r.sigma0,
+                r.rho,
+                r.fractional_loss,
+                r.si,
+                r.train_seconds
+            );
+        },
+    )
 }

@@ -42,12 +42,7 @@ impl Generator for ChangeDetection {
         Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
-        Some(DynamicSpec {
-            centres: self.pop.centres.clone(),
-            lo: 0.0,
-            hi: PI,
-            amplitude: 0.1,
-        })
+        Some(DynamicSpec::over(&self.pop, (0.0, PI), 0.1))
     }
 
     fn trial(&self, rng: &mut TaskRng, layout: &TrialLayout, w: &mut TrialWriter<'_>) -> TrialInfo {

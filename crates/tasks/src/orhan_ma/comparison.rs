@@ -42,12 +42,7 @@ impl Generator for Comparison {
         Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
-        Some(DynamicSpec {
-            centres: self.pop.centres.clone(),
-            lo: RANGE.0,
-            hi: RANGE.1,
-            amplitude: 0.1,
-        })
+        Some(DynamicSpec::over(&self.pop, RANGE, 0.1))
     }
 
     fn trial(&self, rng: &mut TaskRng, layout: &TrialLayout, w: &mut TrialWriter<'_>) -> TrialInfo {

@@ -42,12 +42,7 @@ impl Generator for GatedDelayedEstimation {
         Readout::estimation(1)
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
-        Some(DynamicSpec {
-            centres: self.pop.centres.clone(),
-            lo: 0.0,
-            hi: PI,
-            amplitude: 1.0,
-        })
+        Some(DynamicSpec::over(&self.pop, (0.0, PI), 1.0))
     }
 
     fn trial(&self, rng: &mut TaskRng, layout: &TrialLayout, w: &mut TrialWriter<'_>) -> TrialInfo {

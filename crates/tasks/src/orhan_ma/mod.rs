@@ -153,8 +153,9 @@ pub(crate) enum Scoring {
     Sine,
 }
 
-/// Dynamic-input parameters of a task (the original
-/// `dynamic_input_generators.py`).
+/// Dynamic-input parameters of a task: a bump of amplitude A sweeping the
+/// task's irrelevant input channels (Orhan & Ma 2019, Methods, "dynamic
+/// input" condition).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DynamicSpec {
     /// Centres φ_k of the irrelevant channels (the task's own grid).
@@ -165,6 +166,19 @@ pub(crate) struct DynamicSpec {
     pub(crate) hi: f64,
     /// Amplitude A, spikes per step.
     pub(crate) amplitude: f64,
+}
+
+impl DynamicSpec {
+    /// A bump of `amplitude` spikes per step sweeping `range` over the
+    /// channels of `pop`.
+    pub(crate) fn over(pop: &encoding::Population, range: (f64, f64), amplitude: f64) -> Self {
+        Self {
+            centres: pop.centres.clone(),
+            lo: range.0,
+            hi: range.1,
+            amplitude,
+        }
+    }
 }
 
 /// One Orhan & Ma task body: writes one trial given its layout.

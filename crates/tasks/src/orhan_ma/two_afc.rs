@@ -41,12 +41,7 @@ impl Generator for TwoAfc {
         Readout::BINARY
     }
     fn dynamic(&self) -> Option<DynamicSpec> {
-        Some(DynamicSpec {
-            centres: self.pop.centres.clone(),
-            lo: RANGE.0,
-            hi: RANGE.1,
-            amplitude: 1.0,
-        })
+        Some(DynamicSpec::over(&self.pop, RANGE, 1.0))
     }
 
     fn trial(&self, rng: &mut TaskRng, layout: &TrialLayout, w: &mut TrialWriter<'_>) -> TrialInfo {
