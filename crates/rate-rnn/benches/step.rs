@@ -24,6 +24,8 @@
 //! `WM_BENCH_PYTHON` names the interpreter; otherwise the first `python3` on
 //! `PATH` that imports torch is used.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -199,14 +201,7 @@ fn step(s: &mut Setup, obj: &Objective) {
 /// Mean over steps of the fraction of units active (nonzero) in some
 /// trial, for the network's current forward pass.
 fn density(s: &Setup) -> f64 {
-    let rates = s.model.forward(&s.input, None).unwrap().rates;
-    let (t, b, n) = rates.dims3().unwrap();
-    let r: Vec<f32> = rates.flatten_all().unwrap().to_vec1().unwrap();
-    let active = (0..t)
-        .flat_map(|s| (0..n).map(move |j| (s, j)))
-        .filter(|&(s, j)| (0..b).any(|k| r[(s * b + k) * n + j] != 0.0))
-        .count();
-    active as f64 / (t * n) as f64
+    common::active_density(&s.model.forward(&s.input, None).unwrap().rates)
 }
 
 /// The fastest of `reps` steps in ms, after two warm-up steps. On a shared

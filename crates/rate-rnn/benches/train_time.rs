@@ -11,6 +11,8 @@
 //! Run: `cargo bench -p wm-rate-rnn --bench train_time` (`WM_BENCH_N=500,100`
 //! picks the sizes, `WM_BENCH_ITERS` the iterations, default 2,000).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use candle_core::DType;
@@ -100,14 +102,7 @@ impl Run {
 /// Mean over steps of the fraction of units active in some trial.
 fn density(model: &Vanilla, batch: &wm_tasks::TrialBatch) -> f64 {
     let (input, _, _) = wm_rate_rnn::train::batch_tensors(batch, DType::F32).unwrap();
-    let rates = model.forward(&input, None).unwrap().rates;
-    let (t, b, n) = rates.dims3().unwrap();
-    let r: Vec<f32> = rates.flatten_all().unwrap().to_vec1().unwrap();
-    let active = (0..t)
-        .flat_map(|s| (0..n).map(move |j| (s, j)))
-        .filter(|&(s, j)| (0..b).any(|k| r[(s * b + k) * n + j] != 0.0))
-        .count();
-    active as f64 / (t * n) as f64
+    common::active_density(&model.forward(&input, None).unwrap().rates)
 }
 
 fn main() {

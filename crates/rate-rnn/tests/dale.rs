@@ -2,12 +2,14 @@
 //! f64, Dale's signs and the initial sparsity preserved by training, and a
 //! slow independent forward pass written here in plain f64.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
+use common::{FlatVar, short_go_nogo};
 use rand::SeedableRng;
 use wm_rate_rnn::RateModel;
 use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, EiSplit, TauMode};
 use wm_rate_rnn::train::kim::{KimTrainConfig, kim_objective, train_kim};
-use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
 
 fn small(tau_mode: TauMode, seed: u64) -> DaleLeaky {
@@ -18,16 +20,6 @@ fn small(tau_mode: TauMode, seed: u64) -> DaleLeaky {
         ..DaleConfig::default()
     };
     DaleLeaky::new(cfg, DType::F64, &mut TaskRng::seed_from_u64(seed)).unwrap()
-}
-
-fn short_go_nogo() -> KimGoNoGo {
-    KimGoNoGo::new(GoNoGoOptions {
-        fixation_ms: 20.0,
-        cue_ms: 25.0,
-        response_ms: 40.0,
-        ..GoNoGoOptions::default()
-    })
-    .unwrap()
 }
 
 #[test]
@@ -44,41 +36,23 @@ fn gradients_match_finite_differences_including_tau() {
         let names: Vec<&str> = model.named_vars().iter().map(|(n, _)| *n).collect();
         assert_eq!(names.contains(&"theta"), mode == TauMode::Trained);
         for (name, var) in model.named_vars() {
-            let g: Vec<f64> = grads
-                .get(var.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let base: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-            let shape = var.dims().to_vec();
+            let v = FlatVar::new(&var, &grads);
             let eps = 1e-6;
             let mut checked = 0;
-            for k in 0..base.len() {
+            for (k, (&w, &g)) in v.value.iter().zip(&v.grad).enumerate() {
                 // w: only entries away from the relu kink (exact zeros have zero gradient).
-                if name == "w" && base[k].abs() < 1e-3 {
-                    assert_eq!(g[k], 0.0, "w[{k}] = {} must get no gradient", base[k]);
+                if name == "w" && w.abs() < 1e-3 {
+                    assert_eq!(g, 0.0, "w[{k}] = {w} must get no gradient");
                     continue;
                 }
                 if checked >= 12 {
                     break;
                 }
                 checked += 1;
-                let eval = |d: f64| {
-                    let mut p = base.clone();
-                    p[k] += d;
-                    var.set(&Tensor::from_vec(p, shape.as_slice(), &Device::Cpu).unwrap())
-                        .unwrap();
-                    loss_at(&model).1
-                };
-                let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
-                var.set(&Tensor::from_vec(base.clone(), shape.as_slice(), &Device::Cpu).unwrap())
-                    .unwrap();
+                let fd = v.central_difference(&var, k, eps, || loss_at(&model).1);
                 assert!(
-                    (fd - g[k]).abs() <= 1e-6 * (1.0 + fd.abs()),
-                    "{mode:?} {name}[{k}]: autograd {} vs finite difference {fd}",
-                    g[k]
+                    (fd - g).abs() <= 1e-6 * (1.0 + fd.abs()),
+                    "{mode:?} {name}[{k}]: autograd {g} vs finite difference {fd}"
                 );
             }
             assert!(checked > 0, "{name}: nothing checked");

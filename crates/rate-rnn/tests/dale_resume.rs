@@ -4,7 +4,11 @@
 //! resumes to its outcome without training; a checkpoint of another network
 //! is refused and left untouched.
 
+mod common;
+
 use std::path::Path;
+
+use common::short_go_nogo;
 
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
@@ -13,7 +17,6 @@ use wm_rate_rnn::checkpoint::load_tensors;
 use wm_rate_rnn::dale::{DaleConfig, DaleLeaky, TauMode};
 use wm_rate_rnn::train::kim::{KimEval, KimTrainConfig, KimTrainOutcome, train_kim};
 use wm_tasks::TaskRng;
-use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
 
 fn model(tau_mode: TauMode, seed: u64) -> DaleLeaky {
     let cfg = DaleConfig {
@@ -22,16 +25,6 @@ fn model(tau_mode: TauMode, seed: u64) -> DaleLeaky {
         ..DaleConfig::default()
     };
     DaleLeaky::new(cfg, DType::F32, &mut TaskRng::seed_from_u64(seed)).unwrap()
-}
-
-fn task() -> KimGoNoGo {
-    KimGoNoGo::new(GoNoGoOptions {
-        fixation_ms: 20.0,
-        cue_ms: 25.0,
-        response_ms: 40.0,
-        ..GoNoGoOptions::default()
-    })
-    .unwrap()
 }
 
 /// 120 updates, evaluated every 20, never meeting the stopping rule.
@@ -112,7 +105,7 @@ fn a_run_resumed_from_a_checkpoint_ends_bit_identical_to_an_uninterrupted_one() 
             dir.path().join("a.safetensors"),
             dir.path().join("b.safetensors"),
         );
-        let task = task();
+        let task = short_go_nogo();
 
         // Uninterrupted, checkpointing every 40 updates. When the evaluation
         // at 60 is reported, the file holds update 40's state: copying it
@@ -191,7 +184,7 @@ fn a_run_resumed_from_a_checkpoint_ends_bit_identical_to_an_uninterrupted_one() 
 fn a_checkpoint_of_a_met_stopping_rule_returns_its_outcome_without_training() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt.safetensors");
-    let task = task();
+    let task = short_go_nogo();
     // Met at the first evaluation (update 20).
     let cfg = KimTrainConfig {
         loss_threshold: 1e9,
@@ -217,7 +210,7 @@ fn a_checkpoint_of_a_met_stopping_rule_returns_its_outcome_without_training() {
 fn a_checkpoint_of_another_network_is_refused_in_one_line_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt.safetensors");
-    let task = task();
+    let task = short_go_nogo();
     let short = KimTrainConfig {
         max_iterations: 20,
         ..train_cfg(500)

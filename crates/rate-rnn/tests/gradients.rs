@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, Var};
-use common::SignMemory;
+use common::{FlatVar, SignMemory};
 use rand::SeedableRng;
 use wm_rate_rnn::loss::Objective;
 use wm_rate_rnn::recurrence::{RecurrenceSpec, recurrence};
@@ -61,31 +61,15 @@ fn check_against_finite_differences(model: &dyn RateModel, task: &dyn Task) {
     let grads = total.backward().unwrap();
     let eps = 1e-6;
     for (name, var) in model.named_vars() {
-        let g: Vec<f64> = grads
-            .get(var.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let base: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-        let shape = var.dims().to_vec();
-        for k in (0..base.len()).step_by((base.len() / 5).max(1)) {
-            let eval = |delta: f64| {
-                let mut p = base.clone();
-                p[k] += delta;
-                var.set(&Tensor::from_vec(p, shape.as_slice(), &Device::Cpu).unwrap())
-                    .unwrap();
-                objective_value(model, task, &batch, &obj)
-            };
-            let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
-            var.set(&Tensor::from_vec(base.clone(), shape.as_slice(), &Device::Cpu).unwrap())
-                .unwrap();
-            let rel = (fd - g[k]).abs() / fd.abs().max(g[k].abs()).max(1e-7);
+        let v = FlatVar::new(&var, &grads);
+        for k in (0..v.value.len()).step_by((v.value.len() / 5).max(1)) {
+            let fd =
+                v.central_difference(&var, k, eps, || objective_value(model, task, &batch, &obj));
+            let g = v.grad[k];
+            let rel = (fd - g).abs() / fd.abs().max(g.abs()).max(1e-7);
             assert!(
                 rel < 1e-5,
-                "{name}[{k}]: analytic {} vs finite difference {fd} (rel {rel:e})",
-                g[k]
+                "{name}[{k}]: analytic {g} vs finite difference {fd} (rel {rel:e})"
             );
         }
     }

@@ -3,9 +3,13 @@
 //! against central finite differences in f64, elementwise gradient clipping,
 //! seeded noise reproducibility and the initialisation's closed forms.
 
+mod common;
+
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor};
+use common::FlatVar;
+
+use candle_core::DType;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use wm_rate_rnn::loss::Objective;
@@ -139,31 +143,14 @@ fn gradients_match_finite_differences_with_noise_on() {
     let grads = total.backward().unwrap();
     let eps = 1e-6;
     for (name, var) in model.named_vars() {
-        let g: Vec<f64> = grads
-            .get(var.as_tensor())
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let base: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
-        let shape = var.dims().to_vec();
-        for k in (0..base.len()).step_by((base.len() / 7).max(1)) {
-            let eval = |delta: f64| {
-                let mut p = base.clone();
-                p[k] += delta;
-                var.set(&Tensor::from_vec(p, shape.as_slice(), &Device::Cpu).unwrap())
-                    .unwrap();
-                value(&model)
-            };
-            let fd = (eval(eps) - eval(-eps)) / (2.0 * eps);
-            var.set(&Tensor::from_vec(base.clone(), shape.as_slice(), &Device::Cpu).unwrap())
-                .unwrap();
-            let rel = (fd - g[k]).abs() / fd.abs().max(g[k].abs()).max(1e-8);
+        let v = FlatVar::new(&var, &grads);
+        for k in (0..v.value.len()).step_by((v.value.len() / 7).max(1)) {
+            let fd = v.central_difference(&var, k, eps, || value(&model));
+            let g = v.grad[k];
+            let rel = (fd - g).abs() / fd.abs().max(g.abs()).max(1e-8);
             assert!(
                 rel < 1e-5,
-                "{name}[{k}]: analytic {} vs finite difference {fd} (rel {rel:e})",
-                g[k]
+                "{name}[{k}]: analytic {g} vs finite difference {fd} (rel {rel:e})"
             );
         }
     }

@@ -5,6 +5,7 @@
 
 use rand::{Rng, SeedableRng};
 use wm_rate_rnn::{DType, Vanilla, VanillaConfig};
+use wm_tasks::kim::{GoNoGoOptions, KimGoNoGo};
 use wm_tasks::{LossKind, OutputKind, Score, Task, TaskRng, Timeline, TrialBatch, TrialInfo};
 
 pub struct SignMemory {
@@ -116,5 +117,61 @@ pub fn net(seed: u64, n: usize) -> Vanilla {
         DType::F32,
         &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed),
     )
+    .unwrap()
+}
+
+/// A parameter's autograd gradient and value, flattened, with its shape:
+/// what a finite-difference check of it needs.
+pub struct FlatVar {
+    pub grad: Vec<f64>,
+    pub value: Vec<f64>,
+    shape: Vec<usize>,
+}
+
+impl FlatVar {
+    /// `var` (f64) and its gradient in `grads`.
+    pub fn new(var: &candle_core::Var, grads: &candle_core::backprop::GradStore) -> Self {
+        let flat = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        Self {
+            grad: flat(grads.get(var.as_tensor()).expect("no gradient")),
+            value: flat(var.as_tensor()),
+            shape: var.dims().to_vec(),
+        }
+    }
+
+    /// (f(θ + ε e_k) − f(θ − ε e_k)) / 2ε, the objective `f` read after
+    /// setting entry `k` of `var`; `var` is restored afterwards.
+    pub fn central_difference(
+        &self,
+        var: &candle_core::Var,
+        k: usize,
+        eps: f64,
+        f: impl Fn() -> f64,
+    ) -> f64 {
+        let set = |delta: f64| {
+            let mut p = self.value.clone();
+            p[k] += delta;
+            let t =
+                candle_core::Tensor::from_vec(p, self.shape.as_slice(), &candle_core::Device::Cpu);
+            var.set(&t.unwrap()).unwrap();
+        };
+        set(eps);
+        let up = f();
+        set(-eps);
+        let down = f();
+        set(0.0);
+        (up - down) / (2.0 * eps)
+    }
+}
+
+/// Kim & Sejnowski's Go-NoGo task with short epochs (20, 25 and 40 ms), so
+/// that a test trial has few steps.
+pub fn short_go_nogo() -> KimGoNoGo {
+    KimGoNoGo::new(GoNoGoOptions {
+        fixation_ms: 20.0,
+        cue_ms: 25.0,
+        response_ms: 40.0,
+        ..GoNoGoOptions::default()
+    })
     .unwrap()
 }
