@@ -57,6 +57,23 @@ pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
 /// Points in data coordinates, in drawing order.
 type Polyline = Vec<(f64, f64)>;
 
+/// The runs of consecutive points with finite coordinates: a non-finite
+/// value breaks the line there.
+fn finite_runs(x: &[f64], y: &[f64]) -> Vec<Polyline> {
+    let mut runs: Vec<Polyline> = vec![Vec::new()];
+    for (&x, &y) in x.iter().zip(y) {
+        if x.is_finite() && y.is_finite() {
+            if let Some(run) = runs.last_mut() {
+                run.push((x, y));
+            }
+        } else if runs.last().is_some_and(|r| !r.is_empty()) {
+            runs.push(Vec::new());
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     axes: &Axes,
@@ -67,15 +84,10 @@ fn draw<DB: DrawingBackend>(
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let area = titled(root, &axes.title)?;
     // Each line's points and its band (upper edge, then the lower one back).
-    let shapes: Vec<(Polyline, Polyline)> = lines
+    let shapes: Vec<(Vec<Polyline>, Polyline)> = lines
         .iter()
         .map(|l| {
-            let pts: Vec<(f64, f64)> =
-                l.x.iter()
-                    .copied()
-                    .zip(l.y.iter().copied())
-                    .filter(|p| p.1.is_finite())
-                    .collect();
+            let pts = finite_runs(&l.x, &l.y);
             let band = l.err.as_ref().map_or_else(Vec::new, |err| {
                 let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
                 let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
@@ -92,7 +104,7 @@ fn draw<DB: DrawingBackend>(
         .iter()
         .zip(&shapes)
         .map(|(l, (pts, band))| {
-            let mut covered = along(pts);
+            let mut covered: Vec<(f64, f64)> = pts.iter().flat_map(|run| along(run)).collect();
             covered.extend(along(band));
             (l.name.as_str(), covered)
         })
@@ -112,10 +124,18 @@ fn draw<DB: DrawingBackend>(
                 .map_err(e)?;
         }
         let style = color.stroke_width(3);
+        // A run of one point draws no line: mark it.
+        let single = pts.iter().filter(|run| run.len() == 1).map(|run| run[0]);
+        chart
+            .draw_series(single.map(|p| Circle::new(p, 5, color.filled())))
+            .map_err(e)?;
         let series = if dashed {
-            chart.draw_series(DashedLineSeries::new(pts, 10, 6, style))
+            chart.draw_series(
+                pts.into_iter()
+                    .flat_map(|run| DashedLineSeries::new(run, 10, 6, style)),
+            )
         } else {
-            chart.draw_series(LineSeries::new(pts, style))
+            chart.draw_series(pts.into_iter().flat_map(|run| LineSeries::new(run, style)))
         };
         series
             .map_err(e)?
@@ -153,4 +173,25 @@ fn draw<DB: DrawingBackend>(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finite_runs;
+
+    #[test]
+    fn a_non_finite_value_breaks_the_line() {
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let y = [f64::NAN, 1.0, 2.0, f64::INFINITY, f64::NAN, 5.0, f64::NAN];
+        assert_eq!(
+            finite_runs(&x, &y),
+            vec![vec![(1.0, 1.0), (2.0, 2.0)], vec![(5.0, 5.0)]]
+        );
+        assert!(finite_runs(&x, &[f64::NAN; 7]).is_empty());
+        let x_gap = [0.0, f64::NAN, 2.0];
+        assert_eq!(
+            finite_runs(&x_gap, &[1.0, 1.0, 1.0]),
+            vec![vec![(0.0, 1.0)], vec![(2.0, 1.0)]]
+        );
+    }
 }

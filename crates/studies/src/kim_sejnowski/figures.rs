@@ -28,7 +28,11 @@ pub fn figures(cfg: &KimSejnowskiConfig, outcome: &Outcome, out: &Path) -> Resul
             let units = &c.unit_timescales_ms;
             histogram_figure(
                 &out.join(format!("timescale_histogram_{}_{r}.png", task_key(c.task))),
-                &format!("{} ({r} τ^s): {} units", task_label(c.task), units.len()),
+                &format!(
+                    "{} ({r} synaptic τ): {} units",
+                    task_label(c.task),
+                    units.len()
+                ),
                 units,
                 &cfg.histogram_edges_ms,
             )?;
@@ -97,12 +101,12 @@ fn network_means_figure(path: &Path, cmp: &RegimeComparison) -> Result<()> {
     };
     let title = match &cmp.t {
         Some(t) => format!(
-            "Network-mean timescales, {} τ^s: t = {:.2}, p = {}",
+            "Network-mean timescales, {} synaptic τ: t = {:.2}, p = {}",
             cmp.regime.name(),
             t.statistic,
             fmt_p(t.p_value)
         ),
-        None => format!("Network-mean timescales, {} τ^s", cmp.regime.name()),
+        None => format!("Network-mean timescales, {} synaptic τ", cmp.regime.name()),
     };
     bar_chart(
         path,

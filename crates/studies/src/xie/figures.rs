@@ -177,10 +177,15 @@ fn activity_figure(
         &out.join(format!("activity_sorted_{k}.png")),
         &Axes::new(
             &format!(
-                "Rates with the cue at 90°, units sorted by preferred {} location ({k} delay)",
+                "Rates with the cue at 90°, units sorted by preferred {} location ({k} delay){}",
                 match sort {
                     HeatmapSort::DelayPeak => "delay",
                     HeatmapSort::CuePreference => "cue",
+                },
+                if m.shown_trials == 0 {
+                    ": no correct trial at 90°"
+                } else {
+                    ""
                 }
             ),
             "time from trial start (s)",

@@ -24,6 +24,9 @@ pub struct ActivityMap {
     pub n_locations: usize,
     /// The delay period's steps.
     pub delay: Range<usize>,
+    /// Correct trials with the cue at 90° (the rows' average); 0 leaves
+    /// every row undefined.
+    pub shown_trials: usize,
 }
 
 /// `W_rec` `[post, pre]` with both axes sorted by preferred cue location.
@@ -143,5 +146,6 @@ pub fn activity_map(
         rows: units.into_iter().map(|u| u.2).collect(),
         n_locations: n_loc,
         delay: ep.delay.clone(),
+        shown_trials: shown.len(),
     }
 }

@@ -482,6 +482,7 @@ mod tests {
             preferred,
             n_locations: 8,
             delay: 1..3,
+            shown_trials: 5,
         };
         assert!((activity_measures(&m).near_over_far - 4.0).abs() < 1e-12);
     }
