@@ -110,7 +110,7 @@ fn draw<DB: DrawingBackend>(
             .map_err(e)?;
         chart
             .draw_series(LineSeries::new(
-                f.x.iter().copied().zip(f.fit.iter().copied()),
+                corners(f.x.iter().copied().zip(f.fit.iter().copied()).collect()),
                 color.stroke_width(3),
             ))
             .map_err(e)?
@@ -162,4 +162,40 @@ fn draw<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// The points of a polyline where it turns: a straight fit drawn through
+/// every grid point steps by a pixel here and there (each segment's ends
+/// are rounded to pixels), drawn between its ends it is straight.
+fn corners(pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(pts.len());
+    for (i, &p) in pts.iter().enumerate() {
+        let (Some(&a), Some(&b)) = (out.last(), pts.get(i + 1)) else {
+            out.push(p);
+            continue;
+        };
+        // |cross product| of (p − a, b − a) against the segment's size.
+        let cross = (p.0 - a.0) * (b.1 - a.1) - (p.1 - a.1) * (b.0 - a.0);
+        let size = ((b.0 - a.0).hypot(b.1 - a.1)).powi(2);
+        if cross.abs() > 1e-9 * size.max(f64::MIN_POSITIVE) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::corners;
+
+    #[test]
+    fn a_straight_line_keeps_its_ends_and_a_bend_its_corner() {
+        let line: Vec<(f64, f64)> = (0..50)
+            .map(|i| (f64::from(i), 2.0 * f64::from(i) - 1.0))
+            .collect();
+        assert_eq!(corners(line), vec![(0.0, -1.0), (49.0, 97.0)]);
+        let bent = vec![(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 1.0), (4.0, 0.0)];
+        assert_eq!(corners(bent), vec![(0.0, 0.0), (2.0, 2.0), (4.0, 0.0)]);
+        assert_eq!(corners(vec![(1.0, 1.0)]), vec![(1.0, 1.0)]);
+    }
 }

@@ -318,7 +318,7 @@ pub fn profile_figure(path: &Path, groups: &[(&str, &WeightProfile)]) -> Result<
             };
             let diag = self_coupling.map_or(f64::NAN, |i| p.mean[i]);
             Line {
-                name: format!("{} networks (k = 0: {diag:.2})", name.replace("_si", "-SI")),
+                name: format!("{} (k = 0: {diag:.2})", name.replace("_si", "-SI")),
                 x: p.offsets.iter().map(|&o| o as f64).collect(),
                 y: hide(&p.mean),
                 err: Some(hide(&p.sd)),
