@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
 use crate::style::{
-    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
-    plan_legend, split_for_legend, titled,
+    FIGURE_PX, Grid, Marker, along, chart, draw_mesh, finish_legend, plan_legend, split_for_legend,
+    titled,
 };
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
@@ -57,6 +57,22 @@ pub fn line_plot(path: &Path, axes: &Axes, lines: &[Line]) -> Result<()> {
 /// Points in data coordinates, in drawing order.
 type Polyline = Vec<(f64, f64)>;
 
+/// The outline of a line's error band: the upper edge, then the lower one
+/// back, over the points where both the value and its error are finite
+/// (empty without an error).
+fn band(l: &Line) -> Polyline {
+    let Some(err) = &l.err else {
+        return Vec::new();
+    };
+    let idx: Vec<usize> = (0..l.x.len())
+        .filter(|&i| l.y[i].is_finite() && err[i].is_finite())
+        .collect();
+    idx.iter()
+        .map(|&i| (l.x[i], l.y[i] + err[i]))
+        .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
+        .collect()
+}
+
 /// The runs of consecutive points with finite coordinates: a non-finite
 /// value breaks the line there.
 fn finite_runs(x: &[f64], y: &[f64]) -> Vec<Polyline> {
@@ -83,21 +99,9 @@ fn draw<DB: DrawingBackend>(
 ) -> DrawResult {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let area = titled(root, &axes.title)?;
-    // Each line's points and its band (upper edge, then the lower one back).
     let shapes: Vec<(Vec<Polyline>, Polyline)> = lines
         .iter()
-        .map(|l| {
-            let pts = finite_runs(&l.x, &l.y);
-            let band = l.err.as_ref().map_or_else(Vec::new, |err| {
-                let ok = |i: &usize| l.y[*i].is_finite() && err[*i].is_finite();
-                let idx: Vec<usize> = (0..l.x.len()).filter(ok).collect();
-                idx.iter()
-                    .map(|&i| (l.x[i], l.y[i] + err[i]))
-                    .chain(idx.iter().rev().map(|&i| (l.x[i], l.y[i] - err[i])))
-                    .collect()
-            });
-            (pts, band)
-        })
+        .map(|l| (finite_runs(&l.x, &l.y), band(l)))
         .collect();
     // What the legend should not cover: each line and its band's edges.
     let crowd: Vec<(&str, Vec<(f64, f64)>)> = lines
@@ -152,26 +156,18 @@ fn draw<DB: DrawingBackend>(
                 }
             });
     }
-    match (place, beside) {
-        (LegendPlace::Outside(_), Some(strip)) => {
-            let entries: Vec<(&str, Marker)> = lines
-                .iter()
-                .enumerate()
-                .map(|(k, l)| {
-                    let (r, g, b) = PALETTE[k % PALETTE.len()];
-                    (
-                        l.name.as_str(),
-                        Marker::Line(RGBColor(r, g, b), k >= PALETTE.len()),
-                    )
-                })
-                .collect();
-            draw_legend_beside(&strip, &entries)?;
-        }
-        (LegendPlace::Inside(position), _) if !lines.is_empty() => {
-            draw_legend(&mut chart, position)?;
-        }
-        _ => {}
-    }
+    let entries: Vec<(&str, Marker)> = lines
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let (r, g, b) = PALETTE[k % PALETTE.len()];
+            (
+                l.name.as_str(),
+                Marker::Line(RGBColor(r, g, b), k >= PALETTE.len()),
+            )
+        })
+        .collect();
+    finish_legend(&mut chart, place, beside, &entries)?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use plotters::prelude::*;
 
 use crate::backend::{DrawResult, render};
 use crate::style::{
-    FIGURE_PX, Grid, LegendPlace, Marker, along, chart, draw_legend, draw_legend_beside, draw_mesh,
-    plan_legend, split_for_legend, titled,
+    FIGURE_PX, Grid, Marker, along, chart, draw_mesh, finish_legend, plan_legend, split_for_legend,
+    titled,
 };
 use crate::{Axes, PALETTE, PlotError, Result, padded_range};
 
@@ -132,35 +132,27 @@ fn draw<DB: DrawingBackend>(
             .label(grp.name.clone())
             .legend(move |(x, y)| Circle::new((x + 10, y), 6, color.filled()));
     }
-    if groups.len() + fits.len() > 0 {
-        match (place, beside) {
-            (LegendPlace::Outside(_), Some(strip)) => {
-                let color = |k: usize| {
-                    let (r, g, b) = PALETTE[k % PALETTE.len()];
-                    RGBColor(r, g, b)
-                };
-                let entries: Vec<(&str, Marker)> = fits
-                    .iter()
-                    .enumerate()
-                    .map(|(k, f)| {
-                        (
-                            f.name.as_str(),
-                            Marker::Line(color(k + groups.len()), false),
-                        )
-                    })
-                    .chain(
-                        groups
-                            .iter()
-                            .enumerate()
-                            .map(|(k, g)| (g.name.as_str(), Marker::Dot(color(k)))),
-                    )
-                    .collect();
-                draw_legend_beside(&strip, &entries)?;
-            }
-            (LegendPlace::Inside(position), _) => draw_legend(&mut chart, position)?,
-            (LegendPlace::Outside(_), None) => {}
-        }
-    }
+    let color = |k: usize| {
+        let (r, g, b) = PALETTE[k % PALETTE.len()];
+        RGBColor(r, g, b)
+    };
+    let entries: Vec<(&str, Marker)> = fits
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            (
+                f.name.as_str(),
+                Marker::Line(color(k + groups.len()), false),
+            )
+        })
+        .chain(
+            groups
+                .iter()
+                .enumerate()
+                .map(|(k, g)| (g.name.as_str(), Marker::Dot(color(k)))),
+        )
+        .collect();
+    finish_legend(&mut chart, place, beside, &entries)?;
     Ok(())
 }
 

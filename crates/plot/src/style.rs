@@ -351,7 +351,7 @@ pub(crate) fn along(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 /// Draw the legend of `chart` inside its plot at `position`, in the common style.
-pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut Chart<'a, DB>,
     position: SeriesLabelPosition,
 ) -> DrawResult {
@@ -366,6 +366,24 @@ pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
         .map_err(|e| e.to_string())
 }
 
+/// Draw the legend where [`plan_legend`] placed it: inside the chart, or
+/// from `entries` on the strip `beside` it. No entries, no legend.
+pub(crate) fn finish_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    place: LegendPlace,
+    beside: Option<DrawingArea<DB, Shift>>,
+    entries: &[(&str, Marker)],
+) -> DrawResult {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    match (place, beside) {
+        (LegendPlace::Outside(_), Some(strip)) => draw_legend_beside(&strip, entries),
+        (LegendPlace::Inside(position), _) => draw_legend(chart, position),
+        (LegendPlace::Outside(_), None) => Ok(()),
+    }
+}
+
 /// How a legend entry shows its series.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Marker {
@@ -377,7 +395,7 @@ pub(crate) enum Marker {
 
 /// Draw a legend of `entries` at the top of `area` (the strip right of the
 /// plot that [`LegendPlace::Outside`] left free), in the common style.
-pub(crate) fn draw_legend_beside<DB: DrawingBackend>(
+fn draw_legend_beside<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(&str, Marker)],
 ) -> DrawResult {
