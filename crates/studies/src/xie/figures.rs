@@ -177,13 +177,14 @@ fn activity_figure(
         &out.join(format!("activity_sorted_{k}.png")),
         &Axes::new(
             &format!(
-                "Rates with the cue at 90°, units sorted by preferred {} location ({k} delay){}",
+                "Rates with the cue at {:.0}°, units sorted by preferred {} location ({k} delay){}",
+                m.shown_location as f64 * 360.0 / m.n_locations as f64,
                 match sort {
                     HeatmapSort::DelayPeak => "delay",
                     HeatmapSort::CuePreference => "cue",
                 },
                 if m.shown_trials == 0 {
-                    ": no correct trial at 90°"
+                    ": no correct trial"
                 } else {
                     ""
                 }

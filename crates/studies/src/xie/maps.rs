@@ -11,7 +11,9 @@ use crate::xie::config::HeatmapSort;
 use crate::xie::recording::{Epochs, Rates, argmax, trials_at};
 
 /// The activity heat map (Xie et al. 2022, Fig. 4): each unit's mean rate
-/// over the correct trials with the cue at 90°, `[unit, step]`, divided by
+/// over the correct trials with the cue at 90° (or, when no trial there is
+/// correct, at the location with the most correct trials, the nearest to
+/// 90° among equals), `[unit, step]`, divided by
 /// the peak of its mean delay-period rate at its own preferred location;
 /// units sorted by that location.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +26,11 @@ pub struct ActivityMap {
     pub n_locations: usize,
     /// The delay period's steps.
     pub delay: Range<usize>,
-    /// Correct trials with the cue at 90° (the rows' average); 0 leaves
-    /// every row undefined.
+    /// The cue location (index) whose correct trials the rows average:
+    /// R/4 (90°) unless none of its trials is correct.
+    pub shown_location: usize,
+    /// Those correct trials; 0 (no correct trial at all) leaves every row
+    /// undefined.
     pub shown_trials: usize,
 }
 
@@ -82,6 +87,24 @@ pub fn sorted_weights(
     Ok(SortedWeights { values })
 }
 
+/// The location the heat map shows: R/4 (90°) if any of its trials is
+/// correct, else the one with the most correct trials, the nearest to R/4
+/// (then the lowest index) among equals.
+fn shown_location(by_location: &[Vec<usize>]) -> usize {
+    let n = by_location.len();
+    let quarter = n / 4;
+    if !by_location[quarter].is_empty() {
+        return quarter;
+    }
+    let distance = |l: usize| {
+        let d = l.abs_diff(quarter);
+        d.min(n - d)
+    };
+    (0..n)
+        .min_by_key(|&l| (std::cmp::Reverse(by_location[l].len()), distance(l), l))
+        .unwrap_or(quarter)
+}
+
 /// Mean 50·r of unit `i` at each step over `trials` (NaN if none).
 fn mean_trace(rates: &Rates, i: usize, trials: &[usize]) -> Vec<f64> {
     (0..rates.n_steps)
@@ -114,7 +137,8 @@ pub fn activity_map(
         HeatmapSort::DelayPeak => &ep.delay,
         HeatmapSort::CuePreference => &ep.cue,
     };
-    let shown = &by_location[n_loc / 4];
+    let shown_location = shown_location(&by_location);
+    let shown = &by_location[shown_location];
     let mut units: Vec<(usize, usize, Vec<f64>)> = (0..rates.n_units)
         .map(|i| {
             let tuning: Vec<f64> = by_location
@@ -146,6 +170,39 @@ pub fn activity_map(
         rows: units.into_iter().map(|u| u.2).collect(),
         n_locations: n_loc,
         delay: ep.delay.clone(),
+        shown_location,
         shown_trials: shown.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_location;
+
+    #[test]
+    fn the_heat_map_shows_90_degrees_unless_no_trial_there_is_correct() {
+        // 8 locations: R/4 = 2 (90°).
+        let mut by = vec![
+            vec![1],
+            vec![],
+            vec![7],
+            vec![3, 4],
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        ];
+        assert_eq!(shown_location(&by), 2);
+        by[2].clear();
+        assert_eq!(shown_location(&by), 3, "most correct trials");
+        by[3] = vec![3];
+        // Locations 0, 1 (none), 3 tie with one trial: 3 and 1 are nearest
+        // to 2, and 1 has none, so 3.
+        assert_eq!(shown_location(&by), 3);
+        by[3].clear();
+        by[1] = vec![9];
+        // 0 and 1 tie on count; 1 is nearer to 2.
+        assert_eq!(shown_location(&by), 1);
+        assert_eq!(shown_location(&[vec![], vec![], vec![], vec![]]), 1);
     }
 }

@@ -303,13 +303,13 @@ fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
     }
 }
 
-/// Delay activity at the 90° cue carried by the units tuned near it: the
-/// mean normalised delay rate of units preferring within 45° of the cue over
-/// that of the others.
+/// Delay activity at the shown cue (90° when any trial there is correct)
+/// carried by the units tuned near it: the mean normalised delay rate of
+/// units preferring within 45° of the cue over that of the others.
 fn activity_measures(m: &ActivityMap) -> ActivityMeasures {
     let (mut near, mut far) = (Vec::new(), Vec::new());
     for (row, &p) in m.rows.iter().zip(&m.preferred) {
-        let d = (p as f64 - m.n_locations as f64 / 4.0).abs() * 360.0 / m.n_locations as f64;
+        let d = (p as f64 - m.shown_location as f64).abs() * 360.0 / m.n_locations as f64;
         let v = finite_mean(&row[m.delay.clone()]);
         if d.min(360.0 - d) <= 45.0 {
             near.push(v);
@@ -482,6 +482,7 @@ mod tests {
             preferred,
             n_locations: 8,
             delay: 1..3,
+            shown_location: 2,
             shown_trials: 5,
         };
         assert!((activity_measures(&m).near_over_far - 4.0).abs() < 1e-12);

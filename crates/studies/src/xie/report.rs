@@ -70,7 +70,8 @@ fn condition_section(c: &ConditionMeasures) -> String {
     }
     if let Some(a) = &c.activity {
         s.push_str(&format!(
-            "\nActivity heat map (`activity_sorted_{k}.png`, paper Fig. 4): with the cue at 90°, units preferring a location within 45° of it have {:.2}× the normalised delay rate of the others.\n",
+            "\nActivity heat map (`activity_sorted_{k}.png`, paper Fig. 4): with the cue at {:.0}°, units preferring a location within 45° of it have {:.2}× the normalised delay rate of the others.\n",
+            a.map.shown_location as f64 * 360.0 / a.map.n_locations as f64,
             a.near_over_far
         ));
     }
