@@ -28,6 +28,7 @@ mod correlation;
 mod descriptive;
 mod dist;
 mod ols;
+mod rank;
 mod ttest;
 
 pub use anova::{AnovaResult, anova_one_way};
@@ -35,4 +36,5 @@ pub use correlation::{Correlation, fisher_z, fisher_z_inv, pearson, spearman};
 pub use descriptive::{MeanSem, finite_mean, mean_sem};
 pub use dist::{f_upper_p, t_quantile, t_two_sided_p};
 pub use ols::{Coefficient, OlsFit, ols, ols_with_intercept, simple_linear_regression};
+pub use rank::{RankTestResult, mann_whitney_u};
 pub use ttest::{TestResult, ttest_one_sample, ttest_paired, ttest_student, ttest_welch};

@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use wm_analysis::stats::{AnovaResult, TestResult, finite_mean, mean_sem, ttest_student};
+use wm_analysis::stats::{
+    AnovaResult, RankTestResult, TestResult, finite_mean, mann_whitney_u, mean_sem, ttest_student,
+};
 
 use crate::xie::config::Condition;
 use crate::xie::maps::{ActivityMap, SortedWeights};
@@ -74,6 +76,11 @@ pub struct StagePooled {
     pub test: Option<TestResult>,
     /// The same test under the other pairing of rates and behaviour.
     pub test_other: Option<TestResult>,
+    /// Mann–Whitney U test of the same observations (configured pairing):
+    /// by ranks, so the few huge ratios of a rate to a near-zero baseline
+    /// weigh no more than other observations (a diagnostic beside the
+    /// paper's t-test, not a published statistic).
+    pub rank_test: Option<RankTestResult>,
     /// Mean normalised PSTH at the preferred location over checkpoints, correct trials, `[T]`.
     pub psth_correct: Vec<f64>,
     /// The same over error trials.
@@ -180,11 +187,12 @@ fn condition_measures(c: Condition, nets: &[&NetworkAnalysis]) -> ConditionMeasu
 }
 
 /// The correct and error observations of one pairing pooled over `parts`
-/// (finite ones only), their means and the Student t-test between them.
+/// (finite ones only), their means, the Student t-test between them and
+/// the Mann–Whitney U test.
 fn correct_vs_error(
     parts: &[&StagePart],
     pick: impl Fn(&StagePart) -> Option<&CheckpointAnalysis>,
-) -> (f64, f64, Option<TestResult>) {
+) -> (f64, f64, Option<TestResult>, Option<RankTestResult>) {
     let (mut cr, mut er) = (Vec::new(), Vec::new());
     for p in parts {
         if let Some(a) = pick(p) {
@@ -196,6 +204,7 @@ fn correct_vs_error(
         finite_mean(&cr),
         finite_mean(&er),
         ttest_student(&cr, &er).ok(),
+        mann_whitney_u(&cr, &er).ok(),
     )
 }
 
@@ -235,13 +244,15 @@ fn endpoint_histogram(parts: &[&StagePart], want: bool) -> Option<EndpointHistog
 }
 
 fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
-    let (correct_rate_norm, error_rate_norm, test) = correct_vs_error(parts, |p| Some(&p.main));
-    let (_, _, test_other) = correct_vs_error(parts, |p| p.other.as_ref());
+    let (correct_rate_norm, error_rate_norm, test, rank_test) =
+        correct_vs_error(parts, |p| Some(&p.main));
+    let (_, _, test_other, _) = correct_vs_error(parts, |p| p.other.as_ref());
     StagePooled {
         correct_rate_norm,
         error_rate_norm,
         test,
         test_other,
+        rank_test,
         psth_correct: mean_psth(parts, |a| &a.psth_correct),
         psth_error: mean_psth(parts, |a| &a.psth_error),
         endpoints_correct: endpoint_histogram(parts, true),
@@ -390,6 +401,13 @@ fn stage_statistics(st: &StageMeasures) -> Vec<(String, f64)> {
     }
     if let Some(t) = &p.test_other {
         v.push((format!("{s}_correct_vs_error_t_other_pairing"), t.statistic));
+    }
+    if let Some(r) = &p.rank_test {
+        v.push((
+            format!("{s}_correct_vs_error_prob_superiority"),
+            r.prob_superiority,
+        ));
+        v.push((format!("{s}_correct_vs_error_rank_p"), r.p_value));
     }
     for (label, h) in [
         ("correct", &p.endpoints_correct),

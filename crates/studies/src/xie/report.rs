@@ -28,8 +28,9 @@ pub fn markdown(cfg: &XieConfig, outcome: &Outcome, summary: &Summary) -> String
          are taken from {} (the other pairing is reported beside it; the original code decodes behaviour \
          from a second pass). Correct-vs-error test: one observation per (checkpoint, delay unit), mean \
          normalised delay rate at the preferred location, Student t-test (wm's reconstruction: the original \
-         code has no script for it). Paper: fixed 3 s t(2946) = 2.48, p = 0.013; \
-         variable delay t(5181) = 18.9; correct > error.\n",
+         code has no script for it); beside it, the Mann–Whitney U test of the same observations, \
+         P(correct > error) and its p (a diagnostic by ranks, not a published statistic). Paper: fixed 3 s \
+         t(2946) = 2.48, p = 0.013; variable delay t(5181) = 18.9; correct > error.\n",
         summary.scale,
         cfg.n_units,
         cfg.delay_unit_rule,
@@ -60,7 +61,7 @@ fn condition_section(c: &ConditionMeasures) -> String {
         c.final_odr_perf_mean,
         c.train_steps_mean,
     );
-    s.push_str("| stage | checkpoints | correct ρ | error ρ | t (df), p | other pairing t |\n|---|---|---|---|---|---|\n");
+    s.push_str("| stage | checkpoints | correct ρ | error ρ | t (df), p | other pairing t | P(correct > error), rank p |\n|---|---|---|---|---|---|---|\n");
     for st in &c.stages {
         s.push_str(&stage_row(st));
     }
@@ -81,15 +82,18 @@ fn condition_section(c: &ConditionMeasures) -> String {
 fn stage_row(st: &StageMeasures) -> String {
     let s = st.stage.name();
     let Some(p) = &st.pooled else {
-        return format!("| {s} | 0 | | | | |\n");
+        return format!("| {s} | 0 | | | | | |\n");
     };
     let fmt_t = |t: &Option<TestResult>| {
         t.as_ref().map_or("—".to_string(), |t| {
             format!("t({:.0}) = {:.2}, p = {:.3}", t.df, t.statistic, t.p_value)
         })
     };
+    let rank = p.rank_test.as_ref().map_or("—".to_string(), |r| {
+        format!("{:.3}, p = {:.3}", r.prob_superiority, r.p_value)
+    });
     format!(
-        "| {s} | {} | {:.3} | {:.3} | {} | {} |\n",
+        "| {s} | {} | {:.3} | {:.3} | {} | {} | {rank} |\n",
         st.n_checkpoints,
         p.correct_rate_norm,
         p.error_rate_norm,
