@@ -62,6 +62,7 @@ fn _wm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ring::signed_deviation, m)?)?;
     m.add_function(wrap_pyfunction!(stats::mean_sem, m)?)?;
     m.add_function(wrap_pyfunction!(stats::ttest, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::mann_whitney_u, m)?)?;
     m.add_function(wrap_pyfunction!(stats::anova_one_way, m)?)?;
     m.add_function(wrap_pyfunction!(stats::pearson, m)?)?;
     m.add_function(wrap_pyfunction!(stats::ols, m)?)?;

@@ -1,5 +1,5 @@
-//! The statistics wm's reports use: mean ± SEM, t-tests, one-way ANOVA,
-//! Pearson correlation and OLS with Wald tests. Results are dicts with the
+//! The statistics wm's reports use: mean ± SEM, t-tests, the Mann–Whitney
+//! U test, one-way ANOVA, Pearson correlation and OLS with Wald tests. Results are dicts with the
 //! field names of `wm-analysis`.
 
 use ndarray::{Ix1, Ix2};
@@ -61,6 +61,24 @@ pub fn ttest<'py>(
     }
     .map_err(value_error)?;
     to_dict(x.py(), &result)
+}
+
+/// Two-sided Mann–Whitney U test of x against y (normal approximation with
+/// tie and continuity corrections, as scipy's `method="asymptotic"`).
+///
+/// Returns a dict: `u` (pairs with x > y, ties ½), `prob_superiority`
+/// (u / (n_x n_y)), `z` (positive when x tends to be larger), `p_value`.
+#[pyfunction]
+pub fn mann_whitney_u<'py>(
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let xs = float_vec(x, "x")?;
+    let ys = float_vec(y, "y")?;
+    to_dict(
+        x.py(),
+        &stats::mann_whitney_u(&xs, &ys).map_err(value_error)?,
+    )
 }
 
 /// One-way ANOVA over two or more groups (each a 1-D sample).

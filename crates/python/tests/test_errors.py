@@ -61,6 +61,8 @@ import wm
         (lambda: wm.ttest([1.0, 2.0], kind="bayes"), "kind"),
         (lambda: wm.ttest([1.0, 2.0, 3.0]), "second sample"),
         (lambda: wm.ttest([1.0], [2.0]), "element"),
+        (lambda: wm.mann_whitney_u([], [2.0]), "x"),
+        (lambda: wm.mann_whitney_u([1.0, np.nan], [2.0]), "non-finite|NaN"),
         (lambda: wm.anova_one_way([1.0, 2.0]), "groups"),
         (lambda: wm.pearson([1.0, 2.0, 3.0], [1.0, 2.0]), "shape|length"),
         (lambda: wm.ols(np.ones((3, 2)), np.ones(4)), "shape|length"),

@@ -279,6 +279,13 @@ def test_statistics_match_scipy(rng):
     assert (r["statistic"], r["p_value"]) == (pytest.approx(sp.statistic, rel=1e-10), pytest.approx(sp.pvalue, rel=1e-8))
     r = wm.ttest(x, kind="one_sample", mu=0.1)
     assert r["statistic"] == pytest.approx(scipy.stats.ttest_1samp(x, 0.1).statistic, rel=1e-10)
+    ties = np.round(y, 0)
+    for b in (y, ties):
+        r = wm.mann_whitney_u(x, b)
+        sp = scipy.stats.mannwhitneyu(x, b, alternative="two-sided", method="asymptotic")
+        assert r["u"] == sp.statistic
+        assert r["p_value"] == pytest.approx(sp.pvalue, rel=1e-8)
+        assert r["prob_superiority"] == pytest.approx(sp.statistic / (len(x) * len(b)), rel=1e-12)
     groups = [rng.normal(m, 1, n) for m, n in ((0, 10), (0.5, 12), (1, 9))]
     a = wm.anova_one_way(*groups)
     sp = scipy.stats.f_oneway(*groups)

@@ -17,7 +17,7 @@ discriminability_group_test, find_clusters
                                        cluster permutation test (Maris & Oostenveld 2007)
 population_vector_decode, preferred_directions, align_tuning, signed_deviation
                                        Xie et al. 2022: ring / oculomotor delayed response
-mean_sem, ttest, anova_one_way, pearson, ols
+mean_sem, ttest, mann_whitney_u, anova_one_way, pearson, ols
                                        the statistics of wm's reports
 load                                   a wm results or network folder as Python values
 =====================================  ==========================================
@@ -46,6 +46,7 @@ from ._wm import (
     discriminability_group_test,
     fano_factors,
     find_clusters,
+    mann_whitney_u,
     mean_sem,
     ols,
     peak_time_order,
@@ -73,6 +74,7 @@ __all__ = [
     "discriminability_group_test",
     "fano_factors",
     "find_clusters",
+    "mann_whitney_u",
     "load",
     "mean_sem",
     "ols",

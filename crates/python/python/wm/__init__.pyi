@@ -110,6 +110,12 @@ class TTest(TypedDict):
     estimate: float
     std_error: float
 
+class RankTest(TypedDict):
+    u: float
+    prob_superiority: float
+    z: float
+    p_value: float
+
 class Anova(TypedDict):
     f: float
     df_between: int
@@ -225,6 +231,7 @@ def ttest(
     kind: Literal["one_sample", "paired", "student", "welch"] = "welch",
     mu: float = 0.0,
 ) -> TTest: ...
+def mann_whitney_u(x: ArrayLike, y: ArrayLike) -> RankTest: ...
 def anova_one_way(*groups: ArrayLike) -> Anova: ...
 def pearson(x: ArrayLike, y: ArrayLike, *, level: float = 0.95) -> Pearson: ...
 def ols(
