@@ -228,6 +228,49 @@ fn f32_sparse_products_equal_the_dense_ones_to_rounding() {
     }
 }
 
+/// Largest error of `got` against `truth` in each gradient, relative to the
+/// gradient's largest entry.
+fn relative_errors(got: &[(String, Vec<f64>)], truth: &[(String, Vec<f64>)]) -> Vec<(String, f64)> {
+    got.iter()
+        .zip(truth)
+        .filter(|(g, _)| g.0.starts_with('∂'))
+        .map(|((name, g), (_, t))| {
+            let scale = t.iter().fold(f64::MIN_POSITIVE, |m, v| m.max(v.abs()));
+            let err = g
+                .iter()
+                .zip(t)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            (name.clone(), err / scale)
+        })
+        .collect()
+}
+
+#[test]
+fn f32_sparse_gradients_are_as_accurate_as_the_dense_ones() {
+    // Many steps (the per-step weight gradient adds up T terms) at N = 300,
+    // where the sparse path runs: both f32 paths against the f64 truth.
+    let dims = (60, 20, 300);
+    let spec = RecurrenceSpec::default();
+    for pattern in [Pattern::Random(0.2), Pattern::Random(0.5)] {
+        let truth = run(Products::Dense, pattern, &spec, dims, DType::F64);
+        let dense = relative_errors(
+            &run(Products::Dense, pattern, &spec, dims, DType::F32),
+            &truth,
+        );
+        let sparse = relative_errors(
+            &run(Products::Sparse, pattern, &spec, dims, DType::F32),
+            &truth,
+        );
+        for ((name, d), (_, s)) in dense.iter().zip(&sparse) {
+            eprintln!("{pattern:?} {name}: dense f32 error {d:.2e}, sparse f32 error {s:.2e}");
+            assert!(
+                *s <= 4.0 * d.max(1e-7),
+                "{pattern:?} {name}: sparse {s:e} vs dense {d:e}"
+            );
+        }
+    }
+}
+
 #[test]
 fn training_with_sparse_products_follows_the_dense_loss_curve() {
     let task = SignMemory::new(12.0, OutputKind::Sigmoid);
