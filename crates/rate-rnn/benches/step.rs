@@ -13,9 +13,9 @@
 //!   256) on their own task's trials: their activity is mostly silent units,
 //!   which the recurrence's products skip.
 //!
-//! Each case also runs with the products forced dense
-//! (`recurrence::Products::Dense`, the path before silent units were
-//! skipped); `density` is the mean fraction of units active (nonzero in
+//! Each case runs with `recurrence::Products::Auto` (silent units skipped
+//! where it pays; opt-in, since training runs dense by default) and with
+//! dense products (`recurrence::Products::Dense`); `density` is the mean fraction of units active (nonzero in
 //! some trial) per step. Every row is also written to
 //! `target/wm-bench/step.json`, one object per case.
 //!
@@ -409,7 +409,9 @@ fn main() {
             None => setup(n, t, b, seed),
         };
         let density = density(&build(1));
-        let (single, rates) = time_steps(build(1), (n, t, b), reps, Some(&mut probe));
+        let (single, rates) = with_products(Products::Auto, || {
+            time_steps(build(1), (n, t, b), reps, Some(&mut probe))
+        });
         let (dense, _) = with_products(Products::Dense, || {
             time_steps(build(1), (n, t, b), reps, Some(&mut probe))
         });
@@ -421,7 +423,9 @@ fn main() {
             std::thread::scope(|sc| {
                 for k in 0..cores {
                     sc.spawn(move || {
-                        time_steps(setup(n, t, b, 10 + k as u64), (n, t, b), reps, None)
+                        with_products(Products::Auto, || {
+                            time_steps(setup(n, t, b, 10 + k as u64), (n, t, b), reps, None)
+                        })
                     });
                 }
             });

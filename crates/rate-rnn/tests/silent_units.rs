@@ -353,3 +353,84 @@ fn recorded_activity_of_a_trained_network_gives_the_same_gradients() {
     let (sparse, _) = run(Products::Sparse);
     assert_close(&sparse, &dense, 1e-5, "trained N = 256");
 }
+
+#[test]
+fn auto_products_mixing_sparse_and_dense_steps_equal_the_dense_ones() {
+    // N = 256 (above the size where Auto measures activity) at about half
+    // the units active per step: some steps' products and weight-gradient
+    // shares run over the active units, the others dense, in one pass.
+    let spec = RecurrenceSpec::default();
+    for p in [0.45, 0.55, 0.6] {
+        for dims in [(40, 20, 256), (30, 50, 256)] {
+            let dense = run(Products::Dense, Pattern::Random(p), &spec, dims, DType::F64);
+            let auto = run(Products::Auto, Pattern::Random(p), &spec, dims, DType::F64);
+            assert_close(&auto, &dense, 1e-13, &format!("p {p} {dims:?}"));
+        }
+    }
+}
+
+#[test]
+fn auto_gradients_stay_within_rounding_of_dense_along_training() {
+    // A 2AFC network of 256 units trained with Auto products: at every
+    // iteration both paths' f32 gradients at the same weights and batch.
+    let task = orhan_ma_task("2AFC", &OrhanMaTaskOptions::default()).unwrap();
+    let cfg = VanillaConfig {
+        n_inputs: task.n_inputs(),
+        n_units: 256,
+        n_outputs: task.n_outputs(),
+        lambda0: 0.9,
+        sigma0: 0.2,
+        ..Default::default()
+    };
+    let model = Vanilla::new(
+        cfg,
+        DType::F32,
+        &mut rand_chacha::ChaCha8Rng::seed_from_u64(5),
+    )
+    .unwrap();
+    let mut adam = wm_rate_rnn::Adam::new(
+        model.named_vars(),
+        AdamConfig {
+            learning_rate: 1e-3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut rng = TaskRng::seed_from_u64(7);
+    let obj = Objective {
+        activity_penalty: 1e-4,
+        penalty_steps: 5,
+        rho: 0.0,
+    };
+    for it in 0..60 {
+        let batch = task.batch(&mut rng, 50);
+        let grads = |p: Products| {
+            with_products(p, || {
+                let (loss, _, _) = objective(&model, task.as_ref(), &batch, &obj, None).unwrap();
+                loss.backward().unwrap()
+            })
+        };
+        let (auto, dense) = (grads(Products::Auto), grads(Products::Dense));
+        for (name, var) in model.named_vars() {
+            let flat = |g: &candle_core::backprop::GradStore| -> Vec<f32> {
+                g.get(var.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap()
+            };
+            let (a, d) = (flat(&auto), flat(&dense));
+            let scale = d.iter().fold(f32::MIN_POSITIVE, |m, v| m.max(v.abs()));
+            let err = a
+                .iter()
+                .zip(&d)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                err <= 2e-6 * scale,
+                "iteration {it} {name}: {err:e} of {scale:e}"
+            );
+        }
+        adam.step(&auto).unwrap();
+    }
+}
