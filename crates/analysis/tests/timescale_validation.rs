@@ -145,6 +145,38 @@ fn corrected_median_within_ten_percent_and_fewer_units_lost() {
 }
 
 #[test]
+fn pooled_tau_is_within_ten_percent_on_twenty_bins() {
+    // The τ of the units' mean autocorrelation, 200 units × 20 bins × 100
+    // or 200 trials: the fit to the mean is within 10 % of the truth and
+    // the 90 % interval holds it. (On ten bins or 30 trials its interval spans ±25 %: see the
+    // report of `cargo xtask timescales-validation`.)
+    let cases = [(50.0, 20, 100), (100.0, 20, 200), (200.0, 20, 100)];
+    let opts = UncertaintyOptions {
+        bias_correct: true,
+        ci_level: Some(0.9),
+        resamples: 100,
+        ..UncertaintyOptions::default()
+    };
+    for (i, &(tau, bins, trials)) in cases.iter().enumerate() {
+        let c = ou_counts(200, trials, bins, &[tau], &[0.5], 20.0, 40 + i as u64);
+        let r = timescales_with_uncertainty(
+            c.view(),
+            &params_for(bins),
+            &opts,
+            &mut seeded_rng(i as u64),
+        )
+        .unwrap();
+        let p = &r.population.pooled;
+        assert_eq!(p.n_units, 200);
+        let t = p.tau_ms.expect("a pooled τ");
+        let (lo, hi) = (p.ci_low_ms.unwrap(), p.ci_high_ms.unwrap());
+        let what = format!("τ {tau}, {bins} bins, {trials} trials: pooled {t} ({lo}–{hi})");
+        assert!((t / tau - 1.0).abs() < 0.10, "{what}");
+        assert!(lo <= tau && tau <= hi && lo <= t && t <= hi, "{what}");
+    }
+}
+
+#[test]
 fn bootstrap_intervals_cover_at_the_nominal_rate() {
     let (tau, units) = (100.0, 200);
     let c = ou_counts(units, 60, 15, &[tau], &[0.5], 20.0, 31);
@@ -214,6 +246,14 @@ fn two_timescales_are_recovered_when_the_truth_has_two() {
     assert!(t1 > TAU1 / 2.0 && t1 < TAU1 * 2.0, "τ1 {t1}");
     assert!(t2 > TAU2 / 2.0 && t2 < TAU2 * 2.0, "τ2 {t2}");
     assert!(t2 > 3.0 * t1, "τ1 {t1}, τ2 {t2}");
+    // The population's mean autocorrelation chooses two, with τ1 within
+    // 20 % and τ2 (longer than half the 1-s window) within a factor of two,
+    // as per unit.
+    let pooled = r.population.pooled.two.as_ref().expect("a pooled fit");
+    let f = pooled.fit.expect("a pooled two-exponential fit");
+    assert_eq!(pooled.model, TimescaleModel::Two, "{pooled:?}");
+    assert!((f.tau1_ms / TAU1 - 1.0).abs() < 0.2, "{f:?}");
+    assert!(f.tau2_ms > TAU2 / 2.0 && f.tau2_ms < TAU2 * 2.0, "{f:?}");
     // One OU process (same rate and design): the single exponential is kept
     // for at least four units in five.
     let one = ou_counts(60, 200, 20, &[200.0], &[0.5], 80.0, 42);
@@ -224,4 +264,6 @@ fn two_timescales_are_recovered_when_the_truth_has_two() {
         "{n_two} of {} chose two",
         r.units.len()
     );
+    let pooled = r.population.pooled.two.as_ref().expect("a pooled fit");
+    assert_eq!(pooled.model, TimescaleModel::One, "{pooled:?}");
 }

@@ -7,8 +7,8 @@ use clap::Subcommand;
 use wm_analysis::sequentiality::{SiParams, sequentiality_index};
 use wm_analysis::spikes::bin_spike_table;
 use wm_analysis::timescale::{
-    TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
-    timescales_with_uncertainty,
+    PooledTimescale, TimescaleModel, TimescaleParams, UncertaintyOptions,
+    autocorrelation_timescales, seeded_rng, timescales_with_uncertainty,
 };
 
 use crate::input::{read_activity, read_spike_csv};
@@ -173,6 +173,7 @@ pub fn run(m: Measure) -> Result<()> {
                     "{what} τ: {} units, mean {:.1} ms{interval}",
                     p.n_units, p.mean_tau_ms
                 );
+                println!("{}", pooled_line(&p.pooled, ci));
                 if two_timescales {
                     let n_two = r.units.iter().filter(|u| u.chose_two()).count();
                     println!("two timescales chosen (BIC) for {n_two} of {n_units} units");
@@ -255,4 +256,37 @@ pub fn run(m: Measure) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The line of the τ fitted to the units' mean autocorrelation, with its
+/// interval when one was asked for.
+fn pooled_line(p: &PooledTimescale, ci: Option<f64>) -> String {
+    let Some(tau) = p.tau_ms else {
+        return format!(
+            "pooled τ: no decay in the mean autocorrelation of {} units",
+            p.n_units
+        );
+    };
+    let interval = match (ci, p.ci_low_ms, p.ci_high_ms) {
+        (Some(level), Some(lo), Some(hi)) => {
+            format!(", {:.0} % CI {lo:.1}–{hi:.1} ms", level * 100.0)
+        }
+        _ => String::new(),
+    };
+    let two = match p
+        .two
+        .as_ref()
+        .and_then(|t| t.fit.filter(|_| t.model == TimescaleModel::Two))
+    {
+        Some(f) => format!(
+            "; two timescales chosen (BIC): {:.1} and {:.1} ms",
+            f.tau1_ms, f.tau2_ms
+        ),
+        None if p.two.is_some() => "; one timescale chosen (BIC)".to_string(),
+        None => String::new(),
+    };
+    format!(
+        "pooled τ (mean autocorrelation of {} units): {tau:.1} ms{interval}{two}",
+        p.n_units
+    )
 }

@@ -84,6 +84,18 @@ fn new_columns_leave_the_default_ones_unchanged() {
     assert!(ext.status.success(), "{ext:?}");
     let stdout = String::from_utf8_lossy(&ext.stdout);
     assert!(stdout.contains("95 % CI"), "{stdout}");
+    // The pooled τ, with its interval, in ms.
+    let pooled = stdout
+        .lines()
+        .find(|l| l.starts_with("pooled τ (mean autocorrelation of 6 units): "))
+        .unwrap_or_else(|| panic!("no pooled line: {stdout}"));
+    let ms: Vec<f64> = pooled
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // [6, tau, 95, low, high]
+    assert_eq!(ms.len(), 5, "{pooled}");
+    assert!(ms[3] <= ms[1] && ms[1] <= ms[4] && ms[3] > 0.0, "{pooled}");
     let (h0, rows0) = read_csv(&dir.path().join("tau.csv"));
     let (h1, rows1) = read_csv(&dir.path().join("ext.csv"));
     assert_eq!(h0.len(), 7);

@@ -211,8 +211,13 @@ pub fn fano_factors<'py>(counts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAr
 /// `corrected_at_bound` (bool: the corrected tau is the end of the range
 /// over which tau is identifiable, a bound), `tau_ci_low_ms`,
 /// `tau_ci_high_ms`, `tau1_ms`, `tau2_ms`, `model` (str: "one", "two" or
-/// ""), and `population`: a dict of `n_units`, `mean_tau_ms`, `ci_low_ms`,
-/// `ci_high_ms` (NaN without an interval).
+/// ""), `population`: a dict of `n_units`, `mean_tau_ms`, `ci_low_ms`,
+/// `ci_high_ms` (NaN without an interval), and `pooled`: the tau fitted to
+/// the units' mean autocorrelation, a dict of `n_units`, `tau_ms`,
+/// `ci_low_ms`, `ci_high_ms`, and with `two_timescales` the fit of two to
+/// that mean: `model`, `tau1_ms`, `tau2_ms`. A corrected unit's interval end at the end of
+/// the identifiable range is widened to the searched range (10 or 2000 ms):
+/// "at most" or "at least".
 #[pyfunction]
 #[pyo3(signature = (counts, bin_ms = 50.0, max_lag_ms = 650.0, min_rate_hz = None, *, ci = None, resamples = 200, bias_correct = false, two_timescales = false, seed = 0, max_start_lag_ms = 150.0, max_tau_ms = 500.0))]
 #[allow(clippy::too_many_arguments)]
@@ -307,5 +312,16 @@ pub fn timescales_with_uncertainty<'py>(
     pop.set_item("ci_low_ms", nan(p.ci_low_ms))?;
     pop.set_item("ci_high_ms", nan(p.ci_high_ms))?;
     out.set_item("population", pop)?;
+    let pooled = PyDict::new(py);
+    pooled.set_item("n_units", p.pooled.n_units)?;
+    pooled.set_item("tau_ms", nan(p.pooled.tau_ms))?;
+    pooled.set_item("ci_low_ms", nan(p.pooled.ci_low_ms))?;
+    pooled.set_item("ci_high_ms", nan(p.pooled.ci_high_ms))?;
+    let two = p.pooled.two.as_ref();
+    let fit = two.and_then(|t| t.fit);
+    pooled.set_item("model", two.map_or("", |t| t.model.name()))?;
+    pooled.set_item("tau1_ms", nan(fit.map(|f| f.tau1_ms)))?;
+    pooled.set_item("tau2_ms", nan(fit.map(|f| f.tau2_ms)))?;
+    out.set_item("pooled", pooled)?;
     Ok(out)
 }

@@ -4,6 +4,7 @@ intervals and two timescales, on counts with a known answer drawn by numpy
 
 import numpy as np
 import pytest
+from scipy.optimize import curve_fit
 
 import references as ref
 import wm
@@ -39,6 +40,28 @@ def test_corrected_median_is_within_ten_percent_of_the_truth(rng):
     assert np.nanmedian(r["tau_ms"]) / tau < 0.95
 
 
+def test_pooled_tau_fits_the_mean_autocorrelation(rng):
+    # The pooled tau is the fit to the units' mean autocorrelation: the same
+    # as the tau of the fit to that mean computed here, within the fit's
+    # tolerance; and on 200 units x 100 trials x 20 bins it is near the truth.
+    tau = 100.0
+    counts = ref.ou_poisson_counts(rng, 200, 100, 20, tau)
+    r = wm.timescales_with_uncertainty(counts, ci=0.9, resamples=100, seed=3)
+    p = r["pooled"]
+    assert p["n_units"] == 200
+    assert p["ci_low_ms"] <= p["tau_ms"] <= p["ci_high_ms"]
+    assert abs(p["tau_ms"] / tau - 1) < 0.10, p
+    # Independent reference: scipy's fit of a exp(-lag/tau) + c to the mean
+    # autocorrelation from the start lag on, weighted by the bin pairs.
+    mean_ac = np.nanmean(r["autocorrelation"], axis=0)
+    lags = r["lags_ms"]
+    start = int(np.argmax(np.diff(mean_ac) < 0))  # after the first decrease
+    y, x = mean_ac[start:], lags[start:]
+    w = 20 - np.rint(x / 50.0)
+    popt, _ = curve_fit(lambda t, a, s, c: a * np.exp(-t / s) + c, x, y, p0=(y[0], 100.0, 0.0), sigma=1 / np.sqrt(w))
+    assert abs(popt[1] / p["tau_ms"] - 1) < 1e-3, (popt, p)
+
+
 def test_intervals_are_ordered_and_reproducible(rng):
     counts = ref.ou_poisson_counts(rng, 30, 60, 15, 100.0)
     a = wm.timescales_with_uncertainty(counts, ci=0.95, bias_correct=True, seed=4, resamples=100)
@@ -70,13 +93,19 @@ def test_two_timescales_when_the_truth_has_two(rng):
     shape = (60, 200, 20)
     two_rate = 80.0 * np.clip(1 + 0.5 * ou_rates(rng, *shape, 80.0) + 0.3 * ou_rates(rng, *shape, 600.0), 0, None)
     one_rate = 80.0 * np.clip(1 + 0.5 * ou_rates(rng, *shape, 200.0), 0, None)
-    chose = []
+    chose, pooled = [], []
     for rate in (two_rate, one_rate):
         r = wm.timescales_with_uncertainty(rng.poisson(rate * 0.05), max_lag_ms=950.0, two_timescales=True)
         chose.append(r["model"] == "two")
+        pooled.append(r["pooled"])
         if len(chose) == 1:
             t1, t2 = np.median(r["tau1_ms"][chose[0]]), np.median(r["tau2_ms"][chose[0]])
     assert chose[0].mean() >= 0.25 and chose[0].mean() >= 2 * chose[1].mean(), [c.mean() for c in chose]
+    # The population's mean autocorrelation: two timescales where the truth
+    # has two (tau1 within 20 %; tau2, longer than half the 1-s window,
+    # within a factor of two as per unit), and one where the truth has one.
+    assert pooled[0]["model"] == "two" and pooled[1]["model"] == "one", pooled
+    assert 64 < pooled[0]["tau1_ms"] < 96 and 300 < pooled[0]["tau2_ms"] < 1200, pooled[0]
     assert 40 < t1 < 160 and 300 < t2 < 1200 and t2 > 3 * t1, (t1, t2)
 
 

@@ -70,6 +70,26 @@
 //! pipeline and resamples whose fit is excluded are dropped. The interval is
 //! the percentile interval of those values at the level asked for. The
 //! population interval is the percentile interval of the mean over units.
+//! With correction, an interval end that falls on an end of the unit's
+//! informative range is widened to the searched range (`tau_min_ms` or
+//! `tau_max_ms`): resamples clamped there say only "at most" or "at least"
+//! that τ, so the interval must not exclude shorter or longer ones.
+//!
+//! ## The pooled τ
+//!
+//! Beside the per-unit estimates, the same weighted single-exponential fit
+//! is made to the units' mean autocorrelation (units with finite counts and
+//! autocorrelation) — the population estimate of Murray et al. (2014,
+//! Fig. 1) — with a percentile interval over the same trial resamples.
+//! Averaging before fitting leaves little of the bias that fitting each
+//! unit's noisy curve has, so it is not corrected: on Ornstein–Uhlenbeck
+//! counts of one τ its error is the sampling error of the mean
+//! autocorrelation, which its interval reports (`cargo xtask
+//! timescales-validation` shows both estimates side by side). With units of
+//! different τ it is one effective timescale of the mixture, not a median
+//! unit's. With two timescales asked for, the two-exponential model below is
+//! also fitted to the mean autocorrelation: where single units rarely carry
+//! enough signal for BIC to prefer it, the population often does.
 //!
 //! ## Two timescales
 //!
@@ -289,6 +309,26 @@ pub struct PopulationTimescale {
     pub ci_low_ms: Option<f64>,
     /// Upper end, ms.
     pub ci_high_ms: Option<f64>,
+    /// τ of the units' mean autocorrelation (module docs, "The pooled τ").
+    pub pooled: PooledTimescale,
+}
+
+/// The τ fitted to the units' mean autocorrelation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PooledTimescale {
+    /// Units averaged (finite counts and autocorrelation).
+    pub n_units: usize,
+    /// τ of the weighted single-exponential fit to the mean autocorrelation
+    /// over `[tau_min_ms, tau_max_ms]` of the correction settings, ms (None
+    /// without units or without a decay).
+    pub tau_ms: Option<f64>,
+    /// Lower end of the bootstrap interval, ms (None without CI).
+    pub ci_low_ms: Option<f64>,
+    /// Upper end, ms.
+    pub ci_high_ms: Option<f64>,
+    /// The two-timescale fit to the mean autocorrelation and BIC's choice
+    /// (when asked for and ≥ 6 lags fit).
+    pub two: Option<TwoTimescales>,
 }
 
 /// Result of [`timescales_with_uncertainty`].
@@ -307,6 +347,40 @@ struct Calibration {
 }
 
 impl Calibration {
+    /// The informative range of a curve over the τ grid: from the grid τ
+    /// where the median statistic is lowest to where it is highest
+    /// (outside, the surrogates' decay is lost in noise, below one bin or
+    /// beyond the window, and their estimates carry no information about
+    /// τ), made monotone. None with fewer than 3 points.
+    fn informative(log_tau: &[f64], g: &[f64]) -> Option<Self> {
+        let lowest = (0..g.len()).min_by(|&a, &b| g[a].total_cmp(&g[b]))?;
+        let highest = (lowest..g.len()).max_by(|&a, &b| g[a].total_cmp(&g[b]))?;
+        (highest + 1 - lowest >= 3).then(|| Self {
+            g: isotonic(&g[lowest..=highest]),
+            log_tau: log_tau[lowest..=highest].to_vec(),
+        })
+    }
+
+    /// An interval of corrected τ (ms) whose end lies at an end of the
+    /// informative range, widened there to the searched range's end: values
+    /// clamped to the range's end say only "at least" (or "at most") that τ,
+    /// so longer (shorter) τ cannot be excluded.
+    fn open_at_ends(&self, (lo, hi): (f64, f64), c: &CorrectionParams) -> (f64, f64) {
+        let first = self.log_tau[0].exp();
+        let last = self.log_tau[self.log_tau.len() - 1].exp();
+        let lo = if lo <= first * (1.0 + 1e-9) {
+            c.tau_min_ms.min(lo)
+        } else {
+            lo
+        };
+        let hi = if hi >= last * (1.0 - 1e-9) {
+            c.tau_max_ms.max(hi)
+        } else {
+            hi
+        };
+        (lo, hi)
+    }
+
     /// g⁻¹(v): None when v lies outside [g₀, g_last] (and `clamp` is false).
     fn invert(&self, v: f64, clamp: bool) -> Option<f64> {
         let n = self.g.len();
@@ -373,6 +447,49 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// The percentile interval at `level` of the finite values, when at least
+/// half of them are finite.
+fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
+    let mut ok: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if ok.is_empty() || 2 * ok.len() < values.len() {
+        return None;
+    }
+    ok.sort_by(f64::total_cmp);
+    let alpha = 1.0 - level;
+    Some((
+        percentile(&ok, 0.5 * alpha),
+        percentile(&ok, 1.0 - 0.5 * alpha),
+    ))
+}
+
+/// Running lag-wise sum of autocorrelations, for their mean over units
+/// (ones with a non-finite lag are left out).
+#[derive(Debug, Clone, Default)]
+struct AutocorrelationSum {
+    sum: Vec<f64>,
+    n: usize,
+}
+
+impl AutocorrelationSum {
+    fn add(&mut self, ac: &[f64]) {
+        if ac.is_empty() || ac.iter().any(|v| !v.is_finite()) {
+            return;
+        }
+        if self.sum.is_empty() {
+            self.sum = vec![0.0; ac.len()];
+        }
+        for (s, v) in self.sum.iter_mut().zip(ac) {
+            *s += v;
+        }
+        self.n += 1;
+    }
+
+    /// The mean, None without any autocorrelation added.
+    fn mean(&self) -> Option<Vec<f64>> {
+        (self.n > 0).then(|| self.sum.iter().map(|s| s / self.n as f64).collect())
+    }
+}
+
 /// Start lag (1-based) of the raw statistic: the start-after-first-decrease
 /// rule, clamped so that at least 3 lags remain.
 fn raw_start(ac: &[f64]) -> usize {
@@ -400,16 +517,10 @@ fn raw_statistic(ac: &[f64], bins: usize, bin_ms: f64, c: &CorrectionParams) -> 
     Some((f.tau_ms.ln(), f.a))
 }
 
-/// Log raw τ of counts, with "no decay" read as the top of the range.
-fn raw_log_tau(
-    counts: ArrayView2<f64>,
-    k: usize,
-    bin_ms: f64,
-    c: &CorrectionParams,
-) -> Option<f64> {
-    let ac = spike_count_autocorrelation(counts, k);
-    raw_statistic(&ac, counts.ncols(), bin_ms, c)
-        .map(|(l, a)| if a > 0.0 { l } else { c.tau_max_ms.ln() })
+/// Log raw τ of an autocorrelation, with "no decay" read as the top of the
+/// range.
+fn raw_log_tau_of(ac: &[f64], bins: usize, bin_ms: f64, c: &CorrectionParams) -> Option<f64> {
+    raw_statistic(ac, bins, bin_ms, c).map(|(l, a)| if a > 0.0 { l } else { c.tau_max_ms.ln() })
 }
 
 /// The calibration shared by all units of a call: median raw log τ of
@@ -474,7 +585,8 @@ fn pooled_calibration(
                     m.counts_from_noise(&noise, &mut buf);
                     ArrayView2::from_shape((trials, bins), &buf)
                         .ok()
-                        .and_then(|v| raw_log_tau(v, k, bin_ms, c))
+                        .map(|v| spike_count_autocorrelation(v, k))
+                        .and_then(|ac| raw_log_tau_of(&ac, bins, bin_ms, c))
                         .unwrap_or(f64::NAN)
                 })
                 .collect()
@@ -503,11 +615,8 @@ fn pooled_calibration(
 
 impl PooledCalibration {
     /// The curve of one unit: g interpolated (in log level, clamped to the
-    /// levels) at the unit's autocorrelation at its start lag `r1`; from the
-    /// grid τ where it is lowest to where it is highest (outside, the
-    /// surrogates' decay is lost in noise, below one bin or beyond the
-    /// window, and their estimates carry no information about τ), made
-    /// monotone. None with fewer than 3 points.
+    /// levels) at the unit's autocorrelation at its start lag `r1`, over its
+    /// informative range ([`Calibration::informative`]).
     fn unit_curve(&self, r1: f64) -> Option<Calibration> {
         let mut log_tau = Vec::new();
         let mut g = Vec::new();
@@ -533,15 +642,7 @@ impl PooledCalibration {
                 g.push(v);
             }
         }
-        // The informative range: from the lowest to the highest median.
-        let lowest = (0..g.len()).min_by(|&a, &b| g[a].total_cmp(&g[b]))?;
-        let highest = (lowest..g.len()).max_by(|&a, &b| g[a].total_cmp(&g[b]))?;
-        let log_tau = log_tau[lowest..=highest].to_vec();
-        let g = g[lowest..=highest].to_vec();
-        (log_tau.len() >= 3).then(|| Calibration {
-            g: isotonic(&g),
-            log_tau,
-        })
+        Calibration::informative(&log_tau, &g)
     }
 }
 
@@ -550,6 +651,12 @@ struct UnitWork {
     out: UnitUncertainty,
     /// Per bootstrap resample: the unit's τ (ms), NaN when missing.
     boot: Vec<f64>,
+    /// Whether the unit enters the pooled autocorrelation (finite counts
+    /// and autocorrelation).
+    member: bool,
+    /// Per bootstrap resample (members, with intervals): the unit's
+    /// autocorrelation.
+    boot_ac: Vec<Vec<f64>>,
 }
 
 fn analyse_unit(
@@ -613,39 +720,49 @@ fn analyse_unit(
     {
         out.two = Some(two);
     }
+    // A member of the pooled statistic (the units' mean autocorrelation).
+    let member = finite && out.base.autocorrelation.iter().all(|v| v.is_finite());
     let mut boot = Vec::new();
+    let mut boot_ac = Vec::new();
     if let Some(level) = opts.ci_level {
-        let have = if opts.bias_correct {
+        let per_unit = if opts.bias_correct {
             out.tau_corrected_ms.is_some()
         } else {
             out.base.tau_ms.is_some()
         };
-        if have {
-            let mut rs = Array2::zeros((trials, bins));
-            boot = resamples
-                .iter()
-                .map(|idx| {
-                    for (mut row, &t) in rs.axis_iter_mut(Axis(0)).zip(idx) {
-                        row.assign(&counts.row(t));
-                    }
-                    match &calibration {
-                        Some(cal) => raw_log_tau(rs.view(), k, params.bin_ms, c)
-                            .and_then(|v| cal.invert(v, true))
-                            .map_or(f64::NAN, f64::exp),
-                        None => unit_timescale(rs.view(), params).tau_ms.unwrap_or(f64::NAN),
-                    }
-                })
-                .collect();
-            let mut ok: Vec<f64> = boot.iter().copied().filter(|v| v.is_finite()).collect();
-            if 2 * ok.len() >= boot.len() {
-                ok.sort_by(f64::total_cmp);
-                let alpha = 1.0 - level;
-                out.tau_ci_low_ms = Some(percentile(&ok, 0.5 * alpha));
-                out.tau_ci_high_ms = Some(percentile(&ok, 1.0 - 0.5 * alpha));
+        let mut rs = Array2::zeros((trials, bins));
+        for idx in resamples.iter().filter(|_| per_unit || member) {
+            for (mut row, &t) in rs.axis_iter_mut(Axis(0)).zip(idx) {
+                row.assign(&counts.row(t));
+            }
+            let ac = spike_count_autocorrelation(rs.view(), k);
+            if per_unit {
+                boot.push(match &calibration {
+                    Some(cal) => raw_log_tau_of(&ac, bins, params.bin_ms, c)
+                        .and_then(|v| cal.invert(v, true))
+                        .map_or(f64::NAN, f64::exp),
+                    None => unit_timescale(rs.view(), params).tau_ms.unwrap_or(f64::NAN),
+                });
+            }
+            if member {
+                boot_ac.push(ac);
             }
         }
+        if per_unit && let Some(ci) = percentile_interval(&boot, level) {
+            let (lo, hi) = match &calibration {
+                Some(cal) => cal.open_at_ends(ci, c),
+                None => ci,
+            };
+            out.tau_ci_low_ms = Some(lo);
+            out.tau_ci_high_ms = Some(hi);
+        }
     }
-    UnitWork { out, boot }
+    UnitWork {
+        out,
+        boot,
+        member,
+        boot_ac,
+    }
 }
 
 fn two_timescales(
@@ -683,6 +800,47 @@ fn two_timescales(
             TimescaleModel::One
         },
     })
+}
+
+/// The pooled τ: the raw statistic of the members' mean autocorrelation
+/// (`data`), with the percentile interval of the same over the bootstrap
+/// resamples (`boot`, one sum per resample; empty without intervals).
+fn pooled_timescale(
+    data: &AutocorrelationSum,
+    boot: &[AutocorrelationSum],
+    bins: usize,
+    bin_ms: f64,
+    opts: &UncertaintyOptions,
+) -> PooledTimescale {
+    let c = &opts.correction;
+    let tau_of = |sum: &AutocorrelationSum| -> Option<f64> {
+        match raw_statistic(&sum.mean()?, bins, bin_ms, c) {
+            Some((log_tau, a)) if a > 0.0 => Some(log_tau.exp()),
+            _ => None,
+        }
+    };
+    let two = data
+        .mean()
+        .filter(|_| opts.two_timescales)
+        .and_then(|mean| two_timescales(&mean, bins, bin_ms, c));
+    let mut out = PooledTimescale {
+        n_units: data.n,
+        tau_ms: tau_of(data),
+        ci_low_ms: None,
+        ci_high_ms: None,
+        two,
+    };
+    if let (Some(level), Some(_)) = (opts.ci_level, out.tau_ms) {
+        let taus: Vec<f64> = boot
+            .iter()
+            .map(|sum| tau_of(sum).unwrap_or(f64::NAN))
+            .collect();
+        if let Some((lo, hi)) = percentile_interval(&taus, level) {
+            out.ci_low_ms = Some(lo);
+            out.ci_high_ms = Some(hi);
+        }
+    }
+    out
 }
 
 /// The default pipeline ([`super::autocorrelation_timescales`], unchanged)
@@ -757,18 +915,33 @@ pub fn timescales_with_uncertainty(
     } else {
         None
     };
-    let work: Vec<UnitWork> = (0..units)
-        .into_par_iter()
-        .map(|u| {
-            analyse_unit(
-                counts.index_axis(Axis(0), u),
-                params,
-                opts,
-                &resamples,
-                pooled.as_ref(),
-            )
-        })
-        .collect();
+    // Units in blocks, so that the resampled autocorrelations of only one
+    // block are held at a time before they are summed for the pooled τ.
+    let mut work: Vec<UnitWork> = Vec::with_capacity(units);
+    let mut data_sum = AutocorrelationSum::default();
+    let mut boot_sums = vec![AutocorrelationSum::default(); resamples.len()];
+    let indices: Vec<usize> = (0..units).collect();
+    for block in indices.chunks(256) {
+        let mut done: Vec<UnitWork> = block
+            .par_iter()
+            .map(|&u| {
+                analyse_unit(
+                    counts.index_axis(Axis(0), u),
+                    params,
+                    opts,
+                    &resamples,
+                    pooled.as_ref(),
+                )
+            })
+            .collect();
+        for w in done.iter_mut().filter(|w| w.member) {
+            data_sum.add(&w.out.base.autocorrelation);
+            for (sum, ac) in boot_sums.iter_mut().zip(std::mem::take(&mut w.boot_ac)) {
+                sum.add(&ac);
+            }
+        }
+        work.extend(done);
+    }
     let tau_of = |w: &UnitWork| {
         if opts.bias_correct {
             w.out.tau_corrected_ms
@@ -786,6 +959,7 @@ pub fn timescales_with_uncertainty(
         },
         ci_low_ms: None,
         ci_high_ms: None,
+        pooled: pooled_timescale(&data_sum, &boot_sums, bins, params.bin_ms, opts),
     };
     if let Some(level) = opts.ci_level
         && !taus.is_empty()
@@ -836,6 +1010,50 @@ mod tests {
         assert_eq!(cal.invert(0.1, false), None);
         assert_eq!(cal.invert(0.1, true), Some(0.0));
         assert_eq!(cal.invert(9.0, true), Some(2.0));
+    }
+
+    #[test]
+    fn interval_ends_at_the_informative_range_open_to_the_searched_range() {
+        // Informative range 50–200 ms; searched range 10–2000 ms.
+        let cal = Calibration {
+            log_tau: vec![50f64.ln(), 100f64.ln(), 200f64.ln()],
+            g: vec![0.0, 1.0, 2.0],
+        };
+        let c = CorrectionParams::default();
+        let close = |(a, b): (f64, f64), (x, y): (f64, f64)| {
+            assert!(
+                (a - x).abs() < 1e-9 && (b - y).abs() < 1e-9,
+                "{a}–{b} vs {x}–{y}"
+            )
+        };
+        close(cal.open_at_ends((60.0, 150.0), &c), (60.0, 150.0));
+        close(cal.open_at_ends((60.0, 200.0), &c), (60.0, 2000.0));
+        close(cal.open_at_ends((50.0, 150.0), &c), (10.0, 150.0));
+        close(cal.open_at_ends((50.0, 200.0), &c), (10.0, 2000.0));
+    }
+
+    #[test]
+    fn percentile_interval_needs_half_the_values_finite() {
+        let v = [1.0, 2.0, 4.0, 8.0, f64::NAN];
+        // numpy.percentile([1, 2, 4, 8], [5, 95]) = [1.15, 7.4]
+        let (lo, hi) = percentile_interval(&v, 0.9).unwrap();
+        assert!((lo - 1.15).abs() < 1e-12 && (hi - 7.4).abs() < 1e-12);
+        assert!(percentile_interval(&[1.0, f64::NAN, f64::NAN], 0.9).is_none());
+        assert!(percentile_interval(&[], 0.9).is_none());
+    }
+
+    #[test]
+    fn autocorrelation_sum_gives_the_lagwise_mean_of_finite_ones() {
+        let mut sum = AutocorrelationSum::default();
+        assert!(sum.mean().is_none());
+        sum.add(&[0.2, 0.1, 0.0]);
+        sum.add(&[0.9, f64::NAN, 0.9]);
+        sum.add(&[0.4, -0.1, 0.3]);
+        assert_eq!(sum.n, 2);
+        let m = sum.mean().unwrap();
+        for (x, want) in m.iter().zip([0.3, 0.0, 0.15]) {
+            assert!((x - want).abs() < 1e-15, "{m:?}");
+        }
     }
 
     #[test]

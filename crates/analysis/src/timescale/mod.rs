@@ -83,8 +83,9 @@ pub mod profile;
 pub mod surrogate;
 
 pub use corrected::{
-    CorrectionParams, PopulationTimescale, TimescaleModel, TimescalesWithUncertainty,
-    TwoTimescales, UncertaintyOptions, UnitUncertainty, timescales_with_uncertainty,
+    CorrectionParams, PooledTimescale, PopulationTimescale, TimescaleModel,
+    TimescalesWithUncertainty, TwoTimescales, UncertaintyOptions, UnitUncertainty,
+    timescales_with_uncertainty,
 };
 pub use profile::{ProfileFit, TwoExpFit};
 /// The seeded generator every random draw of this module takes (re-exported
