@@ -154,11 +154,18 @@ pub fn run(m: Measure) -> Result<()> {
                 (fits, None)
             };
             let taus: Vec<f64> = fits.iter().filter_map(|f| f.tau_ms).collect();
+            let mean = if taus.is_empty() {
+                "no mean τ".to_string()
+            } else {
+                format!(
+                    "mean τ = {:.1} ms",
+                    taus.iter().sum::<f64>() / taus.len() as f64
+                )
+            };
             println!(
-                "{n_units} units × {n_trials} trials × {} bins of {bin_ms} ms: {} fitted, mean τ = {:.1} ms",
+                "{n_units} units × {n_trials} trials × {} bins of {bin_ms} ms: {} fitted, {mean}",
                 counts.dim().2,
                 taus.len(),
-                taus.iter().sum::<f64>() / taus.len().max(1) as f64
             );
             if let Some(r) = &more {
                 let p = &r.population;
@@ -169,10 +176,14 @@ pub fn run(m: Measure) -> Result<()> {
                     }
                     _ => String::new(),
                 };
-                println!(
-                    "{what} τ: {} units, mean {:.1} ms{interval}",
-                    p.n_units, p.mean_tau_ms
-                );
+                if p.n_units == 0 {
+                    println!("{what} τ: no unit");
+                } else {
+                    println!(
+                        "{what} τ: {} units, mean {:.1} ms{interval}",
+                        p.n_units, p.mean_tau_ms
+                    );
+                }
                 println!("{}", pooled_line(&p.pooled, ci));
                 if two_timescales {
                     let n_two = r.units.iter().filter(|u| u.chose_two()).count();
@@ -262,10 +273,10 @@ pub fn run(m: Measure) -> Result<()> {
 /// interval when one was asked for.
 fn pooled_line(p: &PooledTimescale, ci: Option<f64>) -> String {
     let Some(tau) = p.tau_ms else {
-        return format!(
-            "pooled τ: no decay in the mean autocorrelation of {} units",
-            p.n_units
-        );
+        return match p.n_units {
+            0 => "pooled τ: no unit with a finite autocorrelation".to_string(),
+            n => format!("pooled τ: no decay in the mean autocorrelation of {n} units"),
+        };
     };
     let interval = match (ci, p.ci_low_ms, p.ci_high_ms) {
         (Some(level), Some(lo), Some(hi)) => {

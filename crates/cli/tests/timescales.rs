@@ -152,3 +152,41 @@ fn bad_flag_values_are_refused_in_one_line() {
         }
     }
 }
+
+#[test]
+fn units_without_an_autocorrelation_are_reported_not_averaged() {
+    // Three trials with one spike each: all but the first bin are empty in
+    // every trial, so the across-trial correlations are undefined and no
+    // unit has an autocorrelation, a τ or a mean (not "-0.0 ms" or "NaN").
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spikes.csv"),
+        "unit,trial,time_ms\n0,0,10\n0,1,20\n1,2,30\n",
+    )
+    .unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "analyze",
+            "timescales",
+            "spikes.csv",
+            "--stop-ms",
+            "1000",
+            "--ci",
+            "0.9",
+            "--bias-correct",
+        ],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("0 fitted, no mean τ"), "{stdout}");
+    assert!(stdout.contains("corrected τ: no unit\n"), "{stdout}");
+    assert!(
+        stdout.contains("pooled τ: no unit with a finite autocorrelation"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("NaN") && !stdout.contains("-0.0"),
+        "{stdout}"
+    );
+}
