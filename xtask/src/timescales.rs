@@ -375,7 +375,12 @@ fn figures(out: &Path, cases: &[Case], units: usize, level: f64) -> Result<()> {
     bar_chart(
         &out.join("coverage.png"),
         &Axes::new(
-            &format!("Coverage of {:.0} % bootstrap intervals", level * 100.0),
+            &format!(
+                "Coverage of {:.0} % bootstrap intervals (target {:.0}–{:.0} %)",
+                level * 100.0,
+                level * 100.0 - 5.0,
+                level * 100.0 + 5.0
+            ),
             "design",
             "coverage",
         ),
