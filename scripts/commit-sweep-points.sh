@@ -4,6 +4,7 @@
 # and final weights. Points still running are left out, so no half-trained
 # checkpoint enters the history. Usage: scripts/commit-sweep-points.sh DIR
 set -euo pipefail
+shopt -s nullglob
 dir=${1:?usage: scripts/commit-sweep-points.sh SWEEP_DIR}
 cd "$(git -C "$dir" rev-parse --show-toplevel)"
 dir=$(realpath --relative-to=. "$1")
