@@ -26,6 +26,9 @@ use crate::orhan_ma::banded::{BandedModel, PEAK_ORDER_MIN_FRACTION, peak_order_r
 use crate::orhan_ma::compute::Outcome;
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
+use crate::orhan_ma::task_ordering::{
+    PairedTaskDiff, SiLossCorrelation, paired_task_differences, si_loss_correlations,
+};
 use crate::orhan_ma::train::TrainedNetwork;
 use crate::orhan_ma::untrained::UntrainedCell;
 
@@ -142,6 +145,10 @@ pub struct Measures {
     pub by_task: Vec<TaskSi>,
     /// Task pairs (config order) and each condition against basic.
     pub contrasts: Vec<Contrast>,
+    /// Task pairs over every network with a finite SI, matched by grid cell.
+    pub paired_tasks: Vec<PairedTaskDiff>,
+    /// Within each task, SI against fractional loss.
+    pub si_loss: Vec<SiLossCorrelation>,
     /// Weight profiles and Schur modes of the SI groups.
     pub groups: Option<SiGroups>,
 }
@@ -176,6 +183,8 @@ pub fn measure(
         paired_rho: paired_rho_regression(&inc),
         by_task: si_by_task(&inc),
         contrasts: contrasts(cfg, &inc),
+        paired_tasks: paired_task_differences(&rows, &cfg.tasks),
+        si_loss: si_loss_correlations(&rows, &cfg.tasks),
         groups: si_groups(cfg, networks)?,
     })
 }
@@ -415,6 +424,20 @@ fn regression_statistics(m: &Measures, s: &mut BTreeMap<String, f64>) {
     for c in &m.contrasts {
         s.insert(format!("si_diff_{}_vs_{}", c.a, c.b), c.contrast.diff);
         s.insert(format!("si_diff_p_{}_vs_{}", c.a, c.b), c.contrast.p_value);
+    }
+    for d in &m.paired_tasks {
+        s.insert(
+            format!("si_paired_diff_all_{}_vs_{}", d.a, d.b),
+            d.mean_diff,
+        );
+        s.insert(
+            format!("si_paired_diff_all_p_{}_vs_{}", d.a, d.b),
+            d.p_value,
+        );
+    }
+    for c in &m.si_loss {
+        s.insert(format!("si_loss_spearman_{}", c.task), c.spearman_r);
+        s.insert(format!("si_loss_spearman_p_{}", c.task), c.p_value);
     }
 }
 

@@ -15,6 +15,7 @@ pub mod grid;
 pub mod measures;
 pub mod network;
 pub mod report;
+pub mod task_ordering;
 pub mod train;
 pub mod untrained;
 

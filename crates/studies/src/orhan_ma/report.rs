@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::io::write_csv;
 use crate::orhan_ma::aggregate::{Factor, FactorRegression, TaskSi};
 use crate::orhan_ma::compute::Outcome;
+use crate::orhan_ma::task_ordering::{PairedTaskDiff, SiLossCorrelation};
 use crate::regress::Summary;
 
 /// Write `networks.csv` (one row per trained network) and
@@ -26,6 +27,7 @@ pub fn report(outcome: &Outcome, summary: &Summary) -> String {
         &summary.statistics,
         &outcome.measures.regressions,
         &outcome.measures.by_task,
+        &ordering_diagnostics(&outcome.measures.paired_tasks, &outcome.measures.si_loss),
         outcome.networks.len(),
         outcome.measures.included.len(),
     )
@@ -36,13 +38,14 @@ fn report_markdown(
     stats: &BTreeMap<String, f64>,
     regressions: &[FactorRegression],
     by_task: &[TaskSi],
+    ordering: &str,
     n_total: usize,
     n_included: usize,
 ) -> String {
     [
         header(scale, stats, n_total, n_included),
         regression_section(stats, regressions),
-        task_section(stats, by_task),
+        task_section(stats, by_task, ordering),
         profile_section(stats),
         all_statistics(stats),
     ]
@@ -142,7 +145,7 @@ fn regression_section(stats: &BTreeMap<String, f64>, regressions: &[FactorRegres
     s
 }
 /// SI by task (Fig. 3a) and training success.
-fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi]) -> String {
+fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi], ordering: &str) -> String {
     let mut s = String::new();
     let g = |k: &str| stat(stats, k);
     let _ = writeln!(s, "## SI by task\n");
@@ -155,12 +158,53 @@ fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi]) -> String {
         let _ = writeln!(s, "| {} | {:.3} ± {:.3} | {} |", t.task, t.mean, t.sem, t.n);
     }
     let _ = writeln!(s, "\n![SI by task](si_by_task.png)\n");
+    s.push_str(ordering);
     let _ = writeln!(s, "## Training success\n");
     let _ = writeln!(
         s,
         "Fraction of networks within the success threshold: {:.2}. Published: ≈ 0.60 for ReLU networks, ≈ 0.093 for clipped ReLU (Supp. Fig. 8d), at 25,001 iterations and N = 500.\n",
         g("success_rate")
     );
+    s
+}
+/// The task ordering over every network, matched by grid cell, and SI
+/// against fractional loss within each task (see `task_ordering`).
+fn ordering_diagnostics(paired: &[PairedTaskDiff], si_loss: &[SiLossCorrelation]) -> String {
+    let mut s = String::new();
+    if !paired.is_empty() {
+        let diffs: Vec<String> = paired
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} − {} {:+.3} ± {:.3} (n = {}, p = {:.2e})",
+                    d.a, d.b, d.mean_diff, d.std_error, d.n_pairs, d.p_value
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "Over every network with a finite SI, successful or not, matched by grid cell \
+             (condition, λ0, σ0, ρ, g, replicate; paired t-tests), SI differences: {}.\n",
+            diffs.join("; ")
+        );
+    }
+    if !si_loss.is_empty() {
+        let rs: Vec<String> = si_loss
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:+.2} (n = {}, p = {:.2e})",
+                    c.task, c.spearman_r, c.n, c.p_value
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "Within each task, Spearman correlation of SI with test fractional loss \
+             (negative: networks that learned further are more sequential): {}.\n",
+            rs.join("; ")
+        );
+    }
     s
 }
 /// Weight profiles, Schur modes, the untrained grid and the banded model.

@@ -1,0 +1,194 @@
+//! Diagnostics of the task ordering of SI (Orhan & Ma 2019, Fig. 3a: 2AFC
+//! the most sequential task, DE-1 and DE-2 the most persistent).
+//!
+//! The published comparison is over successful networks only. When training
+//! success differs between tasks, which grid cells (λ0, σ0, ρ) a task's
+//! successful networks come from differs too, and SI depends on those cells
+//! (Fig. 2). Two measures separate the task effect from that composition and
+//! from how far training went:
+//! * [`paired_task_differences`]: over every network with a finite SI,
+//!   successful or not, the SI difference between two tasks matched by grid
+//!   cell (condition, λ0, σ0, ρ, g, replicate), with a paired t-test;
+//! * [`si_loss_correlations`]: within each task, the Spearman correlation of
+//!   SI with the test fractional loss — negative when networks become more
+//!   sequential as they learn, so that a task trained less far reads as more
+//!   persistent.
+
+use std::collections::BTreeMap;
+
+use wm_analysis::stats::{spearman, ttest_paired};
+
+use crate::orhan_ma::aggregate::NetworkResult;
+
+/// The SI difference between two tasks over networks matched by grid cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedTaskDiff {
+    /// Task a.
+    pub a: String,
+    /// Task b.
+    pub b: String,
+    /// Matched pairs (cells where both networks have a finite SI).
+    pub n_pairs: usize,
+    /// Mean of SI(a) − SI(b) over the pairs.
+    pub mean_diff: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// Two-sided paired t-test p-value.
+    pub p_value: f64,
+}
+
+/// Within one task, the Spearman correlation of SI with fractional loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiLossCorrelation {
+    /// Task name.
+    pub task: String,
+    /// Networks with a finite SI and a finite fractional loss.
+    pub n: usize,
+    /// Spearman ρ of SI on fractional loss.
+    pub spearman_r: f64,
+    /// Its two-sided p-value.
+    pub p_value: f64,
+}
+
+/// The grid cell of a network apart from its task: condition, λ0, σ0, ρ,
+/// g (as bit patterns, so that equal floats match) and replicate.
+type Cell = (String, u64, u64, u64, u64, usize);
+
+fn cell(r: &NetworkResult) -> Cell {
+    (
+        r.condition.name().to_string(),
+        r.lambda0.to_bits(),
+        r.sigma0.to_bits(),
+        r.rho.to_bits(),
+        r.input_gain.to_bits(),
+        r.replicate,
+    )
+}
+
+/// Paired SI differences for every pair of `tasks` (in the order given),
+/// over all networks with a finite SI; a pair with fewer than two matched
+/// cells or constant differences is left out.
+pub fn paired_task_differences(rows: &[NetworkResult], tasks: &[String]) -> Vec<PairedTaskDiff> {
+    let mut by_task: BTreeMap<&str, BTreeMap<Cell, f64>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.si.is_finite()) {
+        by_task
+            .entry(r.task.as_str())
+            .or_default()
+            .insert(cell(r), r.si);
+    }
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, a) in tasks.iter().enumerate() {
+        for b in &tasks[i + 1..] {
+            let sa = by_task.get(a.as_str()).unwrap_or(&empty);
+            let sb = by_task.get(b.as_str()).unwrap_or(&empty);
+            let (x, y): (Vec<f64>, Vec<f64>) = sa
+                .iter()
+                .filter_map(|(c, &si_a)| sb.get(c).map(|&si_b| (si_a, si_b)))
+                .unzip();
+            if let Ok(t) = ttest_paired(&x, &y) {
+                out.push(PairedTaskDiff {
+                    a: a.clone(),
+                    b: b.clone(),
+                    n_pairs: x.len(),
+                    mean_diff: t.estimate,
+                    std_error: t.std_error,
+                    p_value: t.p_value,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Spearman correlation of SI with fractional loss within each of `tasks`;
+/// a task with fewer than three usable networks or no spread is left out.
+pub fn si_loss_correlations(rows: &[NetworkResult], tasks: &[String]) -> Vec<SiLossCorrelation> {
+    tasks
+        .iter()
+        .filter_map(|task| {
+            let (loss, si): (Vec<f64>, Vec<f64>) = rows
+                .iter()
+                .filter(|r| &r.task == task && r.si.is_finite() && r.fractional_loss.is_finite())
+                .map(|r| (r.fractional_loss, r.si))
+                .unzip();
+            if loss.len() < 3 {
+                return None;
+            }
+            let c = spearman(&loss, &si).ok()?;
+            c.r.is_finite().then(|| SiLossCorrelation {
+                task: task.clone(),
+                n: c.n,
+                spearman_r: c.r,
+                p_value: c.p_value,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orhan_ma::config::Condition;
+
+    fn net(task: &str, sigma0: f64, replicate: usize, si: f64, loss: f64) -> NetworkResult {
+        NetworkResult {
+            index: 0,
+            task: task.into(),
+            condition: Condition::Basic,
+            lambda0: 0.9,
+            sigma0,
+            rho: 0.0,
+            input_gain: 1.0,
+            replicate,
+            seed: 0,
+            fractional_loss: loss,
+            accuracy: f64::NAN,
+            success: loss < 0.5,
+            si,
+            si_nan_trials: 0,
+            si_inf_trials: 0,
+            n_active: 10.0,
+            diverged: false,
+            train_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn pairs_match_cells_and_skip_non_finite_si() {
+        // Cells (σ0, replicate): A − B = 1, 2, 3 where both are finite; the
+        // cell (0.2, 1) has a NaN SI for B and must not be paired; A's
+        // extra cell (0.3, 0) has no partner.
+        let rows = vec![
+            net("A", 0.1, 0, 5.0, 0.1),
+            net("B", 0.1, 0, 4.0, 0.1),
+            net("A", 0.1, 1, 6.0, 0.1),
+            net("B", 0.1, 1, 4.0, 0.1),
+            net("A", 0.2, 0, 7.0, 0.1),
+            net("B", 0.2, 0, 4.0, 0.1),
+            net("A", 0.2, 1, 9.0, 0.1),
+            net("B", 0.2, 1, f64::NAN, 0.1),
+            net("A", 0.3, 0, 1.0, 0.1),
+        ];
+        let d = paired_task_differences(&rows, &["A".into(), "B".into()]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].n_pairs, 3);
+        assert!((d[0].mean_diff - 2.0).abs() < 1e-12);
+        // Differences 1, 2, 3: s = 1, SE = 1/√3, t = 2√3 on 2 df, p = 0.0742.
+        assert!((d[0].std_error - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+        assert!((d[0].p_value - 0.074_180).abs() < 1e-5, "{}", d[0].p_value);
+    }
+
+    #[test]
+    fn si_falling_with_loss_gives_a_negative_rank_correlation() {
+        let rows: Vec<NetworkResult> = (0..6)
+            .map(|i| net("A", 0.1, i, 10.0 - i as f64, 0.2 * i as f64))
+            .chain([net("B", 0.1, 0, 1.0, 0.1), net("B", 0.1, 1, 2.0, 0.2)])
+            .collect();
+        let c = si_loss_correlations(&rows, &["A".into(), "B".into()]);
+        // B has two networks only: left out.
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].n, 6);
+        assert!((c[0].spearman_r + 1.0).abs() < 1e-12);
+    }
+}
