@@ -8,8 +8,10 @@
 
 use std::collections::BTreeMap;
 
+use wm_analysis::odr::median;
 use wm_analysis::stats::{
-    AnovaResult, RankTestResult, TestResult, finite_mean, mann_whitney_u, mean_sem, ttest_student,
+    AnovaResult, Correlation, RankTestResult, TestResult, finite_mean, mann_whitney_u, mean_sem,
+    pearson, ttest_paired, ttest_student, ttest_welch,
 };
 
 use crate::xie::config::Condition;
@@ -17,7 +19,7 @@ use crate::xie::maps::{ActivityMap, SortedWeights};
 use crate::xie::network::{
     CheckpointRow, NetworkAnalysis, NetworkRow, SingleCheckpoint, StagePart,
 };
-use crate::xie::recording::{BehaviourAnalysis, CheckpointAnalysis};
+use crate::xie::recording::{BehaviourAnalysis, CheckpointAnalysis, ErrorKinds};
 use crate::xie::train::Stage;
 
 /// Bins of the endpoint histograms over 0–180° (Xie et al. 2022, Fig. 2).
@@ -81,6 +83,28 @@ pub struct StagePooled {
     /// weigh no more than other observations (a diagnostic beside the
     /// paper's t-test, not a published statistic).
     pub rank_test: Option<RankTestResult>,
+    /// Mean normalised delay rate at the preferred location over direction
+    /// errors only (released fixation, saccade outside the tolerance).
+    pub direction_error_rate_norm: f64,
+    /// Student t-test of the correct observations against those.
+    pub test_direction: Option<TestResult>,
+    /// Mann–Whitney U test of the same.
+    pub rank_direction: Option<RankTestResult>,
+    /// Error trials of each kind over the stage's recordings (configured pairing).
+    pub error_kinds: ErrorKinds,
+    /// Within checkpoints: paired t-test of correct minus error observations
+    /// of the same unit in the same checkpoint (units with both).
+    pub within_checkpoint: Option<TestResult>,
+    /// Composition: Welch t-test of the correct observations of units with
+    /// no error observation against those of units with one. The pooled
+    /// correct − error difference is the sum of this part (all correct
+    /// observations against the matched ones) and the within part.
+    pub composition: Option<TestResult>,
+    /// Between checkpoints: Pearson r of a checkpoint's accuracy with its
+    /// delay units' mean normalised correct-trial delay rate. Xie et al.
+    /// (2022, Results, "Unit activity and behaviour") attribute the
+    /// published difference mostly to this between-instance part.
+    pub between_checkpoints: Option<Correlation>,
     /// Mean normalised PSTH at the preferred location over checkpoints, correct trials, `[T]`.
     pub psth_correct: Vec<f64>,
     /// The same over error trials.
@@ -98,6 +122,9 @@ pub struct EndpointHistogram {
     /// Fraction of these trials in each of [`ENDPOINT_BINS`] bins of the
     /// distance from the cue over 0–180°.
     pub density: Vec<f64>,
+    /// Median distance from the cue over the trials with a defined
+    /// direction, degrees (NaN if none).
+    pub median_deg: f64,
 }
 
 /// The single analysed checkpoints of a condition's networks, pooled.
@@ -187,17 +214,19 @@ fn condition_measures(c: Condition, nets: &[&NetworkAnalysis]) -> ConditionMeasu
 }
 
 /// The correct and error observations of one pairing pooled over `parts`
-/// (finite ones only), their means, the Student t-test between them and
-/// the Mann–Whitney U test.
+/// (finite ones only), with `errors` choosing which error observations
+/// (all error trials or direction errors only): their means, the Student
+/// t-test between them and the Mann–Whitney U test.
 fn correct_vs_error(
     parts: &[&StagePart],
     pick: impl Fn(&StagePart) -> Option<&CheckpointAnalysis>,
+    errors: fn(&CheckpointAnalysis) -> &Vec<f64>,
 ) -> (f64, f64, Option<TestResult>, Option<RankTestResult>) {
     let (mut cr, mut er) = (Vec::new(), Vec::new());
     for p in parts {
         if let Some(a) = pick(p) {
             cr.extend(a.correct_rate.iter().copied().filter(|v| v.is_finite()));
-            er.extend(a.error_rate.iter().copied().filter(|v| v.is_finite()));
+            er.extend(errors(a).iter().copied().filter(|v| v.is_finite()));
         }
     }
     (
@@ -206,6 +235,49 @@ fn correct_vs_error(
         ttest_student(&cr, &er).ok(),
         mann_whitney_u(&cr, &er).ok(),
     )
+}
+
+/// Paired t-test of correct minus error observations of the same unit in
+/// the same checkpoint (configured pairing), over the pairs where both are
+/// finite: the difference with no between-checkpoint part.
+fn within_checkpoint(parts: &[&StagePart]) -> Option<TestResult> {
+    let (c, e): (Vec<f64>, Vec<f64>) = parts
+        .iter()
+        .flat_map(|p| p.main.correct_rate.iter().zip(&p.main.error_rate))
+        .filter(|(c, e)| c.is_finite() && e.is_finite())
+        .map(|(&c, &e)| (c, e))
+        .unzip();
+    ttest_paired(&c, &e).ok()
+}
+
+/// Welch t-test of the correct observations of units without a finite error
+/// observation against those of units with one (configured pairing).
+fn composition(parts: &[&StagePart]) -> Option<TestResult> {
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for p in parts {
+        for (&c, &e) in p.main.correct_rate.iter().zip(&p.main.error_rate) {
+            if c.is_finite() {
+                if e.is_finite() {
+                    &mut with
+                } else {
+                    &mut without
+                }
+                .push(c);
+            }
+        }
+    }
+    ttest_welch(&without, &with).ok()
+}
+
+/// Pearson r across checkpoints of accuracy with the mean normalised
+/// correct-trial delay rate of the checkpoint's delay units.
+fn between_checkpoints(parts: &[&StagePart]) -> Option<Correlation> {
+    let (acc, rate): (Vec<f64>, Vec<f64>) = parts
+        .iter()
+        .map(|p| (p.main.accuracy, finite_mean(&p.main.correct_rate)))
+        .filter(|(a, r)| a.is_finite() && r.is_finite())
+        .unzip();
+    pearson(&acc, &rate).ok()
 }
 
 /// The PSTH `pick` of the configured pairing averaged over `parts`, step by
@@ -227,32 +299,47 @@ fn mean_psth(parts: &[&StagePart], pick: fn(&CheckpointAnalysis) -> &Vec<f64>) -
 /// The endpoint histogram of the correct (`want`) or error trials of `parts`.
 fn endpoint_histogram(parts: &[&StagePart], want: bool) -> Option<EndpointHistogram> {
     let mut h = [0.0; ENDPOINT_BINS];
-    let mut n = 0.0;
+    let mut distances = Vec::new();
     for p in parts {
         for &(d, correct) in &p.endpoints {
             if correct == want {
                 let bin = ((d / 180.0 * ENDPOINT_BINS as f64) as usize).min(ENDPOINT_BINS - 1);
                 h[bin] += 1.0;
-                n += 1.0;
+                distances.push(d);
             }
         }
     }
+    let n = distances.len() as f64;
     (n > 0.0).then(|| EndpointHistogram {
         fraction: n / parts.iter().map(|p| p.endpoints.len()).sum::<usize>() as f64,
         density: h.iter().map(|v| v / n).collect(),
+        median_deg: median(&distances),
     })
 }
 
 fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
     let (correct_rate_norm, error_rate_norm, test, rank_test) =
-        correct_vs_error(parts, |p| Some(&p.main));
-    let (_, _, test_other, _) = correct_vs_error(parts, |p| p.other.as_ref());
+        correct_vs_error(parts, |p| Some(&p.main), |a| &a.error_rate);
+    let (_, _, test_other, _) = correct_vs_error(parts, |p| p.other.as_ref(), |a| &a.error_rate);
+    let (_, direction_error_rate_norm, test_direction, rank_direction) =
+        correct_vs_error(parts, |p| Some(&p.main), |a| &a.direction_error_rate);
+    let error_kinds = parts.iter().fold(ErrorKinds::default(), |k, p| ErrorKinds {
+        direction: k.direction + p.main.error_kinds.direction,
+        fixation: k.fixation + p.main.error_kinds.fixation,
+    });
     StagePooled {
         correct_rate_norm,
         error_rate_norm,
         test,
         test_other,
         rank_test,
+        direction_error_rate_norm,
+        test_direction,
+        rank_direction,
+        error_kinds,
+        within_checkpoint: within_checkpoint(parts),
+        composition: composition(parts),
+        between_checkpoints: between_checkpoints(parts),
         psth_correct: mean_psth(parts, |a| &a.psth_correct),
         psth_error: mean_psth(parts, |a| &a.psth_error),
         endpoints_correct: endpoint_histogram(parts, true),
@@ -409,12 +496,60 @@ fn stage_statistics(st: &StageMeasures) -> Vec<(String, f64)> {
         ));
         v.push((format!("{s}_correct_vs_error_rank_p"), r.p_value));
     }
+    v.push((
+        format!("{s}_n_direction_errors"),
+        p.error_kinds.direction as f64,
+    ));
+    v.push((
+        format!("{s}_n_fixation_errors"),
+        p.error_kinds.fixation as f64,
+    ));
+    v.push((
+        format!("{s}_direction_error_rate_norm"),
+        p.direction_error_rate_norm,
+    ));
+    if let Some(t) = &p.test_direction {
+        v.push((format!("{s}_correct_vs_direction_error_t"), t.statistic));
+        v.push((format!("{s}_correct_vs_direction_error_df"), t.df));
+        v.push((format!("{s}_correct_vs_direction_error_p"), t.p_value));
+    }
+    if let Some(t) = &p.within_checkpoint {
+        v.push((format!("{s}_correct_minus_error_within_t"), t.statistic));
+        v.push((format!("{s}_correct_minus_error_within_p"), t.p_value));
+        v.push((format!("{s}_correct_minus_error_within_mean"), t.estimate));
+    }
+    if let Some(t) = &p.composition {
+        v.push((
+            format!("{s}_correct_units_without_minus_with_error_t"),
+            t.statistic,
+        ));
+        v.push((
+            format!("{s}_correct_units_without_minus_with_error_p"),
+            t.p_value,
+        ));
+        v.push((
+            format!("{s}_correct_units_without_minus_with_error_mean"),
+            t.estimate,
+        ));
+    }
+    if let Some(c) = &p.between_checkpoints {
+        v.push((format!("{s}_accuracy_vs_delay_rate_r"), c.r));
+        v.push((format!("{s}_accuracy_vs_delay_rate_p"), c.p_value));
+    }
+    if let Some(r) = &p.rank_direction {
+        v.push((
+            format!("{s}_correct_vs_direction_error_prob_superiority"),
+            r.prob_superiority,
+        ));
+        v.push((format!("{s}_correct_vs_direction_error_rank_p"), r.p_value));
+    }
     for (label, h) in [
         ("correct", &p.endpoints_correct),
         ("error", &p.endpoints_error),
     ] {
         if let Some(h) = h {
             v.push((format!("{s}_endpoint_{label}_fraction"), h.fraction));
+            v.push((format!("{s}_endpoint_{label}_median_deg"), h.median_deg));
         }
     }
     v
@@ -432,7 +567,12 @@ mod tests {
                 delay_units: (0..correct.len()).collect(),
                 preferred: vec![0; correct.len()],
                 correct_rate: correct,
+                direction_error_rate: error.clone(),
                 error_rate: error,
+                error_kinds: ErrorKinds {
+                    direction: 2,
+                    fixation: 1,
+                },
                 psth_correct: vec![1.0, 3.0],
                 psth_error: vec![f64::NAN],
             },
@@ -479,8 +619,52 @@ mod tests {
         assert!((t.statistic - 1.5 / (0.5f64 * 7.0 / 12.0).sqrt()).abs() < 1e-12);
         assert_eq!(t.df, 5.0);
         assert!(p.test_other.is_none());
+        // Error kinds add over checkpoints.
+        assert_eq!(
+            p.error_kinds,
+            ErrorKinds {
+                direction: 4,
+                fixation: 2
+            }
+        );
         assert_eq!(p.psth_correct, vec![2.0, 3.0]);
         assert!(p.psth_error[0].is_nan());
+        // Within: pairs (1, 0), (2, 1), (3, 0.5): differences 1, 1, 2.5,
+        // mean 1.5, s.d. √0.75, SE 0.5, t = 3 on 2 df.
+        let w = p.within_checkpoint.unwrap();
+        assert!((w.estimate - 1.5).abs() < 1e-12);
+        assert!((w.statistic - 3.0).abs() < 1e-12);
+        // Every unit with a correct observation has an error one: no
+        // composition contrast; equal accuracies: no between correlation.
+        assert!(p.composition.is_none());
+        assert!(p.between_checkpoints.is_none());
+    }
+
+    /// Composition compares the correct observations of units without an
+    /// error observation with those of units with one; between correlates
+    /// checkpoint accuracy with the mean correct observation.
+    #[test]
+    fn composition_and_between_parts_follow_their_definitions() {
+        let mut a = part(
+            vec![],
+            vec![4.0, 6.0, 1.0, 2.0],
+            vec![f64::NAN, f64::NAN, 0.0, 1.0],
+        );
+        a.main.accuracy = 0.9;
+        let mut b = part(vec![], vec![1.0], vec![f64::NAN]);
+        b.main.accuracy = 0.5;
+        let mut c = part(vec![], vec![2.0], vec![f64::NAN]);
+        c.main.accuracy = 0.6;
+        let p = stage_pooled(&[&a, &b, &c]);
+        // Without: {4, 6, 1, 2}, with: {1, 2}: difference 3.25 − 1.5.
+        let t = p.composition.unwrap();
+        assert!((t.estimate - 1.75).abs() < 1e-12);
+        // Checkpoint means 3.25, 1, 2 against accuracies 0.9, 0.5, 0.6.
+        let r = p.between_checkpoints.unwrap();
+        // By hand: Sxy = 0.458333, Sxx = 0.086667, Syy = 2.541667.
+        let want = 0.458_333_333 / (0.086_666_667_f64 * 2.541_666_667).sqrt();
+        assert!((r.r - want).abs() < 1e-8, "{} vs {want}", r.r);
+        assert_eq!(r.n, 3);
     }
 
     /// With the cue at location R/4 (90°), units preferring within 45° of it

@@ -14,9 +14,10 @@ use std::ops::Range;
 use ndarray::Array2;
 use serde::Serialize;
 use wm_analysis::odr::{median, population_fano_factor, toward_preferred_sign};
+use wm_analysis::ring::circular_distance;
 use wm_analysis::ring::{AlignedTuning, align_tuning};
 use wm_analysis::stats::{AnovaResult, anova_one_way, finite_mean, pearson, ttest_paired};
-use wm_tasks::xie::{Layout, TrialOutcome};
+use wm_tasks::xie::{CORRECT_TOLERANCE, FIXATION_RELEASE, Layout, TrialOutcome};
 
 use crate::xie::config::DelayUnitRule;
 
@@ -127,10 +128,52 @@ pub struct CheckpointAnalysis {
     pub correct_rate: Vec<f64>,
     /// The same over error trials (NaN without error trials there).
     pub error_rate: Vec<f64>,
+    /// The same over direction errors only (NaN without one there).
+    pub direction_error_rate: Vec<f64>,
+    /// Trials of each kind of error over the whole recording.
+    pub error_kinds: ErrorKinds,
     /// Normalised PSTH at the preferred location, correct trials, averaged over delay units (NaN-mean), `[T]`.
     pub psth_correct: Vec<f64>,
     /// The same for error trials.
     pub psth_error: Vec<f64>,
+}
+
+/// Why the error trials of a recording failed the correct-trial rule.
+///
+/// A *direction error* released fixation and saccaded more than the
+/// tolerance (36°) away from the cue: the memory was lost or drifted. A
+/// *fixation error* never released fixation at the response: the trial
+/// failed on timing, whatever the memory held. Xie et al. (2022) pool both
+/// as error trials; separating them asks which kind carries the weaker
+/// delay activity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorKinds {
+    /// Released, but decoded outside the tolerance (or undefined).
+    pub direction: usize,
+    /// Fixation output still ≥ 0.5 at the response.
+    pub fixation: usize,
+}
+
+/// Whether an error trial is a direction error: fixation released, but the
+/// decoded direction outside the tolerance (a NaN direction counts).
+fn is_direction_error(o: &TrialOutcome) -> bool {
+    !o.correct
+        && o.fixation < FIXATION_RELEASE
+        && circular_distance(o.decoded, o.answer).partial_cmp(&CORRECT_TOLERANCE)
+            != Some(std::cmp::Ordering::Less)
+}
+
+impl ErrorKinds {
+    /// Count the error kinds of `outcomes`.
+    pub fn of(outcomes: &[TrialOutcome]) -> Self {
+        Self {
+            direction: outcomes.iter().filter(|o| is_direction_error(o)).count(),
+            fixation: outcomes
+                .iter()
+                .filter(|o| !o.correct && o.fixation >= FIXATION_RELEASE)
+                .count(),
+        }
+    }
 }
 
 /// Delay units: with [`DelayUnitRule::Lax`] (Xie's code) a unit
@@ -184,6 +227,10 @@ pub fn analyse_checkpoint(
     let error_at: Vec<Vec<usize>> = (0..n_loc)
         .map(|l| trials_at(l, repeats, outcomes, |o| !o.correct))
         .collect();
+    let direction_error_at: Vec<Vec<usize>> = (0..n_loc)
+        .map(|l| trials_at(l, repeats, outcomes, is_direction_error))
+        .collect();
+    let mut direction_error_rate = Vec::with_capacity(units.len());
     let mut preferred = Vec::with_capacity(units.len());
     let mut correct_rate = Vec::with_capacity(units.len());
     let mut error_rate = Vec::with_capacity(units.len());
@@ -198,6 +245,13 @@ pub fn analyse_checkpoint(
         preferred.push(pref);
         correct_rate.push(normalised(r, i, &correct_at[pref], &ep.delay, &ep.fixation));
         error_rate.push(normalised(r, i, &error_at[pref], &ep.delay, &ep.fixation));
+        direction_error_rate.push(normalised(
+            r,
+            i,
+            &direction_error_at[pref],
+            &ep.delay,
+            &ep.fixation,
+        ));
         for (trials, psth) in [
             (&correct_at[pref], &mut psth_c),
             (&error_at[pref], &mut psth_e),
@@ -217,6 +271,8 @@ pub fn analyse_checkpoint(
         preferred,
         correct_rate,
         error_rate,
+        direction_error_rate,
+        error_kinds: ErrorKinds::of(outcomes),
         psth_correct: psth_c.into_iter().map(finite_mean).collect(),
         psth_error: psth_e.into_iter().map(finite_mean).collect(),
     }
@@ -519,6 +575,46 @@ mod tests {
         assert!((a.psth_correct[3] - 2.0).abs() < 1e-6);
         assert!(a.psth_correct[0].abs() < 1e-6);
         assert!((a.accuracy - 5.0 / 6.0).abs() < 1e-12);
+    }
+
+    /// One location × 3 trials, one unit (baseline 1 Hz): a correct trial
+    /// (delay 3 Hz), a fixation error (2 Hz) and a direction error (1 Hz).
+    /// All errors average to ρ = 0.5, direction errors alone to ρ = 0.
+    #[test]
+    fn direction_errors_are_told_apart_from_fixation_errors() {
+        let rates_per_trial = [0.06f32, 0.04, 0.02];
+        let mut v = vec![0.02f32; 3 * 3];
+        for (b, &d) in rates_per_trial.iter().enumerate() {
+            v[2 * 3 + b] = d;
+        }
+        let r = Rates {
+            values: &v,
+            n_steps: 3,
+            n_trials: 3,
+            n_units: 1,
+        };
+        let ep = Epochs {
+            fixation: 0..1,
+            cue: 1..2,
+            delay: 2..3,
+            last_second: 2..3,
+        };
+        let fixation_error = TrialOutcome {
+            fixation: 0.9,
+            ..outcome(0.0, false)
+        };
+        let outcomes = [outcome(0.0, true), fixation_error, outcome(PI, false)];
+        let a = analyse_checkpoint(&r, &outcomes, 3, &ep, DelayUnitRule::Lax);
+        assert_eq!(
+            a.error_kinds,
+            ErrorKinds {
+                direction: 1,
+                fixation: 1
+            }
+        );
+        assert!((a.correct_rate[0] - 2.0).abs() < 1e-6);
+        assert!((a.error_rate[0] - 0.5).abs() < 1e-6);
+        assert!(a.direction_error_rate[0].abs() < 1e-6);
     }
 
     #[test]

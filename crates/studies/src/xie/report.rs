@@ -65,6 +65,26 @@ fn condition_section(c: &ConditionMeasures) -> String {
     for st in &c.stages {
         s.push_str(&stage_row(st));
     }
+    s.push_str(
+        "\nError trials by kind (a direction error released fixation and saccaded more than 36° from the cue; \
+         a fixation error never released it), and correct trials against direction errors only:\n\n\
+         | stage | direction errors | fixation errors | direction-error ρ | t (df), p | P(correct > direction error), rank p |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for st in &c.stages {
+        s.push_str(&error_kind_row(st));
+    }
+    s.push_str(
+        "\nWhere the correct − error difference comes from. Within: the same unit's correct and error observations in \
+         the same checkpoint (paired t-test). Composition: correct observations of units with no error trial at their \
+         preferred location against those of units with one (Welch); the pooled difference is composition + within. \
+         Between: Pearson r of a checkpoint's accuracy with its delay units' mean correct-trial ρ. Xie et al. (2022) \
+         found the published difference mostly between network instances.\n\n\
+         | stage | within: correct − error ρ, t (df), p | composition: without − with, t (df), p | between: r (checkpoints), p |\n|---|---|---|---|\n",
+    );
+    for st in &c.stages {
+        s.push_str(&within_between_row(st));
+    }
     match &c.behaviour {
         Some(b) => s.push_str(&behaviour_paragraph(b)),
         None => s.push_str("\nNo network reached a stage checkpoint; the single-checkpoint analyses are skipped.\n"),
@@ -100,6 +120,46 @@ fn stage_row(st: &StageMeasures) -> String {
         fmt_t(&p.test),
         fmt_t(&p.test_other)
     )
+}
+
+fn error_kind_row(st: &StageMeasures) -> String {
+    let s = st.stage.name();
+    let Some(p) = &st.pooled else {
+        return format!("| {s} | 0 | 0 | | | |\n");
+    };
+    let t = p.test_direction.as_ref().map_or("—".to_string(), |t| {
+        format!("t({:.0}) = {:.2}, p = {:.3}", t.df, t.statistic, t.p_value)
+    });
+    let rank = p.rank_direction.as_ref().map_or("—".to_string(), |r| {
+        format!("{:.3}, p = {:.3}", r.prob_superiority, r.p_value)
+    });
+    format!(
+        "| {s} | {} | {} | {:.3} | {t} | {rank} |\n",
+        p.error_kinds.direction, p.error_kinds.fixation, p.direction_error_rate_norm,
+    )
+}
+
+fn within_between_row(st: &StageMeasures) -> String {
+    let s = st.stage.name();
+    let Some(p) = &st.pooled else {
+        return format!("| {s} | | | |\n");
+    };
+    let within = p.within_checkpoint.as_ref().map_or("—".to_string(), |t| {
+        format!(
+            "{:.3}, t({:.0}) = {:.2}, p = {:.3}",
+            t.estimate, t.df, t.statistic, t.p_value
+        )
+    });
+    let composition = p.composition.as_ref().map_or("—".to_string(), |t| {
+        format!(
+            "{:.3}, t({:.0}) = {:.2}, p = {:.3}",
+            t.estimate, t.df, t.statistic, t.p_value
+        )
+    });
+    let between = p.between_checkpoints.as_ref().map_or("—".to_string(), |c| {
+        format!("{:.2} ({}), p = {:.3}", c.r, c.n, c.p_value)
+    });
+    format!("| {s} | {within} | {composition} | {between} |\n")
 }
 
 fn behaviour_paragraph(b: &BehaviourMeasures) -> String {
