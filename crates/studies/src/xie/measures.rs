@@ -69,7 +69,7 @@ pub struct StageMeasures {
 
 /// The pooled analyses of a stage with at least one checkpoint.
 pub struct StagePooled {
-    /// Mean normalised delay rate at the preferred location, correct trials,
+    /// Mean normalised last-second delay rate at the preferred location, correct trials,
     /// over every (checkpoint, delay unit).
     pub correct_rate_norm: f64,
     /// The same over error trials.
@@ -83,7 +83,7 @@ pub struct StagePooled {
     /// weigh no more than other observations (a diagnostic beside the
     /// paper's t-test, not a published statistic).
     pub rank_test: Option<RankTestResult>,
-    /// Mean normalised delay rate at the preferred location over direction
+    /// Mean normalised last-second delay rate at the preferred location over direction
     /// errors only (released fixation, saccade outside the tolerance).
     pub direction_error_rate_norm: f64,
     /// Student t-test of the correct observations against those.

@@ -123,8 +123,10 @@ pub struct CheckpointAnalysis {
     /// Preferred location of each delay unit (argmax of the mean normalised
     /// delay rate on correct trials).
     pub preferred: Vec<usize>,
-    /// Per delay unit: mean normalised delay rate at its preferred location,
-    /// correct trials (NaN without correct trials there).
+    /// Per delay unit: mean normalised rate over the last 1 s of the delay
+    /// at its preferred location, correct trials (NaN without correct trials
+    /// there). Xie et al. (2022, Results, Fig. 5) compare "mean activity in
+    /// the last 1 s of the delay period" between correct and error trials.
     pub correct_rate: Vec<f64>,
     /// The same over error trials (NaN without error trials there).
     pub error_rate: Vec<f64>,
@@ -243,13 +245,25 @@ pub fn analyse_checkpoint(
             .collect();
         let pref = argmax(&tuning);
         preferred.push(pref);
-        correct_rate.push(normalised(r, i, &correct_at[pref], &ep.delay, &ep.fixation));
-        error_rate.push(normalised(r, i, &error_at[pref], &ep.delay, &ep.fixation));
+        correct_rate.push(normalised(
+            r,
+            i,
+            &correct_at[pref],
+            &ep.last_second,
+            &ep.fixation,
+        ));
+        error_rate.push(normalised(
+            r,
+            i,
+            &error_at[pref],
+            &ep.last_second,
+            &ep.fixation,
+        ));
         direction_error_rate.push(normalised(
             r,
             i,
             &direction_error_at[pref],
-            &ep.delay,
+            &ep.last_second,
             &ep.fixation,
         ));
         for (trials, psth) in [

@@ -27,7 +27,7 @@ pub fn markdown(cfg: &XieConfig, outcome: &Outcome, summary: &Summary) -> String
          mature (0.65, 0.95], fully trained > 0.95. Delay units by the `{:?}` rule. Rates and behaviour \
          are taken from {} (the other pairing is reported beside it; the original code decodes behaviour \
          from a second pass). Correct-vs-error test: one observation per (checkpoint, delay unit), mean \
-         normalised delay rate at the preferred location, Student t-test (wm's reconstruction: the original \
+         normalised rate over the last 1 s of the delay at the preferred location, Student t-test (wm's reconstruction: the original \
          code has no script for it); beside it, the Mann–Whitney U test of the same observations, \
          P(correct > error) and its p (a diagnostic by ranks, not a published statistic). Paper: fixed 3 s \
          t(2946) = 2.48, p = 0.013; variable delay t(5181) = 18.9; correct > error.\n",
