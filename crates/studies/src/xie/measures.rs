@@ -96,9 +96,10 @@ pub struct StagePooled {
     /// of the same unit in the same checkpoint (units with both).
     pub within_checkpoint: Option<TestResult>,
     /// Composition: Welch t-test of the correct observations of units with
-    /// no error observation against those of units with one. The pooled
-    /// correct − error difference is the sum of this part (all correct
-    /// observations against the matched ones) and the within part.
+    /// no error observation against those of units with one. With f the
+    /// share of correct observations from units without one, the pooled
+    /// correct − error difference is f × this difference plus the within
+    /// difference (up to units with an error observation but no correct one).
     pub composition: Option<TestResult>,
     /// Between checkpoints: Pearson r of a checkpoint's accuracy with its
     /// delay units' mean normalised correct-trial delay rate. Xie et al.

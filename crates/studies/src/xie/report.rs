@@ -77,7 +77,7 @@ fn condition_section(c: &ConditionMeasures) -> String {
     s.push_str(
         "\nWhere the correct − error difference comes from. Within: the same unit's correct and error observations in \
          the same checkpoint (paired t-test). Composition: correct observations of units with no error trial at their \
-         preferred location against those of units with one (Welch); the pooled difference is composition + within. \
+         preferred location against those of units with one (Welch); the pooled difference is within + f × composition, f the share of correct observations from units without an error trial. \
          Between: Pearson r of a checkpoint's accuracy with its delay units' mean correct-trial ρ. Xie et al. (2022) \
          found the published difference mostly between network instances.\n\n\
          | stage | within: correct − error ρ, t (df), p | composition: without − with, t (df), p | between: r (checkpoints), p |\n|---|---|---|---|\n",
