@@ -95,6 +95,9 @@ pub struct StagePooled {
     /// Within checkpoints: paired t-test of correct minus error observations
     /// of the same unit in the same checkpoint (units with both).
     pub within_checkpoint: Option<TestResult>,
+    /// The ODR-with-distractor comparison over the second delay interval,
+    /// `None` when no checkpoint recorded the task.
+    pub distractor: Option<DistractorPooled>,
     /// Composition: Welch t-test of the correct observations of units with
     /// no error observation against those of units with one. With f the
     /// share of correct observations from units without one, the pooled
@@ -114,6 +117,23 @@ pub struct StagePooled {
     pub endpoints_correct: Option<EndpointHistogram>,
     /// Endpoint histogram of the error trials (`None` without any).
     pub endpoints_error: Option<EndpointHistogram>,
+}
+
+/// Correct vs error trials of the ODR with distractor, pooled over a
+/// stage's checkpoints (Xie et al. 2022, Fig. 6C).
+pub struct DistractorPooled {
+    /// Mean normalised second-delay rate at the preferred location, correct trials.
+    pub correct_rate_norm: f64,
+    /// The same over error trials.
+    pub error_rate_norm: f64,
+    /// Student t-test of the pooled observations (the paper's test).
+    pub test: Option<TestResult>,
+    /// Paired t-test within units and checkpoints.
+    pub within: Option<TestResult>,
+    /// Error trials over the stage's recordings.
+    pub error_kinds: ErrorKinds,
+    /// Fraction of the recorded trials correct.
+    pub accuracy: f64,
 }
 
 /// Saccade endpoints of one kind of trial (correct or error) at one stage.
@@ -239,16 +259,40 @@ fn correct_vs_error(
 }
 
 /// Paired t-test of correct minus error observations of the same unit in
-/// the same checkpoint (configured pairing), over the pairs where both are
-/// finite: the difference with no between-checkpoint part.
-fn within_checkpoint(parts: &[&StagePart]) -> Option<TestResult> {
+/// the same checkpoint (the analyses `pick` chooses), over the pairs where
+/// both are finite: the difference with no between-checkpoint part.
+fn within_checkpoint(
+    parts: &[&StagePart],
+    pick: impl Fn(&StagePart) -> Option<&CheckpointAnalysis>,
+) -> Option<TestResult> {
     let (c, e): (Vec<f64>, Vec<f64>) = parts
         .iter()
-        .flat_map(|p| p.main.correct_rate.iter().zip(&p.main.error_rate))
+        .filter_map(|p| pick(p))
+        .flat_map(|a| a.correct_rate.iter().zip(&a.error_rate))
         .filter(|(c, e)| c.is_finite() && e.is_finite())
         .map(|(&c, &e)| (c, e))
         .unzip();
     ttest_paired(&c, &e).ok()
+}
+
+/// The ODR-with-distractor comparison of a stage, when its checkpoints
+/// recorded the task.
+fn distractor_pooled(parts: &[&StagePart]) -> Option<DistractorPooled> {
+    let recorded: Vec<&CheckpointAnalysis> =
+        parts.iter().filter_map(|p| p.distractor.as_ref()).collect();
+    if recorded.is_empty() {
+        return None;
+    }
+    let (correct_rate_norm, error_rate_norm, test, _) =
+        correct_vs_error(parts, |p| p.distractor.as_ref(), |a| &a.error_rate);
+    Some(DistractorPooled {
+        correct_rate_norm,
+        error_rate_norm,
+        test,
+        within: within_checkpoint(parts, |p| p.distractor.as_ref()),
+        error_kinds: recorded.iter().map(|a| a.error_kinds).sum(),
+        accuracy: finite_mean(recorded.iter().map(|a| a.accuracy).collect::<Vec<_>>()),
+    })
 }
 
 /// Welch t-test of the correct observations of units without a finite error
@@ -324,10 +368,7 @@ fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
     let (_, _, test_other, _) = correct_vs_error(parts, |p| p.other.as_ref(), |a| &a.error_rate);
     let (_, direction_error_rate_norm, test_direction, rank_direction) =
         correct_vs_error(parts, |p| Some(&p.main), |a| &a.direction_error_rate);
-    let error_kinds = parts.iter().fold(ErrorKinds::default(), |k, p| ErrorKinds {
-        direction: k.direction + p.main.error_kinds.direction,
-        fixation: k.fixation + p.main.error_kinds.fixation,
-    });
+    let error_kinds = parts.iter().map(|p| p.main.error_kinds).sum();
     StagePooled {
         correct_rate_norm,
         error_rate_norm,
@@ -338,7 +379,8 @@ fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
         test_direction,
         rank_direction,
         error_kinds,
-        within_checkpoint: within_checkpoint(parts),
+        within_checkpoint: within_checkpoint(parts, |p| Some(&p.main)),
+        distractor: distractor_pooled(parts),
         composition: composition(parts),
         between_checkpoints: between_checkpoints(parts),
         psth_correct: mean_psth(parts, |a| &a.psth_correct),
@@ -519,6 +561,31 @@ fn stage_statistics(st: &StageMeasures) -> Vec<(String, f64)> {
         v.push((format!("{s}_correct_minus_error_within_p"), t.p_value));
         v.push((format!("{s}_correct_minus_error_within_mean"), t.estimate));
     }
+    if let Some(d) = &p.distractor {
+        v.push((format!("{s}_odrd_accuracy"), d.accuracy));
+        v.push((format!("{s}_odrd_correct_rate_norm"), d.correct_rate_norm));
+        v.push((format!("{s}_odrd_error_rate_norm"), d.error_rate_norm));
+        v.push((
+            format!("{s}_odrd_n_error_trials"),
+            (d.error_kinds.direction + d.error_kinds.fixation) as f64,
+        ));
+        if let Some(t) = &d.test {
+            v.push((format!("{s}_odrd_correct_vs_error_t"), t.statistic));
+            v.push((format!("{s}_odrd_correct_vs_error_df"), t.df));
+            v.push((format!("{s}_odrd_correct_vs_error_p"), t.p_value));
+        }
+        if let Some(t) = &d.within {
+            v.push((
+                format!("{s}_odrd_correct_minus_error_within_t"),
+                t.statistic,
+            ));
+            v.push((format!("{s}_odrd_correct_minus_error_within_p"), t.p_value));
+            v.push((
+                format!("{s}_odrd_correct_minus_error_within_mean"),
+                t.estimate,
+            ));
+        }
+    }
     if let Some(t) = &p.composition {
         v.push((
             format!("{s}_correct_units_without_minus_with_error_t"),
@@ -578,6 +645,7 @@ mod tests {
                 psth_error: vec![f64::NAN],
             },
             other: None,
+            distractor: None,
             endpoints,
         }
     }
@@ -639,6 +707,35 @@ mod tests {
         // composition contrast; equal accuracies: no between correlation.
         assert!(p.composition.is_none());
         assert!(p.between_checkpoints.is_none());
+    }
+
+    /// The distractor comparison pools only the checkpoints that recorded
+    /// the task, and is absent when none did.
+    #[test]
+    fn the_distractor_comparison_pools_recorded_checkpoints_only() {
+        let a = part(vec![], vec![1.0], vec![0.0]);
+        assert!(stage_pooled(&[&a]).distractor.is_none());
+        let mut b = part(vec![], vec![], vec![]);
+        let mut odrd = part(vec![], vec![3.0, 4.0, f64::NAN], vec![1.0, 1.5, 2.0]).main;
+        odrd.accuracy = 0.75;
+        b.distractor = Some(odrd);
+        let d = stage_pooled(&[&a, &b]).distractor.unwrap();
+        assert_eq!(d.accuracy, 0.75);
+        assert_eq!(d.correct_rate_norm, 3.5);
+        assert_eq!(d.error_rate_norm, 1.5);
+        assert_eq!(
+            d.error_kinds,
+            ErrorKinds {
+                direction: 2,
+                fixation: 1
+            }
+        );
+        // Student t of {3, 4} vs {1, 1.5, 2}: pooled variance (0.5 + 0.5) / 3,
+        // t = 2 / sqrt(1/3 · (1/2 + 1/3)).
+        let t = d.test.unwrap();
+        assert!((t.statistic - 2.0 / (1.0f64 / 3.0 * 5.0 / 6.0).sqrt()).abs() < 1e-12);
+        // Within: pairs (3, 1), (4, 1.5): differences 2 and 2.5.
+        assert!((d.within.unwrap().estimate - 2.25).abs() < 1e-12);
     }
 
     /// Composition compares the correct observations of units without an

@@ -1,6 +1,7 @@
 //! Everything one trained network contributes (Xie et al. 2022, Methods):
 //! the analysed ODR rule's test trials recorded at every stage checkpoint
-//! (capped per stage), and the single analysed checkpoint (the first fully
+//! (capped per stage), with the ODR-with-distractor trials beside them when
+//! the ruleset has that task, and the single analysed checkpoint (the first fully
 //! trained one, else the best) with its rate–behaviour analysis, activity
 //! heat map and sorted recurrent weights.
 
@@ -9,7 +10,7 @@ use rand::SeedableRng;
 use serde::Serialize;
 use wm_analysis::stats::finite_mean;
 use wm_rate_rnn::{Leaky, Noise};
-use wm_tasks::xie::{Mode, TrialOutcome, score_trials};
+use wm_tasks::xie::{Mode, TrialOutcome, XieRule, score_trials};
 use wm_tasks::{TaskRng, XieMultitask, XieTask};
 
 use crate::io::derive_seed;
@@ -91,6 +92,10 @@ pub struct StagePart {
     pub main: CheckpointAnalysis,
     /// Under the other pairing (with `report_both`).
     pub other: Option<CheckpointAnalysis>,
+    /// The ODR-with-distractor trials of the same checkpoint (configured
+    /// pairing), compared over the second delay interval; `None` when the
+    /// ruleset lacks the task.
+    pub distractor: Option<CheckpointAnalysis>,
     /// Saccade endpoints of a recording with training noise: (distance from
     /// the cue in degrees, correct).
     pub endpoints: Vec<(f64, bool)>,
@@ -120,6 +125,26 @@ struct Recorder<'a> {
     task: &'a XieTask,
     ep: Epochs,
     seed: u64,
+    distractor: Option<DistractorTask>,
+}
+
+/// The ODR-with-distractor task of a network and its epochs.
+struct DistractorTask {
+    task: XieTask,
+    ep: Epochs,
+}
+
+impl DistractorTask {
+    /// The network's ODRD task, when its ruleset has one.
+    fn of(cfg: &XieConfig, net: &TrainedNetwork) -> Result<Option<Self>> {
+        let multi = XieMultitask::new(&net.rules, &task_options(cfg))?;
+        Ok(multi.task(XieRule::Odrd).cloned().map(|task| {
+            let probe =
+                task.batch_mode(&mut TaskRng::seed_from_u64(0), 0, Mode::Test { repeats: 1 });
+            let ep = Epochs::of(&task.layout_of(&probe.trials[0]), task.options().dt_ms);
+            Self { task, ep }
+        }))
+    }
 }
 
 /// The analysed ODR task of a trained network.
@@ -143,6 +168,7 @@ pub fn analyse_network(cfg: &XieConfig, net: &TrainedNetwork) -> Result<NetworkA
         task: &task,
         ep: Epochs::of(&lay, task.options().dt_ms),
         seed: derive_seed(net.spec.seed, 7),
+        distractor: DistractorTask::of(cfg, net)?,
     };
     let (stages, checkpoints) = analyse_stages(&rec, net)?;
     let count = |stage| stages.iter().filter(|p| p.stage == stage).count();
@@ -212,14 +238,48 @@ fn analyse_stages(
             test_accuracy: main.accuracy,
             delay_units: main.delay_units.len(),
         });
+        let distractor = rec
+            .distractor
+            .as_ref()
+            .map(|d| analyse_distractor(rec, d))
+            .transpose()?;
         stages.push(StagePart {
             stage: *stage,
             main,
             other,
+            distractor,
             endpoints: endpoints(&noisy, &cues),
         });
     }
     Ok((stages, checkpoints))
+}
+
+/// The loaded checkpoint's ODR-with-distractor test trials under the
+/// configured pairing, analysed for correct vs error in the second delay
+/// interval (Xie et al. 2022, Fig. 6C: t(3157) = 7.3, correct > error).
+fn analyse_distractor(rec: &Recorder, d: &DistractorTask) -> Result<CheckpointAnalysis> {
+    let cfg = rec.cfg;
+    let r = record(
+        rec.model,
+        &d.task,
+        cfg.repeats,
+        Noise::RECORDING,
+        derive_seed(rec.seed, 2),
+        cfg.faithful_unpaired_noise,
+    )?;
+    let rates = Rates {
+        values: &r.rates,
+        n_steps: r.batch.n_steps,
+        n_trials: r.batch.batch_size,
+        n_units: cfg.n_units,
+    };
+    Ok(analyse_checkpoint(
+        &rates,
+        &r.outcomes,
+        cfg.repeats,
+        &d.ep,
+        cfg.delay_unit_rule,
+    ))
 }
 
 /// The single analysed checkpoint: the first fully trained one, else the

@@ -31,23 +31,35 @@ pub struct Epochs {
     pub fixation: Range<usize>,
     /// stim1: the cue.
     pub cue: Range<usize>,
-    /// delay1: cue offset to the response.
+    /// delay1: cue offset to the response, or to the distractor when there
+    /// is one (delay units and preferred locations are read here).
     pub delay: Range<usize>,
-    /// The last 1 s of the delay.
+    /// The last 1 s before the response.
     pub last_second: Range<usize>,
+    /// The window of the correct-vs-error comparison: the last 1 s of the
+    /// delay (Xie et al. 2022, Fig. 5) or, with a distractor, the second
+    /// delay interval from distractor offset to the response (Fig. 6C).
+    pub compared: Range<usize>,
 }
 
 impl Epochs {
     /// The epochs of a trial layout at step `dt_ms`.
     pub fn of(lay: &Layout, dt_ms: f64) -> Self {
         let one_second = (1000.0 / dt_ms).round() as usize;
-        let delay = lay.cue_off..lay.response_on;
-        let last_second = delay.end.saturating_sub(one_second).max(delay.start)..delay.end;
+        let first_delay_end = lay.distractor.map_or(lay.response_on, |(on, _)| on);
+        let delay = lay.cue_off..first_delay_end;
+        let last_second =
+            lay.response_on.saturating_sub(one_second).max(lay.cue_off)..lay.response_on;
+        let compared = match lay.distractor {
+            Some((_, off)) => off..lay.response_on,
+            None => last_second.clone(),
+        };
         Self {
             fixation: 0..lay.cue_on,
             cue: lay.cue_on..lay.cue_off,
             delay,
             last_second,
+            compared,
         }
     }
 }
@@ -123,10 +135,11 @@ pub struct CheckpointAnalysis {
     /// Preferred location of each delay unit (argmax of the mean normalised
     /// delay rate on correct trials).
     pub preferred: Vec<usize>,
-    /// Per delay unit: mean normalised rate over the last 1 s of the delay
-    /// at its preferred location, correct trials (NaN without correct trials
-    /// there). Xie et al. (2022, Results, Fig. 5) compare "mean activity in
-    /// the last 1 s of the delay period" between correct and error trials.
+    /// Per delay unit: mean normalised rate over the compared window
+    /// ([`Epochs::compared`]) at its preferred location, correct trials (NaN
+    /// without correct trials there). Xie et al. (2022, Results, Fig. 5)
+    /// compare "mean activity in the last 1 s of the delay period" between
+    /// correct and error trials.
     pub correct_rate: Vec<f64>,
     /// The same over error trials (NaN without error trials there).
     pub error_rate: Vec<f64>,
@@ -163,6 +176,15 @@ fn is_direction_error(o: &TrialOutcome) -> bool {
         && o.fixation < FIXATION_RELEASE
         && circular_distance(o.decoded, o.answer).partial_cmp(&CORRECT_TOLERANCE)
             != Some(std::cmp::Ordering::Less)
+}
+
+impl std::iter::Sum for ErrorKinds {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |a, b| Self {
+            direction: a.direction + b.direction,
+            fixation: a.fixation + b.fixation,
+        })
+    }
 }
 
 impl ErrorKinds {
@@ -263,7 +285,7 @@ pub fn analyse_checkpoint(
             r,
             i,
             &direction_error_at[pref],
-            &ep.last_second,
+            &ep.compared,
             &ep.fixation,
         ));
         for (trials, psth) in [
@@ -562,6 +584,7 @@ mod tests {
             cue: 1..2,
             delay: 2..4,
             last_second: 3..4,
+            compared: 3..4,
         };
         (v, ep)
     }
@@ -612,6 +635,7 @@ mod tests {
             cue: 1..2,
             delay: 2..3,
             last_second: 2..3,
+            compared: 2..3,
         };
         let fixation_error = TrialOutcome {
             fixation: 0.9,
@@ -629,6 +653,25 @@ mod tests {
         assert!((a.correct_rate[0] - 2.0).abs() < 1e-6);
         assert!((a.error_rate[0] - 0.5).abs() < 1e-6);
         assert!(a.direction_error_rate[0].abs() < 1e-6);
+    }
+
+    /// The ODR compares the last second before the response; with a
+    /// distractor the first delay ends at its onset and the comparison
+    /// covers the second delay interval (distractor offset to response).
+    #[test]
+    fn epochs_follow_the_layout_with_and_without_a_distractor() {
+        use wm_tasks::xie::{XieRule, XieTaskOptions};
+        let opts = XieTaskOptions::default();
+        let dt = opts.dt_ms;
+        let st = |ms: f64| (ms / dt).round() as usize;
+        let odr = Epochs::of(&Layout::new(XieRule::Odr3000, &opts, 0.0), dt);
+        assert_eq!(odr.delay, st(1500.0)..st(4500.0));
+        assert_eq!(odr.compared, st(3500.0)..st(4500.0));
+        assert_eq!(odr.compared, odr.last_second);
+        let odrd = Epochs::of(&Layout::new(XieRule::Odrd, &opts, 0.0), dt);
+        assert_eq!(odrd.fixation, 0..st(1000.0));
+        assert_eq!(odrd.delay, st(1500.0)..st(2000.0));
+        assert_eq!(odrd.compared, st(2500.0)..st(3000.0));
     }
 
     #[test]
@@ -675,6 +718,7 @@ mod tests {
             cue: 1..2,
             delay: 1..3,
             last_second: 2..3,
+            compared: 2..3,
         };
         let b = behaviour_analysis(&r, &outcomes, rep, &ep, &[0]);
         assert!((b.per_unit_r[0] - 1.0).abs() < 1e-4, "{:?}", b.per_unit_r);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use wm_analysis::stats::TestResult;
+use wm_analysis::stats::{RankTestResult, TestResult};
 
 use crate::io::write_csv;
 use crate::regress::Summary;
@@ -74,6 +74,21 @@ fn condition_section(c: &ConditionMeasures) -> String {
     for st in &c.stages {
         s.push_str(&error_kind_row(st));
     }
+    if c.stages
+        .iter()
+        .any(|st| st.pooled.as_ref().is_some_and(|p| p.distractor.is_some()))
+    {
+        s.push_str(
+            "\nODR with distractor (Fig. 6C; paper t(3157) = 7.3, correct > error): the same checkpoints' ODRD test trials, \
+             mean normalised rate over the second delay interval (distractor offset to response) at the preferred location \
+             (read, like the delay units, from the first delay):\n\n\
+             | stage | accuracy | error trials | correct ρ | error ρ | pooled t (df), p | within: correct − error ρ, t (df), p |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for st in &c.stages {
+            s.push_str(&distractor_row(st));
+        }
+    }
     s.push_str(
         "\nWhere the correct − error difference comes from. Within: the same unit's correct and error observations in \
          the same checkpoint (paired t-test). Composition: correct observations of units with no error trial at their \
@@ -99,26 +114,40 @@ fn condition_section(c: &ConditionMeasures) -> String {
     s
 }
 
+/// `t(df) = t, p = p`, or a dash when the test is undefined.
+fn fmt_test(t: Option<&TestResult>) -> String {
+    t.map_or("—".to_string(), |t| {
+        format!("t({:.0}) = {:.2}, p = {:.3}", t.df, t.statistic, t.p_value)
+    })
+}
+
+/// The estimate, then the test, or a dash when the test is undefined.
+fn fmt_estimate(t: Option<&TestResult>) -> String {
+    t.map_or("—".to_string(), |t| {
+        format!("{:.3}, {}", t.estimate, fmt_test(Some(t)))
+    })
+}
+
+/// `P(x > y), p = p` of a rank test, or a dash.
+fn fmt_rank(r: Option<&RankTestResult>) -> String {
+    r.map_or("—".to_string(), |r| {
+        format!("{:.3}, p = {:.3}", r.prob_superiority, r.p_value)
+    })
+}
+
 fn stage_row(st: &StageMeasures) -> String {
     let s = st.stage.name();
     let Some(p) = &st.pooled else {
         return format!("| {s} | 0 | | | | | |\n");
     };
-    let fmt_t = |t: &Option<TestResult>| {
-        t.as_ref().map_or("—".to_string(), |t| {
-            format!("t({:.0}) = {:.2}, p = {:.3}", t.df, t.statistic, t.p_value)
-        })
-    };
-    let rank = p.rank_test.as_ref().map_or("—".to_string(), |r| {
-        format!("{:.3}, p = {:.3}", r.prob_superiority, r.p_value)
-    });
     format!(
-        "| {s} | {} | {:.3} | {:.3} | {} | {} | {rank} |\n",
+        "| {s} | {} | {:.3} | {:.3} | {} | {} | {} |\n",
         st.n_checkpoints,
         p.correct_rate_norm,
         p.error_rate_norm,
-        fmt_t(&p.test),
-        fmt_t(&p.test_other)
+        fmt_test(p.test.as_ref()),
+        fmt_test(p.test_other.as_ref()),
+        fmt_rank(p.rank_test.as_ref()),
     )
 }
 
@@ -127,15 +156,29 @@ fn error_kind_row(st: &StageMeasures) -> String {
     let Some(p) = &st.pooled else {
         return format!("| {s} | 0 | 0 | | | |\n");
     };
-    let t = p.test_direction.as_ref().map_or("—".to_string(), |t| {
-        format!("t({:.0}) = {:.2}, p = {:.3}", t.df, t.statistic, t.p_value)
-    });
-    let rank = p.rank_direction.as_ref().map_or("—".to_string(), |r| {
-        format!("{:.3}, p = {:.3}", r.prob_superiority, r.p_value)
-    });
     format!(
-        "| {s} | {} | {} | {:.3} | {t} | {rank} |\n",
-        p.error_kinds.direction, p.error_kinds.fixation, p.direction_error_rate_norm,
+        "| {s} | {} | {} | {:.3} | {} | {} |\n",
+        p.error_kinds.direction,
+        p.error_kinds.fixation,
+        p.direction_error_rate_norm,
+        fmt_test(p.test_direction.as_ref()),
+        fmt_rank(p.rank_direction.as_ref()),
+    )
+}
+
+fn distractor_row(st: &StageMeasures) -> String {
+    let s = st.stage.name();
+    let Some(d) = st.pooled.as_ref().and_then(|p| p.distractor.as_ref()) else {
+        return format!("| {s} | | | | | | |\n");
+    };
+    format!(
+        "| {s} | {:.3} | {} | {:.3} | {:.3} | {} | {} |\n",
+        d.accuracy,
+        d.error_kinds.direction + d.error_kinds.fixation,
+        d.correct_rate_norm,
+        d.error_rate_norm,
+        fmt_test(d.test.as_ref()),
+        fmt_estimate(d.within.as_ref()),
     )
 }
 
@@ -144,22 +187,14 @@ fn within_between_row(st: &StageMeasures) -> String {
     let Some(p) = &st.pooled else {
         return format!("| {s} | | | |\n");
     };
-    let within = p.within_checkpoint.as_ref().map_or("—".to_string(), |t| {
-        format!(
-            "{:.3}, t({:.0}) = {:.2}, p = {:.3}",
-            t.estimate, t.df, t.statistic, t.p_value
-        )
-    });
-    let composition = p.composition.as_ref().map_or("—".to_string(), |t| {
-        format!(
-            "{:.3}, t({:.0}) = {:.2}, p = {:.3}",
-            t.estimate, t.df, t.statistic, t.p_value
-        )
-    });
     let between = p.between_checkpoints.as_ref().map_or("—".to_string(), |c| {
         format!("{:.2} ({}), p = {:.3}", c.r, c.n, c.p_value)
     });
-    format!("| {s} | {within} | {composition} | {between} |\n")
+    format!(
+        "| {s} | {} | {} | {between} |\n",
+        fmt_estimate(p.within_checkpoint.as_ref()),
+        fmt_estimate(p.composition.as_ref()),
+    )
 }
 
 fn behaviour_paragraph(b: &BehaviourMeasures) -> String {
