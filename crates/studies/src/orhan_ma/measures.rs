@@ -27,7 +27,8 @@ use crate::orhan_ma::compute::Outcome;
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
 use crate::orhan_ma::task_ordering::{
-    PairedTaskDiff, SiLossCorrelation, paired_task_differences, si_loss_correlations,
+    PairedTaskDiff, SiRankCorrelation, paired_task_differences, si_active_correlations,
+    si_loss_correlations,
 };
 use crate::orhan_ma::train::TrainedNetwork;
 use crate::orhan_ma::untrained::UntrainedCell;
@@ -147,8 +148,10 @@ pub struct Measures {
     pub contrasts: Vec<Contrast>,
     /// Task pairs over every network with a finite SI, matched by grid cell.
     pub paired_tasks: Vec<PairedTaskDiff>,
-    /// Within each task, SI against fractional loss.
-    pub si_loss: Vec<SiLossCorrelation>,
+    /// Within each task, SI against fractional loss (every network).
+    pub si_loss: Vec<SiRankCorrelation>,
+    /// Within each task, SI against active units (successful networks).
+    pub si_active: Vec<SiRankCorrelation>,
     /// Weight profiles and Schur modes of the SI groups.
     pub groups: Option<SiGroups>,
 }
@@ -185,6 +188,7 @@ pub fn measure(
         contrasts: contrasts(cfg, &inc),
         paired_tasks: paired_task_differences(&rows, &cfg.tasks),
         si_loss: si_loss_correlations(&rows, &cfg.tasks),
+        si_active: si_active_correlations(&rows, &cfg.tasks),
         groups: si_groups(cfg, networks)?,
     })
 }
@@ -438,6 +442,10 @@ fn regression_statistics(m: &Measures, s: &mut BTreeMap<String, f64>) {
     for c in &m.si_loss {
         s.insert(format!("si_loss_spearman_{}", c.task), c.spearman_r);
         s.insert(format!("si_loss_spearman_p_{}", c.task), c.p_value);
+    }
+    for c in &m.si_active {
+        s.insert(format!("si_active_units_spearman_{}", c.task), c.spearman_r);
+        s.insert(format!("si_active_units_spearman_p_{}", c.task), c.p_value);
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::io::write_csv;
 use crate::orhan_ma::aggregate::{Factor, FactorRegression, TaskSi};
 use crate::orhan_ma::compute::Outcome;
-use crate::orhan_ma::task_ordering::{PairedTaskDiff, SiLossCorrelation};
+use crate::orhan_ma::task_ordering::{PairedTaskDiff, SiRankCorrelation};
 use crate::regress::Summary;
 
 /// Write `networks.csv` (one row per trained network) and
@@ -27,7 +27,11 @@ pub fn report(outcome: &Outcome, summary: &Summary) -> String {
         &summary.statistics,
         &outcome.measures.regressions,
         &outcome.measures.by_task,
-        &ordering_diagnostics(&outcome.measures.paired_tasks, &outcome.measures.si_loss),
+        &ordering_diagnostics(
+            &outcome.measures.paired_tasks,
+            &outcome.measures.si_loss,
+            &outcome.measures.si_active,
+        ),
         outcome.networks.len(),
         outcome.measures.included.len(),
     )
@@ -169,7 +173,11 @@ fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi], ordering: &st
 }
 /// The task ordering over every network, matched by grid cell, and SI
 /// against fractional loss within each task (see `task_ordering`).
-fn ordering_diagnostics(paired: &[PairedTaskDiff], si_loss: &[SiLossCorrelation]) -> String {
+fn ordering_diagnostics(
+    paired: &[PairedTaskDiff],
+    si_loss: &[SiRankCorrelation],
+    si_active: &[SiRankCorrelation],
+) -> String {
     let mut s = String::new();
     if !paired.is_empty() {
         let diffs: Vec<String> = paired
@@ -188,25 +196,38 @@ fn ordering_diagnostics(paired: &[PairedTaskDiff], si_loss: &[SiLossCorrelation]
             diffs.join("; ")
         );
     }
-    if !si_loss.is_empty() {
-        let rs: Vec<String> = si_loss
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {:+.2} (n = {}, p = {:.2e})",
-                    c.task, c.spearman_r, c.n, c.p_value
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "Within each task, Spearman correlation of SI with test fractional loss \
-             (negative: networks that learned further are more sequential): {}.\n",
-            rs.join("; ")
-        );
+    for (rs, what) in [
+        (
+            si_loss,
+            "Within each task, over every network, Spearman correlation of SI with test fractional loss \
+             (negative: networks that learned further are more sequential)",
+        ),
+        (
+            si_active,
+            "Within each task, over successful networks, Spearman correlation of SI with the mean number \
+             of active units (the SI's peak-time entropy is at most the log of the active units)",
+        ),
+    ] {
+        if !rs.is_empty() {
+            let _ = writeln!(s, "{what}: {}.\n", fmt_rank_correlations(rs));
+        }
     }
     s
 }
+
+/// `task ±r (n = …, p = …)` for each task, joined by semicolons.
+fn fmt_rank_correlations(rs: &[SiRankCorrelation]) -> String {
+    rs.iter()
+        .map(|c| {
+            format!(
+                "{} {:+.2} (n = {}, p = {:.2e})",
+                c.task, c.spearman_r, c.n, c.p_value
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Weight profiles, Schur modes, the untrained grid and the banded model.
 fn profile_section(stats: &BTreeMap<String, f64>) -> String {
     let mut s = String::new();

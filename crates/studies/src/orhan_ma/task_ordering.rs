@@ -12,7 +12,12 @@
 //! * [`si_loss_correlations`]: within each task, the Spearman correlation of
 //!   SI with the test fractional loss — negative when networks become more
 //!   sequential as they learn, so that a task trained less far reads as more
-//!   persistent.
+//!   persistent;
+//! * [`si_active_correlations`]: within each task, over successful networks,
+//!   the Spearman correlation of SI with the number of active units — a
+//!   network that solves its task with a handful of units cannot tile the
+//!   trial with their peaks (the SI's peak-time entropy is at most the log
+//!   of the active units).
 
 use std::collections::BTreeMap;
 
@@ -37,14 +42,15 @@ pub struct PairedTaskDiff {
     pub p_value: f64,
 }
 
-/// Within one task, the Spearman correlation of SI with fractional loss.
+/// Within one task, the Spearman correlation of SI with another property
+/// of the networks (fractional loss, active units).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SiLossCorrelation {
+pub struct SiRankCorrelation {
     /// Task name.
     pub task: String,
-    /// Networks with a finite SI and a finite fractional loss.
+    /// Networks with a finite SI and a finite value of the property.
     pub n: usize,
-    /// Spearman ρ of SI on fractional loss.
+    /// Spearman ρ of SI on the property.
     pub spearman_r: f64,
     /// Its two-sided p-value.
     pub p_value: f64,
@@ -101,22 +107,38 @@ pub fn paired_task_differences(rows: &[NetworkResult], tasks: &[String]) -> Vec<
     out
 }
 
-/// Spearman correlation of SI with fractional loss within each of `tasks`;
-/// a task with fewer than three usable networks or no spread is left out.
-pub fn si_loss_correlations(rows: &[NetworkResult], tasks: &[String]) -> Vec<SiLossCorrelation> {
+/// Spearman correlation of SI with fractional loss within each of `tasks`,
+/// over every network.
+pub fn si_loss_correlations(rows: &[NetworkResult], tasks: &[String]) -> Vec<SiRankCorrelation> {
+    si_rank_correlations(rows.iter(), tasks, |r| r.fractional_loss)
+}
+
+/// Spearman correlation of SI with the mean number of active units within
+/// each of `tasks`, over the successful networks.
+pub fn si_active_correlations(rows: &[NetworkResult], tasks: &[String]) -> Vec<SiRankCorrelation> {
+    si_rank_correlations(rows.iter().filter(|r| r.success), tasks, |r| r.n_active)
+}
+
+/// Spearman correlation of SI with `property` within each of `tasks`; a
+/// task with fewer than three usable networks or no spread is left out.
+fn si_rank_correlations<'a>(
+    rows: impl Iterator<Item = &'a NetworkResult> + Clone,
+    tasks: &[String],
+    property: fn(&NetworkResult) -> f64,
+) -> Vec<SiRankCorrelation> {
     tasks
         .iter()
         .filter_map(|task| {
-            let (loss, si): (Vec<f64>, Vec<f64>) = rows
-                .iter()
-                .filter(|r| &r.task == task && r.si.is_finite() && r.fractional_loss.is_finite())
-                .map(|r| (r.fractional_loss, r.si))
+            let (x, si): (Vec<f64>, Vec<f64>) = rows
+                .clone()
+                .filter(|r| &r.task == task && r.si.is_finite() && property(r).is_finite())
+                .map(|r| (property(r), r.si))
                 .unzip();
-            if loss.len() < 3 {
+            if x.len() < 3 {
                 return None;
             }
-            let c = spearman(&loss, &si).ok()?;
-            c.r.is_finite().then(|| SiLossCorrelation {
+            let c = spearman(&x, &si).ok()?;
+            c.r.is_finite().then(|| SiRankCorrelation {
                 task: task.clone(),
                 n: c.n,
                 spearman_r: c.r,
@@ -190,5 +212,26 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].n, 6);
         assert!((c[0].spearman_r + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn active_unit_correlations_use_successful_networks_only() {
+        // Successful networks (loss < 0.5): SI rises with active units; the
+        // two failed ones would break the order and must be left out.
+        let mut rows: Vec<NetworkResult> = (0..4)
+            .map(|i| NetworkResult {
+                n_active: 5.0 + i as f64,
+                ..net("A", 0.1, i, 2.0 + i as f64, 0.1)
+            })
+            .collect();
+        for i in 4..6 {
+            rows.push(NetworkResult {
+                n_active: 50.0,
+                ..net("A", 0.1, i, 0.0, 0.9)
+            });
+        }
+        let c = si_active_correlations(&rows, &["A".into()]);
+        assert_eq!(c[0].n, 4);
+        assert!((c[0].spearman_r - 1.0).abs() < 1e-12);
     }
 }
