@@ -271,13 +271,9 @@ fn npy(rng: &mut ChaCha8Rng, dir: &Path) -> Vec<String> {
     } else {
         "False"
     };
-    let header =
-        format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape_text}, }}");
-    let mut h = header.into_bytes();
-    while !(10 + h.len() + 1).is_multiple_of(64) {
-        h.push(b' ');
-    }
-    h.push(b'\n');
+    let h = crate::npy_header(&format!(
+        "{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape_text}, }}"
+    ));
     let version = *pick(rng, &[1u8, 1, 2, 3, 9]);
     let mut bytes = b"\x93NUMPY".to_vec();
     bytes.push(version);

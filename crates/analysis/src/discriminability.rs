@@ -46,7 +46,7 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// The cross-temporal discriminability map.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,28 +131,10 @@ impl SplitHalves {
 /// [`AnalysisError::ShapeMismatch`] if the conditions' time or unit axes
 /// differ; [`AnalysisError::NonFinite`] for NaN/±∞ rates.
 pub fn split_half_means(conditions: &[ArrayView3<f64>]) -> Result<SplitHalves> {
-    if conditions.len() < 2 {
-        return Err(AnalysisError::TooFew {
-            what: "conditions",
-            needed: 2,
-            got: conditions.len(),
-        });
-    }
+    ensure_at_least("conditions", 2, conditions.len())?;
     let (_, t, n) = conditions[0].dim();
-    if t == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "time points",
-            needed: 1,
-            got: 0,
-        });
-    }
-    if n == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "units",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("time points", 1, t)?;
+    ensure_at_least("units", 1, n)?;
     for c in conditions {
         let (trials, tc, nc) = c.dim();
         if (tc, nc) != (t, n) {
@@ -162,13 +144,7 @@ pub fn split_half_means(conditions: &[ArrayView3<f64>]) -> Result<SplitHalves> {
                 format!("[{trials}, {tc}, {nc}]"),
             ));
         }
-        if trials < 2 {
-            return Err(AnalysisError::TooFew {
-                what: "trials per condition (one per half)",
-                needed: 2,
-                got: trials,
-            });
-        }
+        ensure_at_least("trials per condition (one per half)", 2, trials)?;
         ensure_finite("conditions", c.iter())?;
     }
     let k = conditions.len();
@@ -246,28 +222,10 @@ pub fn discriminability_from_halves(
         ));
     }
     let (k, t, n) = half_a.dim();
-    if k < 2 {
-        return Err(AnalysisError::TooFew {
-            what: "conditions",
-            needed: 2,
-            got: k,
-        });
-    }
-    if t == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "time points",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("conditions", 2, k)?;
+    ensure_at_least("time points", 1, t)?;
     let pairs = k * (k - 1) / 2;
-    if n < 3 {
-        return Err(AnalysisError::TooFew {
-            what: "units (correlation across units)",
-            needed: 3,
-            got: n,
-        });
-    }
+    ensure_at_least("units (correlation across units)", 3, n)?;
     ensure_finite("half_a", half_a.iter())?;
     ensure_finite("half_b", half_b.iter())?;
     let da = standardized_differences(half_a);

@@ -88,6 +88,15 @@ impl AnalysisError {
     }
 }
 
+/// Return [`AnalysisError::TooFew`] if the count `got` of `what` is below `needed`.
+pub fn ensure_at_least(what: &'static str, needed: usize, got: usize) -> Result<()> {
+    if got < needed {
+        Err(AnalysisError::TooFew { what, needed, got })
+    } else {
+        Ok(())
+    }
+}
+
 /// Return [`AnalysisError::NonFinite`] if any value is NaN or infinite.
 pub fn ensure_finite<'a>(
     what: &'static str,

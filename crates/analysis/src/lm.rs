@@ -38,7 +38,7 @@ use argmin::core::{
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// argmin state used by [`LevenbergMarquardt`]: parameters `DVector` (n),
 /// gradient `Jᵀr` `DVector` (n), Jacobian `DMatrix` (m × n), no Hessian,
@@ -311,24 +311,10 @@ where
             ))
         })?;
         let n = x.len();
-        if n == 0 {
-            return Err(AnalysisError::TooFew {
-                what: "parameters",
-                needed: 1,
-                got: 0,
-            }
-            .into());
-        }
+        ensure_at_least("parameters", 1, n)?;
         ensure_finite("initial parameters", x.iter())?;
         let r = problem.apply(&x)?;
-        if r.is_empty() {
-            return Err(AnalysisError::TooFew {
-                what: "residuals",
-                needed: 1,
-                got: 0,
-            }
-            .into());
-        }
+        ensure_at_least("residuals", 1, r.len())?;
         ensure_finite("residuals at the initial parameters", r.iter())?;
         let m = r.len();
         let j = problem.jacobian(&x)?;
@@ -538,13 +524,7 @@ where
         + Jacobian<Param = DVector<f64>, Jacobian = DMatrix<f64>>,
 {
     opts.validate()?;
-    if init.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "init",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("init", 1, init.len())?;
     ensure_finite("init", init.iter())?;
     let max_iters = opts.max_iters;
     let result = Executor::new(problem, LevenbergMarquardt::new(opts))

@@ -63,7 +63,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result};
+use crate::error::{AnalysisError, Result, ensure_at_least};
 
 /// Which values form clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -361,13 +361,7 @@ where
 {
     params.validate()?;
     let obs_map = statistic(observed)?;
-    if obs_map.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "cells of the observed map",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("cells of the observed map", 1, obs_map.len())?;
     let shape = obs_map.dim();
     let mut null_max_mass = Vec::with_capacity(params.n_permutations);
     let mut done = 0;

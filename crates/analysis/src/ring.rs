@@ -30,7 +30,7 @@ use std::f64::consts::{PI, TAU};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// A resultant is treated as zero (direction undefined, NaN) when its length
 /// is at most this fraction of Σ|aₖ|.
@@ -157,13 +157,7 @@ pub fn population_vector_decode_trials(
     preferred_rad: ArrayView1<f64>,
 ) -> Result<Vec<f64>> {
     let units = activity.ncols();
-    if units == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "units",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("units", 1, units)?;
     if units != preferred_rad.len() {
         return Err(AnalysisError::shape(
             "preferred_rad",
@@ -244,13 +238,7 @@ pub fn preferred_directions(
 /// [`AnalysisError::TooFew`] for an empty curve, [`AnalysisError::NonFinite`]
 /// for NaN/±∞.
 pub fn preferred_location(responses: ArrayView1<f64>) -> Result<usize> {
-    if responses.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "responses",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("responses", 1, responses.len())?;
     ensure_finite("responses", responses.iter())?;
     let mut best = 0;
     for (k, &v) in responses.iter().enumerate() {
@@ -308,13 +296,7 @@ impl AlignedTuning {
 /// preferred index ≥ L.
 pub fn align_tuning(values: ArrayView2<f64>, preferred: &[usize]) -> Result<AlignedTuning> {
     let (units, l) = values.dim();
-    if l == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "locations",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("locations", 1, l)?;
     if preferred.len() != units {
         return Err(AnalysisError::shape(
             "preferred",
@@ -351,13 +333,7 @@ pub fn align_tuning(values: ArrayView2<f64>, preferred: &[usize]) -> Result<Alig
 /// As [`align_tuning`] and [`preferred_location`] (non-finite values are an
 /// error here, since the argmax needs them).
 pub fn align_tuning_to_peak(tuning: ArrayView2<f64>) -> Result<AlignedTuning> {
-    if tuning.ncols() == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "locations",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("locations", 1, tuning.ncols())?;
     let preferred = tuning
         .axis_iter(Axis(0))
         .map(preferred_location)

@@ -28,7 +28,7 @@ use nalgebra::DMatrix;
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// A real Schur decomposition `A = Q T Qᵀ` of an N × N matrix.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,13 +122,7 @@ pub fn real_schur_with(a: ArrayView2<f64>, eps: f64, max_niter: usize) -> Result
             format!("{n}x{m}"),
         ));
     }
-    if n == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "matrix dimension",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("matrix dimension", 1, n)?;
     ensure_finite("a", a.iter())?;
     if !(eps.is_finite() && eps > 0.0) {
         return Err(AnalysisError::invalid("eps", eps, "finite and > 0"));
@@ -310,13 +304,7 @@ pub fn interaction_sd(schur: &RealSchur) -> Result<f64> {
         .filter(|&(i, j)| block[i] != block[j])
         .map(|(i, j)| schur.t[[i, j]])
         .collect();
-    if vals.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "interaction entries of T",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("interaction entries of T", 1, vals.len())?;
     let mean = vals.iter().sum::<f64>() / vals.len() as f64;
     Ok((vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64).sqrt())
 }

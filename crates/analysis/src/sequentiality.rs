@@ -25,7 +25,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// Parameters of the sequentiality index. The defaults are the paper's
 /// (`bins = 20`, `window = 5`, `r_threshold = 0.1`, pseudo-count 0.1).
@@ -163,13 +163,7 @@ pub fn sequentiality_index_trial(activity: ArrayView2<f64>, params: &SiParams) -
 pub fn sequentiality_index(activity: ArrayView3<f64>, params: &SiParams) -> Result<SiSummary> {
     params.validate()?;
     let (b, t, n) = activity.dim();
-    if b == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "trials",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("trials", 1, b)?;
     check_dims(t, n)?;
     ensure_finite("activity", activity.iter())?;
     let per_trial: Vec<f64> = (0..b)
@@ -225,20 +219,8 @@ pub fn normalized_by_peak(activity: ArrayView2<f64>) -> Array2<f64> {
 }
 
 fn check_dims(t: usize, n: usize) -> Result<()> {
-    if t < 2 {
-        return Err(AnalysisError::TooFew {
-            what: "time steps",
-            needed: 2,
-            got: t,
-        });
-    }
-    if n == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "units",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("time steps", 2, t)?;
+    ensure_at_least("units", 1, n)?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@
 
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// Refuse to allocate more bins (or kernel taps) than this.
 const MAX_BINS: f64 = 1e9;
@@ -192,13 +192,7 @@ pub fn raster_to_counts(raster: ArrayView2<f64>, dt_ms: f64, bin_ms: f64) -> Res
     let steps = steps as usize;
     let (trials, time) = raster.dim();
     let n = time / steps;
-    if n == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "raster time steps (one bin)",
-            needed: steps,
-            got: time,
-        });
-    }
+    ensure_at_least("raster time steps (one bin)", steps, time)?;
     let mut out = Array2::zeros((trials, n));
     for (row, mut orow) in raster.outer_iter().zip(out.outer_iter_mut()) {
         for (j, o) in orow.iter_mut().enumerate() {
@@ -238,13 +232,7 @@ pub fn firing_rate_hz(spike_times_ms: &[f64], t_start_ms: f64, t_stop_ms: f64) -
 /// Non-finite counts give NaN. Errors: `bin_ms ≤ 0`, or no trials or bins.
 pub fn mean_rate_hz(counts: ArrayView2<f64>, bin_ms: f64) -> Result<f64> {
     positive("bin_ms", bin_ms)?;
-    if counts.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "counts (trials x bins)",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("counts (trials x bins)", 1, counts.len())?;
     Ok(counts.sum() / counts.len() as f64 / (bin_ms / 1000.0))
 }
 
@@ -255,13 +243,7 @@ pub fn mean_rate_hz(counts: ArrayView2<f64>, bin_ms: f64) -> Result<f64> {
 pub fn psth_hz(counts: ArrayView2<f64>, bin_ms: f64) -> Result<Vec<f64>> {
     positive("bin_ms", bin_ms)?;
     let trials = counts.nrows();
-    if trials == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "trials",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("trials", 1, trials)?;
     let scale = 1.0 / (trials as f64 * bin_ms / 1000.0);
     Ok(counts.sum_axis(Axis(0)).iter().map(|s| s * scale).collect())
 }

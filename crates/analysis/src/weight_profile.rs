@@ -18,7 +18,7 @@
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 use crate::sequentiality::peak_times;
 
 /// Mean and spread of the recurrent weights as a function of the peak-order offset.
@@ -77,13 +77,7 @@ pub fn weight_profile(
         ));
     }
     ensure_finite("w", w.iter())?;
-    if order.is_empty() {
-        return Err(AnalysisError::TooFew {
-            what: "order",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("order", 1, order.len())?;
     let mut seen = vec![false; n];
     for &u in order {
         if u >= n {
@@ -149,13 +143,7 @@ pub fn weight_profile(
 /// for NaN/∞ activity or threshold.
 pub fn active_peak_order(mean_activity: ArrayView2<f64>, threshold: f64) -> Result<Vec<usize>> {
     let t = mean_activity.nrows();
-    if t == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "time steps",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("time steps", 1, t)?;
     ensure_finite("mean_activity", mean_activity.iter())?;
     if !threshold.is_finite() {
         return Err(AnalysisError::invalid("threshold", threshold, "finite"));
@@ -180,13 +168,7 @@ pub fn active_peak_order(mean_activity: ArrayView2<f64>, threshold: f64) -> Resu
 /// for NaN/∞ values or threshold.
 pub fn trial_averaged_peak_order(activity: ArrayView3<f64>, threshold: f64) -> Result<Vec<usize>> {
     let b = activity.len_of(Axis(0));
-    if b == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "trials",
-            needed: 1,
-            got: 0,
-        });
-    }
+    ensure_at_least("trials", 1, b)?;
     let avg: Array2<f64> = activity.sum_axis(Axis(0)) / b as f64;
     active_peak_order(avg.view(), threshold)
 }

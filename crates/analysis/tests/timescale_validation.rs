@@ -21,8 +21,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 use wm_analysis::timescale::{
-    TimescaleModel, TimescaleParams, UncertaintyOptions, autocorrelation_timescales, seeded_rng,
-    timescales_with_uncertainty,
+    TimescaleModel, TimescaleParams, TimescalesWithUncertainty, UncertaintyOptions,
+    autocorrelation_timescales, seeded_rng, timescales_with_uncertainty,
 };
 
 const BIN_MS: f64 = 50.0;
@@ -80,6 +80,17 @@ fn params_for(bins: usize) -> TimescaleParams {
     }
 }
 
+/// The timescales with `opts` of counts on `bins` bins ([`params_for`]),
+/// resampled from `seed`.
+fn with_uncertainty(
+    c: &Array3<f64>,
+    bins: usize,
+    opts: &UncertaintyOptions,
+    seed: u64,
+) -> TimescalesWithUncertainty {
+    timescales_with_uncertainty(c.view(), &params_for(bins), opts, &mut seeded_rng(seed)).unwrap()
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -122,13 +133,7 @@ fn corrected_median_within_ten_percent_and_fewer_units_lost() {
     for (i, &(tau, bins, trials)) in cases.iter().enumerate() {
         let units = 300;
         let c = ou_counts(units, trials, bins, &[tau], &[0.5], 20.0, 20 + i as u64);
-        let r = timescales_with_uncertainty(
-            c.view(),
-            &params_for(bins),
-            &opts,
-            &mut seeded_rng(i as u64),
-        )
-        .unwrap();
+        let r = with_uncertainty(&c, bins, &opts, i as u64);
         let corrected: Vec<f64> = r.units.iter().filter_map(|u| u.tau_corrected_ms).collect();
         let default = r.units.iter().filter(|u| u.base.tau_ms.is_some()).count();
         let med = median(corrected.clone());
@@ -159,13 +164,7 @@ fn pooled_tau_is_within_ten_percent_on_twenty_bins() {
     };
     for (i, &(tau, bins, trials)) in cases.iter().enumerate() {
         let c = ou_counts(200, trials, bins, &[tau], &[0.5], 20.0, 40 + i as u64);
-        let r = timescales_with_uncertainty(
-            c.view(),
-            &params_for(bins),
-            &opts,
-            &mut seeded_rng(i as u64),
-        )
-        .unwrap();
+        let r = with_uncertainty(&c, bins, &opts, i as u64);
         let p = &r.population.pooled;
         assert_eq!(p.n_units, 200);
         let t = p.tau_ms.expect("a pooled τ");
@@ -186,8 +185,7 @@ fn bootstrap_intervals_cover_at_the_nominal_rate() {
         resamples: 100,
         ..UncertaintyOptions::default()
     };
-    let r =
-        timescales_with_uncertainty(c.view(), &params_for(15), &opts, &mut seeded_rng(5)).unwrap();
+    let r = with_uncertainty(&c, 15, &opts, 5);
     let with_ci: Vec<_> = r
         .units
         .iter()

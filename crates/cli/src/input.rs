@@ -382,6 +382,7 @@ pub fn read_activity(path: &Path, tensor: Option<&str>) -> Result<Array3<f64>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use wm_tests::npy_bytes as npy;
 
     #[test]
     fn spike_csv_columns_are_found_by_name() {
@@ -398,22 +399,6 @@ mod tests {
             parse_spike_csv(b"unit,trial,time_ms\n1,-2,3\n", "x.csv").unwrap_err()
         );
         assert!(err.contains("line 2") && err.contains("trial"), "{err}");
-    }
-
-    /// A `.npy` file built byte by byte (NumPy's format description, version 1.0).
-    fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-        let order = if fortran { "True" } else { "False" };
-        let mut h = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}")
-            .into_bytes();
-        while !(10 + h.len() + 1).is_multiple_of(64) {
-            h.push(b' ');
-        }
-        h.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((h.len() as u16).to_le_bytes());
-        bytes.extend(&h);
-        bytes.extend(data);
-        bytes
     }
 
     /// CRC-32 (IEEE, reflected), as zip members carry it.

@@ -6,20 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn wm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wm"))
-}
+mod common;
+use common::{files_under, text, wait_for, wm};
 
 fn run(args: &[&str]) -> Output {
     wm().args(args).output().expect("wm runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A tiny Orhan & Ma experiment: three 20-unit networks.
@@ -33,28 +24,23 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
-fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".tmp") {
-                out.push(p);
-            }
-        }
-    }
-    out
+/// The arguments `<cmd> --config <cfg> --out <out>`.
+fn config_args<'a>(cmd: &'a str, cfg: &'a Path, out: &'a Path) -> [&'a str; 5] {
+    let path = |p: &'a Path| p.to_str().unwrap();
+    [cmd, "--config", path(cfg), "--out", path(out)]
 }
 
-fn wait_for(path: &Path, limit: Duration) {
-    let t0 = Instant::now();
-    while !path.exists() {
-        assert!(t0.elapsed() < limit, "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// `wm <cmd> --config <cfg> --out <out>`.
+fn run_config(cmd: &str, cfg: &Path, out: &Path) -> Output {
+    run(&config_args(cmd, cfg, out))
+}
+
+/// The temporaries under `dir`: writes under way, or left behind.
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter_map(|(p, temporary)| temporary.then_some(p))
+        .collect()
 }
 
 #[test]
@@ -95,13 +81,7 @@ fn bad_run_configs_exit_non_zero_naming_the_file_and_field() {
     ];
     for (name, body, field) in cases {
         let cfg = write(d.path(), name, body);
-        let o = run(&[
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = run_config("train", &cfg, &out);
         let msg = text(&o);
         assert_eq!(o.status.code(), Some(1), "{name}: {msg}");
         assert!(msg.contains(name) && msg.contains(field), "{name}: {msg}");
@@ -130,22 +110,10 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
                 iterations = 4000\nbatch_size = 10\nlearning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\n";
     let cfg = write(d.path(), "run.toml", body);
     let (a, b) = (d.path().join("a"), d.path().join("b"));
-    let reference = run(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        a.to_str().unwrap(),
-    ]);
+    let reference = run_config("train", &cfg, &a);
     assert!(reference.status.success(), "{}", text(&reference));
     let mut child = wm()
-        .args([
-            "train",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            b.to_str().unwrap(),
-        ])
+        .args(config_args("train", &cfg, &b))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -156,13 +124,7 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!b.join("result.toml").exists(), "killed before the end");
-    let resumed = run(&[
-        "train",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let resumed = run_config("train", &cfg, &b);
     assert!(resumed.status.success(), "{}", text(&resumed));
     let ra = std::fs::read_to_string(a.join("result.toml")).unwrap();
     let rb = std::fs::read_to_string(b.join("result.toml")).unwrap();
@@ -179,25 +141,13 @@ fn a_killed_training_resumes_to_the_uninterrupted_result() {
     );
     assert!(temporaries(&b).is_empty(), "{:?}", temporaries(&b));
     // eval and record work on the finished folder.
-    let e = run(&[
-        "eval",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let e = run_config("eval", &cfg, &b);
     assert!(
         e.status.success() && text(&e).contains("fractional loss"),
         "{}",
         text(&e)
     );
-    let r = run(&[
-        "record",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        b.to_str().unwrap(),
-    ]);
+    let r = run_config("record", &cfg, &b);
     assert!(r.status.success(), "{}", text(&r));
     let si = run(&[
         "analyze",
@@ -230,16 +180,7 @@ fn eval_and_record_keep_the_training_time() {
                 iterations = 600\nbatch_size = 10\nlearning_rate = 2e-3\ntest_batches = 1\nrecord_trials = 10\n";
     let cfg = write(d.path(), "run.toml", body);
     let out = d.path().join("net");
-    let args = |cmd: &'static str| {
-        [
-            cmd,
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]
-    };
-    let o = run(&args("train"));
+    let o = run_config("train", &cfg, &out);
     assert!(o.status.success(), "{}", text(&o));
     let trained = train_seconds(&out);
     // The log's last row is the training loop's own clock.
@@ -258,7 +199,7 @@ fn eval_and_record_keep_the_training_time() {
         "train_seconds {trained} vs the training loop's {loop_seconds}"
     );
     for cmd in ["record", "eval", "train"] {
-        let o = run(&args(cmd));
+        let o = run_config(cmd, &cfg, &out);
         assert!(o.status.success(), "{cmd}: {}", text(&o));
         assert_eq!(train_seconds(&out), trained, "after wm {cmd}");
     }
@@ -268,22 +209,15 @@ fn eval_and_record_keep_the_training_time() {
 fn analyze_si_reads_integer_spike_counts_from_npy() {
     // 2 trials × 24 steps × 6 units of int64 counts, unit i firing at steps 4i..4i+4.
     let (b, t, n) = (2usize, 24usize, 6usize);
-    let mut h = format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({b}, {t}, {n}), }}")
-        .into_bytes();
-    while !(10 + h.len() + 1).is_multiple_of(64) {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((h.len() as u16).to_le_bytes());
-    bytes.extend(&h);
+    let mut data = Vec::new();
     for _ in 0..b {
         for s in 0..t {
             for i in 0..n {
-                bytes.extend((3 * i64::from(s / 4 == i)).to_le_bytes());
+                data.extend((3 * i64::from(s / 4 == i)).to_le_bytes());
             }
         }
     }
+    let bytes = wm_tests::npy_bytes("<i8", false, &format!("({b}, {t}, {n})"), &data);
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("counts.npy");
     std::fs::write(&p, bytes).unwrap();
@@ -680,19 +614,7 @@ fn a_slurm_job_array_survives_a_cancelled_task_and_resubmission() {
         &TINY.replace("iterations = 200", "iterations = 12000"),
     );
     let s = base.join("sweep");
-    assert!(
-        run(&[
-            "sweep",
-            "plan",
-            exp.to_str().unwrap(),
-            "--study",
-            "orhan-ma",
-            "--out",
-            s.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    plan_sweep(&exp, &s);
     // CI's cluster has MaxArraySize = 2 (scripts/slurm-local.sh), below the
     // sweep's 3 points: the points are spread over several arrays.
     let max = max_array_size();

@@ -7,9 +7,11 @@ use std::process::{Command, Output};
 
 use wm_analysis::timescale::{OuPoissonModel, seeded_rng};
 
-fn run(dir: &Path, args: &[&str]) -> Output {
+/// `wm analyze timescales spikes.csv <args>` in `dir`.
+fn timescales(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wm"))
         .current_dir(dir)
+        .args(["analyze", "timescales", "spikes.csv"])
         .args(args)
         .output()
         .expect("wm runs")
@@ -52,25 +54,11 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 fn new_columns_leave_the_default_ones_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     spike_csv(dir.path(), 6);
-    let base = run(
-        dir.path(),
-        &[
-            "analyze",
-            "timescales",
-            "spikes.csv",
-            "--stop-ms",
-            "1000",
-            "--out",
-            "tau.csv",
-        ],
-    );
+    let base = timescales(dir.path(), &["--stop-ms", "1000", "--out", "tau.csv"]);
     assert!(base.status.success(), "{base:?}");
-    let ext = run(
+    let ext = timescales(
         dir.path(),
         &[
-            "analyze",
-            "timescales",
-            "spikes.csv",
             "--stop-ms",
             "1000",
             "--ci",
@@ -139,9 +127,7 @@ fn bad_flag_values_are_refused_in_one_line() {
         (vec!["--resamples", "5"], "--resamples"),
         (vec!["--seed=-1"], "--seed"),
     ] {
-        let mut all = vec!["analyze", "timescales", "spikes.csv"];
-        all.extend(args.iter().copied());
-        let o = run(dir.path(), &all);
+        let o = timescales(dir.path(), &args);
         // Values clap cannot parse exit 2 with its usage; range errors exit 1.
         let code = if field == "--seed" { 2 } else { 1 };
         assert_eq!(o.status.code(), Some(code), "{args:?}: {o:?}");
@@ -164,18 +150,9 @@ fn units_without_an_autocorrelation_are_reported_not_averaged() {
         "unit,trial,time_ms\n0,0,10\n0,1,20\n1,2,30\n",
     )
     .unwrap();
-    let o = run(
+    let o = timescales(
         dir.path(),
-        &[
-            "analyze",
-            "timescales",
-            "spikes.csv",
-            "--stop-ms",
-            "1000",
-            "--ci",
-            "0.9",
-            "--bias-correct",
-        ],
+        &["--stop-ms", "1000", "--ci", "0.9", "--bias-correct"],
     );
     assert!(o.status.success(), "{o:?}");
     let stdout = String::from_utf8_lossy(&o.stdout);

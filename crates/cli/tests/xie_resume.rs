@@ -8,8 +8,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+mod common;
+use common::{files_under, text, wait_for, wm};
 
 /// Xie's smoke settings (`experiments/xie/smoke.toml`) for one network: 64
 /// units on the ODR alone, 200 steps evaluated and checkpointed every 20.
@@ -18,18 +21,6 @@ rules = [\"odr3000\"]\nn_units = 64\nn_ring = 8\nbatch_size = 32\nlearning_rate 
 grad_clip_value = 1.0\nsigma_rec = 0.05\nsigma_x = 0.01\neval_every = 20\neval_trials = 64\n\
 target_perf = 0.95\nmax_steps = 200\nextra_evals = 0\nstage_cap = 4\n\
 stage_bounds = [0.12, 0.18, 0.24]\n";
-
-fn wm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wm"))
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn plan(experiment: &Path, dir: &Path) {
     let o = wm()
@@ -48,28 +39,13 @@ fn run_point(dir: &Path) -> Command {
     c
 }
 
-fn wait_for(path: &Path, limit: Duration) {
-    let t0 = Instant::now();
-    while !path.exists() {
-        assert!(t0.elapsed() < limit, "{} never appeared", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Every file under `dir` (relative paths), temporaries excluded.
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if !p.to_string_lossy().ends_with(".tmp") {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
+    let mut out: Vec<PathBuf> = files_under(dir)
+        .into_iter()
+        .filter(|(_, temporary)| !temporary)
+        .map(|(p, _)| p.strip_prefix(dir).unwrap().to_path_buf())
+        .collect();
     out.sort();
     out
 }

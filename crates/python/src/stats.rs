@@ -162,36 +162,20 @@ pub fn ols<'py>(
         }
         None => fit,
     };
-    let stats::OlsFit {
-        names,
-        coefficients,
-        std_errors,
-        t_values,
-        p_values,
-        r_squared,
-        adj_r_squared,
-        n,
-        residual_df,
-        sigma,
-        rss,
-        has_intercept,
-        residuals,
-        covariance,
-    } = fit;
     let out = PyDict::new(py);
-    out.set_item("names", names)?;
-    out.set_item("coefficients", coefficients.into_pyarray(py))?;
-    out.set_item("std_errors", std_errors.into_pyarray(py))?;
-    out.set_item("t_values", t_values.into_pyarray(py))?;
-    out.set_item("p_values", p_values.into_pyarray(py))?;
-    out.set_item("r_squared", r_squared)?;
-    out.set_item("adj_r_squared", adj_r_squared)?;
-    out.set_item("n", n)?;
-    out.set_item("residual_df", residual_df)?;
-    out.set_item("sigma", sigma)?;
-    out.set_item("rss", rss)?;
-    out.set_item("has_intercept", has_intercept)?;
-    out.set_item("residuals", residuals.into_pyarray(py))?;
-    out.set_item("covariance", covariance.into_pyarray(py))?;
+    out.set_item("names", fit.names)?;
+    out.set_item("coefficients", fit.coefficients.into_pyarray(py))?;
+    out.set_item("std_errors", fit.std_errors.into_pyarray(py))?;
+    out.set_item("t_values", fit.t_values.into_pyarray(py))?;
+    out.set_item("p_values", fit.p_values.into_pyarray(py))?;
+    out.set_item("r_squared", fit.r_squared)?;
+    out.set_item("adj_r_squared", fit.adj_r_squared)?;
+    out.set_item("n", fit.n)?;
+    out.set_item("residual_df", fit.residual_df)?;
+    out.set_item("sigma", fit.sigma)?;
+    out.set_item("rss", fit.rss)?;
+    out.set_item("has_intercept", fit.has_intercept)?;
+    out.set_item("residuals", fit.residuals.into_pyarray(py))?;
+    out.set_item("covariance", fit.covariance.into_pyarray(py))?;
     Ok(out)
 }

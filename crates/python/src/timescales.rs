@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wm_analysis::spikes::{bin_spike_table, fano_factors_binned as fano_binned};
 use wm_analysis::timescale::{
-    TimescaleParams, autocorrelation_timescales as timescales,
+    TimescaleParams, UnitTimescale, autocorrelation_timescales as timescales,
     spike_count_autocorrelation as autocorrelation,
 };
 
@@ -123,32 +123,49 @@ pub fn autocorrelation_timescales<'py>(
         max_tau_ms,
     );
     let units = py.detach(|| timescales(c, &params)).map_err(value_error)?;
+    timescale_dict(py, &units.iter().collect::<Vec<_>>(), &params)
+}
+
+/// The dict of `autocorrelation_timescales` for the fits `units`: their
+/// per-unit columns, the autocorrelations and the lags.
+fn timescale_dict<'py>(
+    py: Python<'py>,
+    units: &[&UnitTimescale],
+    params: &TimescaleParams,
+) -> PyResult<Bound<'py, PyDict>> {
     let k = params.max_lag_bins();
-    let column = |f: &dyn Fn(&wm_analysis::timescale::UnitTimescale) -> f64| {
-        units.iter().map(f).collect::<Vec<f64>>().into_pyarray(py)
+    let column = |f: &dyn Fn(&UnitTimescale) -> f64| {
+        units
+            .iter()
+            .map(|u| f(u))
+            .collect::<Vec<f64>>()
+            .into_pyarray(py)
     };
+    let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
     let out = PyDict::new(py);
-    out.set_item("tau_ms", column(&|u| u.tau_ms.unwrap_or(f64::NAN)))?;
+    out.set_item("tau_ms", column(&|u| nan(u.tau_ms)))?;
     out.set_item("a", column(&|u| u.a))?;
     out.set_item("b", column(&|u| u.b))?;
     out.set_item("rate_hz", column(&|u| u.rate_hz))?;
-    out.set_item(
-        "start_lag_ms",
-        column(&|u| u.start_lag_ms.unwrap_or(f64::NAN)),
-    )?;
+    out.set_item("start_lag_ms", column(&|u| nan(u.start_lag_ms)))?;
     let reasons: Vec<String> = units
         .iter()
         .map(|u| u.exclusion.map_or(String::new(), |e| format!("{e:?}")))
         .collect();
-    out.set_item(
-        "exclusion",
-        py.import("numpy")?.call_method1("asarray", (reasons,))?,
-    )?;
+    out.set_item("exclusion", numpy_array(py, reasons)?)?;
     let ac = Array2::from_shape_fn((units.len(), k), |(u, j)| units[u].autocorrelation[j]);
     out.set_item("autocorrelation", ac.into_pyarray(py))?;
-    let lags: Array1<f64> = (1..=k).map(|j| j as f64 * bin_ms).collect();
+    let lags: Array1<f64> = (1..=k).map(|j| j as f64 * params.bin_ms).collect();
     out.set_item("lags_ms", lags.into_pyarray(py))?;
     Ok(out)
+}
+
+/// `numpy.asarray(values)`, for the string and bool columns.
+fn numpy_array<'py, T: IntoPyObject<'py>>(
+    py: Python<'py>,
+    values: T,
+) -> PyResult<Bound<'py, PyAny>> {
+    py.import("numpy")?.call_method1("asarray", (values,))
 }
 
 /// Across-trial spike-count autocorrelation of one unit (Murray et al.
@@ -262,40 +279,19 @@ pub fn timescales_with_uncertainty<'py>(
     let r = py
         .detach(|| run(c, &params, &opts, &mut seeded_rng(seed)))
         .map_err(value_error)?;
-    let k = params.max_lag_bins();
+    let out = timescale_dict(
+        py,
+        &r.units.iter().map(|u| &u.base).collect::<Vec<_>>(),
+        &params,
+    )?;
     let column = |f: &dyn Fn(&wm_analysis::timescale::UnitUncertainty) -> f64| {
         r.units.iter().map(f).collect::<Vec<f64>>().into_pyarray(py)
     };
     let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
-    let out = PyDict::new(py);
-    out.set_item("tau_ms", column(&|u| nan(u.base.tau_ms)))?;
-    out.set_item("a", column(&|u| u.base.a))?;
-    out.set_item("b", column(&|u| u.base.b))?;
-    out.set_item("rate_hz", column(&|u| u.base.rate_hz))?;
-    out.set_item("start_lag_ms", column(&|u| nan(u.base.start_lag_ms)))?;
-    let strings = |v: Vec<String>| py.import("numpy")?.call_method1("asarray", (v,));
-    out.set_item(
-        "exclusion",
-        strings(
-            r.units
-                .iter()
-                .map(|u| u.base.exclusion.map_or(String::new(), |e| format!("{e:?}")))
-                .collect(),
-        )?,
-    )?;
-    let ac = Array2::from_shape_fn((r.units.len(), k), |(u, j)| {
-        r.units[u].base.autocorrelation[j]
-    });
-    out.set_item("autocorrelation", ac.into_pyarray(py))?;
-    let lags: Array1<f64> = (1..=k).map(|j| j as f64 * bin_ms).collect();
-    out.set_item("lags_ms", lags.into_pyarray(py))?;
     out.set_item("tau_raw_ms", column(&|u| u.tau_raw_ms))?;
     out.set_item("tau_corrected_ms", column(&|u| nan(u.tau_corrected_ms)))?;
     let bound: Vec<bool> = r.units.iter().map(|u| u.corrected_at_bound).collect();
-    out.set_item(
-        "corrected_at_bound",
-        py.import("numpy")?.call_method1("asarray", (bound,))?,
-    )?;
+    out.set_item("corrected_at_bound", numpy_array(py, bound)?)?;
     out.set_item("tau_ci_low_ms", column(&|u| nan(u.tau_ci_low_ms)))?;
     out.set_item("tau_ci_high_ms", column(&|u| nan(u.tau_ci_high_ms)))?;
     let fit2 = |u: &wm_analysis::timescale::UnitUncertainty| u.two.as_ref().and_then(|t| t.fit);
@@ -303,7 +299,13 @@ pub fn timescales_with_uncertainty<'py>(
     out.set_item("tau2_ms", column(&|u| nan(fit2(u).map(|f| f.tau2_ms))))?;
     out.set_item(
         "model",
-        strings(r.units.iter().map(|u| u.model_name().to_string()).collect())?,
+        numpy_array(
+            py,
+            r.units
+                .iter()
+                .map(|u| u.model_name().to_string())
+                .collect::<Vec<_>>(),
+        )?,
     )?;
     let pop = PyDict::new(py);
     let p = &r.population;

@@ -36,7 +36,7 @@ use wm_tasks::TaskRng;
 
 use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
-use crate::model::{Forward, RateModel};
+use crate::model::{Forward, RateModel, check_sizes, input_dims, tensor, to_f64, var};
 use crate::recurrence::dale_recurrence;
 use crate::recurrence::readout;
 
@@ -123,15 +123,7 @@ impl Default for DaleConfig {
 impl DaleConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (f, v) in [
-            ("n_inputs", self.n_inputs),
-            ("n_units", self.n_units),
-            ("n_outputs", self.n_outputs),
-        ] {
-            if v == 0 {
-                return Err(RateRnnError::invalid(f, 0, "≥ 1"));
-            }
-        }
+        check_sizes(self.n_inputs, self.n_units, self.n_outputs)?;
         for (f, v) in [
             ("p_inhibitory", self.p_inhibitory),
             ("p_connect", self.p_connect),
@@ -194,14 +186,6 @@ pub struct DaleLeaky {
     pub(crate) b_out: Var,
 }
 
-fn tensor(data: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    Ok(Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?)
-}
-
-pub(crate) fn to_f64(t: &Tensor) -> Result<Vec<f64>> {
-    Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?)
-}
-
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -253,12 +237,12 @@ impl DaleLeaky {
             .collect();
         let theta: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
         Ok(Self {
-            w: Var::from_tensor(&tensor(w, &[n, n], dtype)?)?,
+            w: var(w, &[n, n], dtype)?,
             sign,
             w_in: tensor(w_in, &[n, ni], dtype)?,
-            theta: Var::from_tensor(&tensor(theta, &[n], dtype)?)?,
-            w_out: Var::from_tensor(&tensor(w_out, &[no, n], dtype)?)?,
-            b_out: Var::from_tensor(&tensor(vec![0.0; no], &[no], dtype)?)?,
+            theta: var(theta, &[n], dtype)?,
+            w_out: var(w_out, &[no, n], dtype)?,
+            b_out: var(vec![0.0; no], &[no], dtype)?,
             cfg,
         })
     }
@@ -402,14 +386,8 @@ impl DaleLeaky {
     }
 
     fn run(&self, input: &Tensor, noise: Option<(Tensor, Tensor)>) -> candle_core::Result<Forward> {
-        let (nt, nb, ni) = input.dims3()?;
         let c = &self.cfg;
-        if ni != c.n_inputs {
-            candle_core::bail!(
-                "dale: input has {ni} channels, the network expects {}",
-                c.n_inputs
-            );
-        }
+        let (nt, nb, ni) = input_dims("dale", input, c.n_inputs)?;
         let n = c.n_units;
         let dtype = self.dtype();
         // Untracked: W_in is fixed, so the projection may be sliced per step.

@@ -37,9 +37,9 @@ use wm_tasks::{OutputKind, TaskRng, TrialBatch};
 
 use crate::checkpoint::{load_tensors, save_tensors};
 use crate::error::{RateRnnError, Result};
-use crate::model::{Forward, RateModel};
+use crate::model::{Forward, RateModel, check_sizes, input_dims, to_f64, var};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{RecurrenceSpec, RecurrentReadout, grad_clip, recurrence_with_readout};
+use crate::recurrence::{RecurrenceSpec, grad_clip, recurrence_with_readout};
 use crate::train::batch_tensors;
 
 /// Configuration of a [`Leaky`] network. Defaults are Xie et al.'s.
@@ -103,15 +103,7 @@ impl LeakyConfig {
 
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (f, v) in [
-            ("n_inputs", self.n_inputs),
-            ("n_units", self.n_units),
-            ("n_outputs", self.n_outputs),
-        ] {
-            if v == 0 {
-                return Err(RateRnnError::invalid(f, v, "≥ 1"));
-            }
-        }
+        check_sizes(self.n_inputs, self.n_units, self.n_outputs)?;
         if !(self.tau_ms > 0.0 && self.dt_ms > 0.0 && self.dt_ms <= self.tau_ms) {
             return Err(RateRnnError::invalid(
                 "dt_ms",
@@ -176,11 +168,6 @@ pub struct Leaky {
     b_rec: Var,
     w_out: Var,
     b_out: Var,
-}
-
-fn var(data: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Var> {
-    let t = Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?;
-    Ok(Var::from_tensor(&t)?)
 }
 
 /// A Haar-random `n × n` orthogonal matrix (row-major): Gram–Schmidt (applied
@@ -262,10 +249,7 @@ impl Leaky {
             .find(|(k, _)| *k == name)
             .ok_or_else(|| RateRnnError::Shape(format!("leaky: no parameter `{name}`")))?
             .1;
-        Ok(v.as_tensor()
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1()?)
+        to_f64(v.as_tensor())
     }
 
     fn param(&self, v: &Var) -> candle_core::Result<Tensor> {
@@ -303,13 +287,7 @@ impl Leaky {
         rng: &mut TaskRng,
         noise: Noise,
     ) -> candle_core::Result<Forward> {
-        let (nt, nb, ni) = input.dims3()?;
-        if ni != self.cfg.n_inputs {
-            candle_core::bail!(
-                "leaky: input has {ni} channels, the network expects {}",
-                self.cfg.n_inputs
-            );
-        }
+        let (nt, nb, ni) = input_dims("leaky", input, self.cfg.n_inputs)?;
         let n = self.cfg.n_units;
         let dtype = input.dtype();
         let x = if noise.input && self.cfg.sigma_x > 0.0 {
@@ -334,11 +312,7 @@ impl Leaky {
             grad_clip: None,
             update,
         };
-        let RecurrentReadout {
-            rates,
-            readout,
-            rate_power,
-        } = recurrence_with_readout(
+        Ok(recurrence_with_readout(
             &x,
             &self.param(&self.w_in)?,
             &self.param(&self.b_rec)?,
@@ -347,12 +321,8 @@ impl Leaky {
             &self.param(&self.w_out)?,
             &self.param(&self.b_out)?,
             &spec,
-        )?;
-        Ok(Forward {
-            rates,
-            readout,
-            rate_power: Some(rate_power),
-        })
+        )?
+        .into())
     }
 }
 

@@ -19,17 +19,15 @@
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RateRnnError, Result};
-use crate::model::{Forward, RateModel};
+use crate::model::{Forward, RateModel, check_sizes, input_dims, to_f64, var};
 use crate::nonlinearity::Nonlinearity;
-use crate::recurrence::{
-    RecurrenceSpec, RecurrentReadout, grad_clip, readout_with_power, recurrence_with_readout,
-};
+use crate::recurrence::{RecurrenceSpec, grad_clip, readout_with_power, recurrence_with_readout};
 
 /// Configuration of a [`Vanilla`] network. Defaults are Orhan & Ma's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,15 +80,7 @@ pub struct FastWeights {
 impl VanillaConfig {
     /// Check ranges; errors name the field and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        for (f, v) in [
-            ("n_inputs", self.n_inputs),
-            ("n_units", self.n_units),
-            ("n_outputs", self.n_outputs),
-        ] {
-            if v == 0 {
-                return Err(RateRnnError::invalid(f, v, "≥ 1"));
-            }
-        }
+        check_sizes(self.n_inputs, self.n_units, self.n_outputs)?;
         if !(self.lambda0.is_finite() && self.lambda0 >= 0.0) {
             return Err(RateRnnError::invalid(
                 "lambda0",
@@ -159,11 +149,6 @@ fn normal_vec<R: Rng>(rng: &mut R, n: usize, sd: f64) -> Vec<f64> {
     (0..n).map(|_| d.sample(rng)).collect()
 }
 
-fn var(data: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Var> {
-    let t = Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?;
-    Ok(Var::from_tensor(&t)?)
-}
-
 impl Vanilla {
     /// A freshly initialised network; every draw comes from `rng`.
     pub fn new<R: Rng>(cfg: VanillaConfig, dtype: DType, rng: &mut R) -> Result<Self> {
@@ -205,12 +190,7 @@ impl Vanilla {
 
     /// The recurrent matrix `[N, N]` (pre × post) as plain `f64`, row-major.
     pub fn w_hh(&self) -> Result<Vec<f64>> {
-        Ok(self
-            .w_hh
-            .as_tensor()
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1()?)
+        to_f64(self.w_hh.as_tensor())
     }
 
     fn per_step(&self, input: &Tensor, update: Option<&[f32]>) -> candle_core::Result<Tensor> {
@@ -292,13 +272,7 @@ impl RateModel for Vanilla {
         input: &Tensor,
         update: Option<Arc<Vec<f32>>>,
     ) -> candle_core::Result<Forward> {
-        let (_, _, ni) = input.dims3()?;
-        if ni != self.cfg.n_inputs {
-            candle_core::bail!(
-                "vanilla: input has {ni} channels, the network expects {}",
-                self.cfg.n_inputs
-            );
-        }
+        input_dims("vanilla", input, self.cfg.n_inputs)?;
         if self.cfg.fast_weights.is_some() || self.path == RecurrencePath::Reference {
             let rates = self.per_step(input, update.as_deref().map(Vec::as_slice))?;
             let (readout, rate_power) =
@@ -316,11 +290,7 @@ impl RateModel for Vanilla {
             grad_clip: self.cfg.grad_clip,
             update,
         };
-        let RecurrentReadout {
-            rates,
-            readout,
-            rate_power,
-        } = recurrence_with_readout(
+        Ok(recurrence_with_readout(
             input,
             self.w_in.as_tensor(),
             &bias,
@@ -329,11 +299,7 @@ impl RateModel for Vanilla {
             self.w_out.as_tensor(),
             self.b_out.as_tensor(),
             &spec,
-        )?;
-        Ok(Forward {
-            rates,
-            readout,
-            rate_power: Some(rate_power),
-        })
+        )?
+        .into())
     }
 }

@@ -195,6 +195,30 @@ impl Weights {
     }
 }
 
+/// [`dense_reference`] on trial `b` of the step-major `input` `[T, nb]`,
+/// with the noise stream the simulation gives that trial of `seed`; the
+/// trial must have spikes to compare.
+fn dense_trial(
+    net: &Weights,
+    input: &[f32],
+    nb: usize,
+    b: usize,
+    spi: usize,
+    p: &LifParams,
+    seed: u64,
+) -> (Vec<(u32, u32)>, Vec<f64>) {
+    let t_in = input.len() / nb;
+    let trial_input: Vec<f32> = (0..t_in).map(|k| input[k * nb + b]).collect();
+    let mut rng = NoiseRng::new(seed, b as u64);
+    let (spikes, out) = dense_reference(net, &trial_input, t_in, spi, p, &mut rng);
+    assert!(
+        spikes.len() > 10,
+        "the test needs spikes ({})",
+        spikes.len()
+    );
+    (spikes, out)
+}
+
 #[test]
 fn sparse_batched_simulation_matches_a_dense_reference() {
     let n = 12;
@@ -208,28 +232,15 @@ fn sparse_batched_simulation_matches_a_dense_reference() {
         input[k * 2] = if k < 15 { 1.0 } else { 0.0 };
         input[k * 2 + 1] = 0.5;
     }
-    let sim = net
-        .simulate(
-            &input,
-            t_in,
-            2,
-            &SimOptions {
-                seed: 1,
-                steps_per_input: spi,
-                record_spikes: true,
-                readout: true,
-            },
-        )
-        .unwrap();
+    let opts = SimOptions {
+        seed: 1,
+        steps_per_input: spi,
+        record_spikes: true,
+        readout: true,
+    };
+    let sim = net.simulate(&input, t_in, 2, &opts).unwrap();
     for b in 0..2 {
-        let trial_input: Vec<f32> = (0..t_in).map(|k| input[k * 2 + b]).collect();
-        let mut rng = NoiseRng::new(1, b as u64);
-        let (spikes, out) = dense_reference(&weights, &trial_input, t_in, spi, &p, &mut rng);
-        assert!(
-            spikes.len() > 10,
-            "the test needs spikes ({})",
-            spikes.len()
-        );
+        let (spikes, out) = dense_trial(&weights, &input, 2, b, spi, &p, 1);
         assert_eq!(sim.spikes.trials[b], spikes, "trial {b}");
         for (k, want) in out.iter().enumerate() {
             let got = f64::from(sim.output[k * 2 + b]);
@@ -241,19 +252,11 @@ fn sparse_batched_simulation_matches_a_dense_reference() {
     }
     // f32 gives the same spikes on this short run.
     let net32 = weights.network::<f32>(p);
-    let sim32 = net32
-        .simulate(
-            &input,
-            t_in,
-            2,
-            &SimOptions {
-                seed: 1,
-                steps_per_input: spi,
-                record_spikes: true,
-                readout: false,
-            },
-        )
-        .unwrap();
+    let opts32 = SimOptions {
+        readout: false,
+        ..opts
+    };
+    let sim32 = net32.simulate(&input, t_in, 2, &opts32).unwrap();
     let (a, b) = (
         sim.spikes.trials[0].len() as f64,
         sim32.spikes.trials[0].len() as f64,
@@ -283,14 +286,7 @@ fn noisy_simulation_matches_the_dense_reference_draw_for_draw() {
         .simulate(&input, t_in, nb, &opts)
         .unwrap();
     for b in 0..nb {
-        let trial_input: Vec<f32> = (0..t_in).map(|k| input[k * nb + b]).collect();
-        let mut rng = NoiseRng::new(opts.seed, b as u64);
-        let (spikes, out) = dense_reference(&weights, &trial_input, t_in, spi, &p, &mut rng);
-        assert!(
-            spikes.len() > 10,
-            "the test needs spikes ({})",
-            spikes.len()
-        );
+        let (spikes, out) = dense_trial(&weights, &input, nb, b, spi, &p, opts.seed);
         assert_eq!(sim.spikes.trials[b], spikes, "trial {b}");
         assert_ne!(
             quiet_sim.spikes.trials[b], spikes,

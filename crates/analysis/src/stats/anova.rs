@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::descriptive::summarize;
 use super::dist::f_upper_p;
-use crate::error::{AnalysisError, Result};
+use crate::error::{AnalysisError, Result, ensure_at_least};
 
 /// Result of a one-way ANOVA.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -38,25 +38,13 @@ pub struct AnovaResult {
 ///   constant, so the within-group variance is zero.
 pub fn anova_one_way(groups: &[&[f64]]) -> Result<AnovaResult> {
     let k = groups.len();
-    if k < 2 {
-        return Err(AnalysisError::TooFew {
-            what: "groups",
-            needed: 2,
-            got: k,
-        });
-    }
+    ensure_at_least("groups", 2, k)?;
     let sums = groups
         .iter()
         .map(|g| summarize("group", g, 1))
         .collect::<Result<Vec<_>>>()?;
     let n_total: usize = sums.iter().map(|s| s.n).sum();
-    if n_total <= k {
-        return Err(AnalysisError::TooFew {
-            what: "observations over all groups",
-            needed: k + 1,
-            got: n_total,
-        });
-    }
+    ensure_at_least("observations over all groups", k + 1, n_total)?;
     if sums.iter().all(|s| s.constant) {
         return Err(AnalysisError::ZeroVariance {
             what: "within-group",

@@ -6,7 +6,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::descriptive::summarize;
 use super::dist::t_two_sided_p;
-use crate::error::{AnalysisError, Result};
+use crate::error::{AnalysisError, Result, ensure_at_least};
 
 /// Pearson correlation and its two-sided test of `H0: ρ = 0`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -40,13 +40,7 @@ impl Correlation {
                 "strictly between 0 and 1",
             ));
         }
-        if self.n < 4 {
-            return Err(AnalysisError::TooFew {
-                what: "pairs for the Fisher-z interval",
-                needed: 4,
-                got: self.n,
-            });
-        }
+        ensure_at_least("pairs for the Fisher-z interval", 4, self.n)?;
         let z = fisher_z(self.r)?;
         let q = Normal::standard().inverse_cdf(0.5 + level / 2.0);
         let half = q / (self.n as f64 - 3.0).sqrt();

@@ -4,7 +4,7 @@ use std::borrow::Borrow;
 
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{Result, ensure_at_least, ensure_finite};
 
 /// Mean, sample standard deviation and standard error of one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -37,13 +37,7 @@ pub(crate) struct Summary {
 /// `√ss ≤ 4·ε·√n·max|x|`. Exactly equal values always qualify.
 pub(crate) fn summarize(what: &'static str, x: &[f64], min_n: usize) -> Result<Summary> {
     let n = x.len();
-    if n < min_n.max(1) {
-        return Err(AnalysisError::TooFew {
-            what,
-            needed: min_n.max(1),
-            got: n,
-        });
-    }
+    ensure_at_least(what, min_n.max(1), n)?;
     ensure_finite(what, x)?;
     let nf = n as f64;
     let mean0 = x.iter().sum::<f64>() / nf;
@@ -85,9 +79,9 @@ pub fn finite_mean(values: impl IntoIterator<Item = impl Borrow<f64>>) -> f64 {
 /// A constant sample is fine here (`sd = sem = 0`).
 ///
 /// # Errors
-/// * [`AnalysisError::TooFew`] if `x` has fewer than 2 values (the SD needs
+/// * [`AnalysisError::TooFew`](crate::AnalysisError::TooFew) if `x` has fewer than 2 values (the SD needs
 ///   `N − 1 ≥ 1`).
-/// * [`AnalysisError::NonFinite`] if `x` holds NaN or ±∞.
+/// * [`AnalysisError::NonFinite`](crate::AnalysisError::NonFinite) if `x` holds NaN or ±∞.
 pub fn mean_sem(x: &[f64]) -> Result<MeanSem> {
     let s = summarize("x", x, 2)?;
     let sd = (s.ss / (s.n as f64 - 1.0)).sqrt();

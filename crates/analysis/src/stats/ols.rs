@@ -8,7 +8,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::descriptive::summarize;
 use super::dist::{t_quantile, t_two_sided_p};
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 
 /// Designs whose column-equilibrated condition number exceeds this are
 /// rejected as singular.
@@ -222,20 +222,8 @@ pub fn ols(design: ArrayView2<f64>, y: ArrayView1<f64>) -> Result<OlsFit> {
             format!("length {}", y.len()),
         ));
     }
-    if k == 0 {
-        return Err(AnalysisError::TooFew {
-            what: "design columns",
-            needed: 1,
-            got: 0,
-        });
-    }
-    if n < k + 1 {
-        return Err(AnalysisError::TooFew {
-            what: "observations (need more rows than columns)",
-            needed: k + 1,
-            got: n,
-        });
-    }
+    ensure_at_least("design columns", 1, k)?;
+    ensure_at_least("observations (need more rows than columns)", k + 1, n)?;
     ensure_finite("design", design.iter())?;
     ensure_finite("y", y.iter())?;
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::descriptive::{Summary, summarize};
 use super::dist::t_two_sided_p;
-use crate::error::{AnalysisError, Result};
+use crate::error::{AnalysisError, Result, ensure_at_least};
 
 /// Result of a two-sided t-test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -98,13 +98,7 @@ pub fn ttest_student(x: &[f64], y: &[f64]) -> Result<TestResult> {
     let sx = summarize("x", x, 1)?;
     let sy = summarize("y", y, 1)?;
     let total = sx.n + sy.n;
-    if total < 3 {
-        return Err(AnalysisError::TooFew {
-            what: "x and y together",
-            needed: 3,
-            got: total,
-        });
-    }
+    ensure_at_least("x and y together", 3, total)?;
     if sx.constant && sy.constant {
         return Err(AnalysisError::ZeroVariance {
             what: "x and y (pooled)",

@@ -74,7 +74,7 @@ use ndarray::{ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::{AnalysisError, Result, ensure_finite};
+use crate::error::{AnalysisError, Result, ensure_at_least, ensure_finite};
 use crate::lm::{LmOptions, LmTermination, least_squares};
 use crate::spikes::mean_rate_hz;
 
@@ -241,13 +241,7 @@ pub fn fit_exponential_decay(lags_ms: &[f64], ac: &[f64], lm: &LmOptions) -> Res
             format!("length {}", ac.len()),
         ));
     }
-    if n < 3 {
-        return Err(AnalysisError::TooFew {
-            what: "lags (3 parameters)",
-            needed: 3,
-            got: n,
-        });
-    }
+    ensure_at_least("lags (3 parameters)", 3, n)?;
     ensure_finite("lags_ms", lags_ms)?;
     ensure_finite("ac", ac)?;
     if lags_ms.windows(2).any(|w| w[1] <= w[0]) {
@@ -440,21 +434,9 @@ fn start_index(ac: &[f64]) -> usize {
 }
 
 fn check_shape(trials: usize, bins: usize, params: &TimescaleParams) -> Result<()> {
-    if trials < 2 {
-        return Err(AnalysisError::TooFew {
-            what: "trials",
-            needed: 2,
-            got: trials,
-        });
-    }
+    ensure_at_least("trials", 2, trials)?;
     let k = params.max_lag_bins();
-    if bins < k + 1 {
-        return Err(AnalysisError::TooFew {
-            what: "bins (max lag + 1)",
-            needed: k + 1,
-            got: bins,
-        });
-    }
+    ensure_at_least("bins (max lag + 1)", k + 1, bins)?;
     Ok(())
 }
 

@@ -252,8 +252,7 @@ fn products<T: Real, const MR: usize>(
 ) {
     let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
     let k = dims.k;
-    let (full, last) = bpack.split_at(bpack.len() - tail * k);
-    let j_tail = full.len() / k;
+    let panels = Panels::split(bpack, k, tail);
     let blocks = dims.m.div_ceil(MR);
     for b0 in (0..blocks).step_by(MC_BLOCKS) {
         for k0 in (0..k).step_by(KC) {
@@ -263,25 +262,69 @@ fn products<T: Real, const MR: usize>(
                 blocks: b0..(b0 + MC_BLOCKS).min(blocks),
             };
             let kc = slice.kc;
-            for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
-                let b = &bpanel[k0 * NR..(k0 + kc) * NR];
-                if fused {
-                    panel::<T, MR, NR, true, _>(c, dims, lhs, b, p * NR, &slice);
-                } else {
-                    panel::<T, MR, NR, false, _>(c, dims, lhs, b, p * NR, &slice);
-                }
-            }
-            if tail > 0 {
-                let b = &last[k0 * tail..(k0 + kc) * tail];
-                match (tail, fused) {
-                    (NR, true) => panel::<T, MR, NR, true, _>(c, dims, lhs, b, j_tail, &slice),
-                    (NR, false) => panel::<T, MR, NR, false, _>(c, dims, lhs, b, j_tail, &slice),
-                    (_, true) => panel::<T, MR, NR_TAIL, true, _>(c, dims, lhs, b, j_tail, &slice),
-                    (_, false) => {
-                        panel::<T, MR, NR_TAIL, false, _>(c, dims, lhs, b, j_tail, &slice)
-                    }
-                }
-            }
+            slice_products::<T, MR, _>(c, dims, lhs, panels, &slice, fused, |panel, width| {
+                &panel[k0 * width..(k0 + kc) * width]
+            });
+        }
+    }
+}
+
+/// `B`'s packed panels, each `k` rows high: the full-width ones ([`NR`]
+/// columns), then the last one, `tail` columns wide (none if 0).
+#[derive(Clone, Copy)]
+struct Panels<'a, T> {
+    full: &'a [T],
+    last: &'a [T],
+    k: usize,
+    tail: usize,
+}
+
+impl<'a, T> Panels<'a, T> {
+    fn split(panels: &'a [T], k: usize, tail: usize) -> Self {
+        let (full, last) = panels.split_at(panels.len() - tail * k);
+        Self {
+            full,
+            last,
+            k,
+            tail,
+        }
+    }
+}
+
+/// One [`Slice`] of a product, panel by panel from the left: the terms
+/// `terms(panel, width)` of each, through the FMA kernels where `fused`.
+#[inline(always)]
+fn slice_products<'a, T: Real, const MR: usize, B: PanelTerms<T>>(
+    c: &mut [T],
+    dims: Dims,
+    lhs: Lhs<'_, T>,
+    panels: Panels<'a, T>,
+    slice: &Slice,
+    fused: bool,
+    terms: impl Fn(&'a [T], usize) -> B,
+) {
+    let Panels {
+        full,
+        last,
+        k,
+        tail,
+    } = panels;
+    for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
+        let b = terms(bpanel, NR);
+        if fused {
+            panel::<T, MR, NR, true, _>(c, dims, lhs, b, p * NR, slice);
+        } else {
+            panel::<T, MR, NR, false, _>(c, dims, lhs, b, p * NR, slice);
+        }
+    }
+    if tail > 0 {
+        let b = terms(last, tail);
+        let j_tail = full.len() / k;
+        match (tail, fused) {
+            (NR, true) => panel::<T, MR, NR, true, _>(c, dims, lhs, b, j_tail, slice),
+            (NR, false) => panel::<T, MR, NR, false, _>(c, dims, lhs, b, j_tail, slice),
+            (_, true) => panel::<T, MR, NR_TAIL, true, _>(c, dims, lhs, b, j_tail, slice),
+            (_, false) => panel::<T, MR, NR_TAIL, false, _>(c, dims, lhs, b, j_tail, slice),
         }
     }
 }
@@ -300,8 +343,7 @@ fn products_selected<T: Real, const MR: usize>(
 ) {
     let fused = multiversion::target::target_cfg_f!(target_feature = "fma");
     let k = bpack.k;
-    let (full, last) = bpack.panels.split_at(bpack.panels.len() - tail * k);
-    let j_tail = full.len() / k;
+    let panels = Panels::split(bpack.panels, k, tail);
     let blocks = dims.m.div_ceil(MR);
     for b0 in (0..blocks).step_by(MC_BLOCKS) {
         let mut p0 = 0;
@@ -318,28 +360,10 @@ fn products_selected<T: Real, const MR: usize>(
             };
             let rows = &bpack.rows[p0..p1];
             p0 = p1;
-            for (p, bpanel) in full.chunks_exact(k * NR).enumerate() {
-                let b = Terms {
-                    panel: bpanel,
-                    rows,
-                };
-                if fused {
-                    panel::<T, MR, NR, true, _>(c, dims, lhs, b, p * NR, &slice);
-                } else {
-                    panel::<T, MR, NR, false, _>(c, dims, lhs, b, p * NR, &slice);
-                }
-            }
-            if tail > 0 {
-                let b = Terms { panel: last, rows };
-                match (tail, fused) {
-                    (NR, true) => panel::<T, MR, NR, true, _>(c, dims, lhs, b, j_tail, &slice),
-                    (NR, false) => panel::<T, MR, NR, false, _>(c, dims, lhs, b, j_tail, &slice),
-                    (_, true) => panel::<T, MR, NR_TAIL, true, _>(c, dims, lhs, b, j_tail, &slice),
-                    (_, false) => {
-                        panel::<T, MR, NR_TAIL, false, _>(c, dims, lhs, b, j_tail, &slice)
-                    }
-                }
-            }
+            slice_products::<T, MR, _>(c, dims, lhs, panels, &slice, fused, |panel, _| Terms {
+                panel,
+                rows,
+            });
         }
     }
 }

@@ -30,10 +30,10 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Layout, Shape, Tensor};
 
 use crate::linalg::{Op, PackedRhs, Real, matmul};
-use crate::recurrence::{contiguous, with_slice};
+use crate::recurrence::{AsCustomOp, FusedOp, Gradients, Operands, with_slice};
 
 /// Run the loop on the drive `u` `[T, B, N]` with recurrent weights `w`
 /// `[N, N]` (pre × post) and leaks `alpha` `[N]`, from the state `x0`
@@ -74,7 +74,7 @@ pub fn dale_recurrence(
     };
     u.detach()
         .contiguous()?
-        .apply_op3(&w.contiguous()?, &alpha.contiguous()?, op)
+        .apply_op3(&w.contiguous()?, &alpha.contiguous()?, AsCustomOp(op))
 }
 
 /// σ′(x_t) and d_t = z_t − x_{t−1} from the forward pass, `[T, B, N]` each.
@@ -261,51 +261,37 @@ impl DaleLoop {
     }
 }
 
-impl CustomOp3 for DaleLoop {
+impl FusedOp for DaleLoop {
     fn name(&self) -> &'static str {
         "wm-dale-recurrence"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (nt, nb, n) = self.dims;
-        let shape = Shape::from((nt, nb, n));
+    fn fwd(&self, operands: Operands<'_>, _: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let mut saved = self
             .saved
             .lock()
             .map_err(|_| candle_core::Error::Msg("dale recurrence: poisoned state".into()))?;
-        match (s1, s2, s3) {
-            (CpuStorage::F32(u), CpuStorage::F32(w), CpuStorage::F32(a)) => {
-                let (r, slope, d) =
-                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(a, l3)?)?;
+        let r = match operands {
+            Operands::F32([u, w, a]) => {
+                let (r, slope, d) = self.forward(u, w, a)?;
                 *saved = Some(Saved::F32 { slope, d });
-                Ok((CpuStorage::F32(r), shape))
+                CpuStorage::F32(r)
             }
-            (CpuStorage::F64(u), CpuStorage::F64(w), CpuStorage::F64(a)) => {
-                let (r, slope, d) =
-                    self.forward(contiguous(u, l1)?, contiguous(w, l2)?, contiguous(a, l3)?)?;
+            Operands::F64([u, w, a]) => {
+                let (r, slope, d) = self.forward(u, w, a)?;
                 *saved = Some(Saved::F64 { slope, d });
-                Ok((CpuStorage::F64(r), shape))
+                CpuStorage::F64(r)
             }
-            _ => candle_core::bail!("dale recurrence: the operands must all be f32 or all f64"),
-        }
+        };
+        Ok((r, Shape::from(self.dims)))
     }
 
     fn bwd(
         &self,
-        _u: &Tensor,
-        w: &Tensor,
-        alpha: &Tensor,
+        [_u, w, alpha]: [&Tensor; 3],
         res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> candle_core::Result<Gradients> {
         let saved = self
             .saved
             .lock()

@@ -113,7 +113,11 @@ pub fn recurrence_with_bias(
     let u = u.contiguous()?;
     let w = w.contiguous()?;
     let bias = bias.contiguous()?;
-    u.apply_op3(&w, &bias, Fused::new(spec, (t, b, n), Drive::Given)?)
+    u.apply_op3(
+        &w,
+        &bias,
+        AsCustomOp(Fused::new(spec, (t, b, n), Drive::Given)?),
+    )
 }
 
 /// The recurrence driven by inputs `x` `[T, B, I]` through `w_in` `[I, N]`:
@@ -138,8 +142,11 @@ pub fn recurrence_from_input(
     spec: &RecurrenceSpec,
 ) -> candle_core::Result<Tensor> {
     let (w_aug, drive, dims) = projected(x, w_in, bias, w, extra)?;
-    x.contiguous()?
-        .apply_op3(&w.contiguous()?, &w_aug, Fused::new(spec, dims, drive)?)
+    x.contiguous()?.apply_op3(
+        &w.contiguous()?,
+        &w_aug,
+        AsCustomOp(Fused::new(spec, dims, drive)?),
+    )
 }
 
 /// Check the operands of a projected drive; returns `[w_in; bias]`
@@ -337,6 +344,84 @@ pub(crate) fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => candle_core::bail!("recurrence: operand is not contiguous"),
+    }
+}
+
+/// The three operands of a fused op's forward pass: contiguous slices of
+/// one float type.
+enum Operands<'a> {
+    F32([&'a [f32]; 3]),
+    F64([&'a [f64]; 3]),
+}
+
+/// A three-operand CPU op of this module. [`AsCustomOp`] makes it candle's
+/// [`CustomOp3`], so that matching the operands' float type and checking
+/// their layouts is written once for all of them.
+trait FusedOp: Send + Sync {
+    /// The op's name in candle's graph (and in its errors).
+    fn name(&self) -> &'static str;
+
+    /// The output and its shape; `first` is the first operand's layout.
+    fn fwd(
+        &self,
+        operands: Operands<'_>,
+        first: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)>;
+
+    /// The operands' gradients from the operands, the output and its
+    /// gradient, as [`CustomOp3::bwd`].
+    fn bwd(
+        &self,
+        args: [&Tensor; 3],
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Gradients>;
+}
+
+/// The gradients of a three-operand op's operands (`None`: not differentiable).
+type Gradients = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+
+/// A [`FusedOp`] as candle's [`CustomOp3`].
+struct AsCustomOp<O>(O);
+
+impl<O: FusedOp> CustomOp3 for AsCustomOp<O> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let operands = match (s1, s2, s3) {
+            (CpuStorage::F32(a), CpuStorage::F32(b), CpuStorage::F32(c)) => {
+                Operands::F32([contiguous(a, l1)?, contiguous(b, l2)?, contiguous(c, l3)?])
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b), CpuStorage::F64(c)) => {
+                Operands::F64([contiguous(a, l1)?, contiguous(b, l2)?, contiguous(c, l3)?])
+            }
+            _ => candle_core::bail!(
+                "{}: the three operands must all be f32 or all f64",
+                self.0.name()
+            ),
+        };
+        self.0.fwd(operands, l1)
+    }
+
+    fn bwd(
+        &self,
+        arg1: &Tensor,
+        arg2: &Tensor,
+        arg3: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Gradients> {
+        self.0.bwd([arg1, arg2, arg3], res, grad_res)
     }
 }
 
@@ -761,48 +846,34 @@ impl<'a, T: Real> InputGradient<'a, T> {
     }
 }
 
-impl CustomOp3 for Fused {
+impl FusedOp for Fused {
     fn name(&self) -> &'static str {
         "wm-recurrence"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (nt, nb, n) = self.dims;
-        let shape = Shape::from((nt, nb, n));
+    fn fwd(&self, operands: Operands<'_>, _: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let mut saved = self.saved.lock().map_err(poisoned)?;
-        match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let drive = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let (h, kept) = self.forward(drive, contiguous(w, l2)?, |_, _| {});
+        let h = match operands {
+            Operands::F32([x, w, b]) => {
+                let (h, kept) = self.forward(self.drive(x, b)?, w, |_, _| {});
                 *saved = Some(Saved::F32(kept));
-                Ok((CpuStorage::F32(h), shape))
+                CpuStorage::F32(h)
             }
-            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                let drive = self.drive(contiguous(x, l1)?, contiguous(b, l3)?)?;
-                let (h, kept) = self.forward(drive, contiguous(w, l2)?, |_, _| {});
+            Operands::F64([x, w, b]) => {
+                let (h, kept) = self.forward(self.drive(x, b)?, w, |_, _| {});
                 *saved = Some(Saved::F64(kept));
-                Ok((CpuStorage::F64(h), shape))
+                CpuStorage::F64(h)
             }
-            _ => candle_core::bail!("recurrence: the three operands must all be f32 or all f64"),
-        }
+        };
+        Ok((h, Shape::from(self.dims)))
     }
 
     fn bwd(
         &self,
-        first: &Tensor,
-        w: &Tensor,
-        _third: &Tensor,
+        [first, w, _third]: [&Tensor; 3],
         res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> candle_core::Result<Gradients> {
         // The slopes are taken, not copied: their buffer becomes ∂L/∂u.
         let saved = self.saved.lock().map_err(poisoned)?.take();
         let (du, dw, d3) = match saved {

@@ -1,9 +1,9 @@
 //! The linear read-out (and the rate power of the activity penalty) as one
 //! op over the rates.
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Layout, Shape, Tensor};
 
-use super::{contiguous, with_slice};
+use super::{AsCustomOp, FusedOp, Gradients, Operands, with_slice};
 use crate::linalg::{Op, Real, matmul};
 
 /// Linear read-out `y = h W + b` of rates `h` `[T, B, N]` with `w` `[N, O]` and
@@ -55,7 +55,7 @@ fn apply_readout(
     };
     let y = h
         .contiguous()?
-        .apply_op3(&w.contiguous()?, &b.contiguous()?, op)?;
+        .apply_op3(&w.contiguous()?, &b.contiguous()?, AsCustomOp(op))?;
     Ok((y, o))
 }
 
@@ -134,44 +134,33 @@ impl Readout {
     }
 }
 
-impl CustomOp3 for Readout {
+impl FusedOp for Readout {
     fn name(&self) -> &'static str {
         "wm-readout"
     }
 
-    fn cpu_fwd(
+    fn fwd(
         &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
+        operands: Operands<'_>,
+        first: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let mut dims = l1.dims().to_vec();
+        let mut dims = first.dims().to_vec();
         if let Some(last) = dims.last_mut() {
             *last = self.width();
         }
-        let out = match (s1, s2, s3) {
-            (CpuStorage::F32(h), CpuStorage::F32(w), CpuStorage::F32(b)) => CpuStorage::F32(
-                self.forward(contiguous(h, l1)?, contiguous(w, l2)?, contiguous(b, l3)?),
-            ),
-            (CpuStorage::F64(h), CpuStorage::F64(w), CpuStorage::F64(b)) => CpuStorage::F64(
-                self.forward(contiguous(h, l1)?, contiguous(w, l2)?, contiguous(b, l3)?),
-            ),
-            _ => candle_core::bail!("readout: h, w and b must all be f32 or all f64"),
+        let out = match operands {
+            Operands::F32([h, w, b]) => CpuStorage::F32(self.forward(h, w, b)),
+            Operands::F64([h, w, b]) => CpuStorage::F64(self.forward(h, w, b)),
         };
         Ok((out, Shape::from(dims)))
     }
 
     fn bwd(
         &self,
-        h: &Tensor,
-        w: &Tensor,
-        b: &Tensor,
+        [h, w, b]: [&Tensor; 3],
         _res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> candle_core::Result<Gradients> {
         let g = grad_res.contiguous()?;
         let dev = h.device();
         let (dh, dw, db) = match h.dtype() {

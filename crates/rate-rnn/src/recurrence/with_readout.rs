@@ -11,10 +11,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Device, Layout, Shape, Tensor};
 
 use super::{
-    Fused, InputGradient, Kept, RecurrenceSpec, Saved, StepDrive, contiguous, poisoned, with_slice,
+    AsCustomOp, Fused, FusedOp, Gradients, InputGradient, Kept, Operands, RecurrenceSpec, Saved,
+    StepDrive, poisoned, with_slice,
 };
 use crate::linalg::Real;
 
@@ -64,7 +65,9 @@ pub fn recurrence_with_readout(
         o,
         rates: Arc::clone(&rates),
     };
-    let y = w.contiguous()?.apply_op3(&w_aug, &out_aug, op)?;
+    let y = w
+        .contiguous()?
+        .apply_op3(&w_aug, &out_aug, AsCustomOp(op))?;
     let rates =
         rates.lock().map_err(poisoned)?.clone().ok_or_else(|| {
             candle_core::Error::Msg("recurrence: forward pass did not run".into())
@@ -310,52 +313,26 @@ impl WithReadout {
     }
 }
 
-impl CustomOp3 for WithReadout {
+impl FusedOp for WithReadout {
     fn name(&self) -> &'static str {
         "wm-recurrence-readout"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn fwd(&self, operands: Operands<'_>, _: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (nt, nb, _) = self.core.dims;
-        let shape = Shape::from((self.o + 1, nt, nb));
-        let out = match (s1, s2, s3) {
-            (CpuStorage::F32(w), CpuStorage::F32(wa), CpuStorage::F32(oa)) => {
-                CpuStorage::F32(self.fwd_typed(
-                    contiguous(w, l1)?,
-                    contiguous(wa, l2)?,
-                    contiguous(oa, l3)?,
-                    Saved::F32,
-                )?)
-            }
-            (CpuStorage::F64(w), CpuStorage::F64(wa), CpuStorage::F64(oa)) => {
-                CpuStorage::F64(self.fwd_typed(
-                    contiguous(w, l1)?,
-                    contiguous(wa, l2)?,
-                    contiguous(oa, l3)?,
-                    Saved::F64,
-                )?)
-            }
-            _ => candle_core::bail!("recurrence: the operands must all be f32 or all f64"),
+        let out = match operands {
+            Operands::F32([w, wa, oa]) => CpuStorage::F32(self.fwd_typed(w, wa, oa, Saved::F32)?),
+            Operands::F64([w, wa, oa]) => CpuStorage::F64(self.fwd_typed(w, wa, oa, Saved::F64)?),
         };
-        Ok((out, shape))
+        Ok((out, Shape::from((self.o + 1, nt, nb))))
     }
 
     fn bwd(
         &self,
-        w: &Tensor,
-        _w_aug: &Tensor,
-        out_aug: &Tensor,
+        [w, _w_aug, out_aug]: [&Tensor; 3],
         _res: &Tensor,
         grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> candle_core::Result<Gradients> {
         // The slopes are taken, not copied: their buffer becomes ∂L/∂u.
         let saved = self.core.saved.lock().map_err(poisoned)?.take();
         let (dw, d_in, d_out) = match saved {

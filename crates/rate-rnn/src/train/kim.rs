@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use wm_tasks::{Task, TaskRng, TrialBatch};
 
 use crate::checkpoint::{load_tensors, save_tensors};
-use crate::dale::{DaleLeaky, to_f64};
+use crate::dale::DaleLeaky;
 use crate::error::{RateRnnError, Result};
-use crate::model::RateModel;
+use crate::model::{RateModel, to_f64};
 use crate::optim::{Adam, AdamConfig};
 use crate::train::batch_tensors;
 

@@ -212,16 +212,10 @@ impl Task for KimDms {
         self.batch_with(&pairs)
     }
     fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score {
-        let positive: Vec<bool> = batch
-            .trials
-            .iter()
-            .map(|t| t.condition == Some(1))
-            .collect();
         threshold_score(
             batch,
             output,
             self.score_window(),
-            &positive,
             self.opts.threshold,
             NegativeRule::Signed,
         )

@@ -195,11 +195,6 @@ impl Task for KimGoNoGo {
         self.batch_with(&go)
     }
     fn score(&self, batch: &TrialBatch, output: &[f32]) -> Score {
-        let positive: Vec<bool> = batch
-            .trials
-            .iter()
-            .map(|t| t.condition == Some(1))
-            .collect();
         let zero_one = self.opts.variant == GoNoGoVariant::CodeZeroOne;
         let response = self.epoch("response");
         let (window, nogo) = match self.opts.scoring {
@@ -215,6 +210,6 @@ impl Task for KimGoNoGo {
                 )
             }
         };
-        threshold_score(batch, output, window, &positive, self.opts.threshold, nogo)
+        threshold_score(batch, output, window, self.opts.threshold, nogo)
     }
 }

@@ -57,20 +57,20 @@ impl NegativeRule {
 }
 
 /// Accuracy of a scalar output `[T, B, 1]` on trials whose condition is
-/// "+1" (`positive[b]`) or not, judged over steps `window`: "+1" is correct
-/// if the maximum exceeds `threshold`; the others by `negative`.
+/// "+1" (`Some(1)`: match, Go) or not, judged over steps `window`: "+1" is
+/// correct if the maximum exceeds `threshold`; the others by `negative`.
 pub(crate) fn threshold_score(
     batch: &TrialBatch,
     output: &[f32],
     window: std::ops::Range<usize>,
-    positive: &[bool],
     threshold: f64,
     negative: NegativeRule,
 ) -> Score {
     let (nt, nb) = (batch.n_steps, batch.batch_size);
     assert_eq!(output.len(), nt * nb, "output must be [T, B, 1]");
     let mut correct = 0usize;
-    for (b, &pos) in positive.iter().enumerate().take(nb) {
+    let positive = batch.trials.iter().map(|t| t.condition == Some(1));
+    for (b, pos) in positive.enumerate().take(nb) {
         let vals = window
             .clone()
             .filter(|&t| t < nt)
