@@ -12,7 +12,11 @@
 //! with its measured value: `not_reproduced = { measured = …, abs_tol = … }`.
 //! Such a check passes while the statistic stays within `abs_tol` of the
 //! recorded value *and* still misses the published expectation, so the number
-//! stays guarded and a change in either direction is flagged.
+//! stays guarded and a change in either direction is flagged. A claim the
+//! stored run could not measure at all (the statistic is absent, e.g. no
+//! network of a condition was kept) records why: `not_measured = "…"`; it
+//! passes while the statistic stays absent, so a run that does produce it
+//! is flagged for a verdict.
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -88,6 +92,9 @@ pub struct Check {
     /// The published expectation above was not reproduced by the stored run:
     /// its measured value, guarded within a tolerance.
     pub not_reproduced: Option<NotReproduced>,
+    /// The stored run could not measure the claim: why (the statistic is
+    /// absent from its summary).
+    pub not_measured: Option<String>,
 }
 
 /// A published claim the stored run did not reproduce, with the measured value.
@@ -110,6 +117,8 @@ pub enum Verdict {
     /// A recorded non-reproduction, with the statistic still at its recorded
     /// value and still missing the published expectation.
     NotReproduced,
+    /// A recorded failure to measure, with the statistic still absent.
+    NotMeasured,
 }
 
 impl Check {
@@ -147,6 +156,14 @@ impl Check {
                 self.statistic,
                 n.measured,
                 n.abs_tol
+            );
+        }
+        if let Some(why) = &self.not_measured
+            && (why.trim().is_empty() || self.not_reproduced.is_some())
+        {
+            bail!(
+                "check `{}`: `not_measured` needs a reason and excludes `not_reproduced`",
+                self.statistic
             );
         }
         if let (Some(lo), Some(hi)) = (self.greater_than, self.less_than)
@@ -188,6 +205,13 @@ impl Check {
     /// The verdict for `measured`: a recorded non-reproduction holds while
     /// the value stays within its tolerance and still misses the expectation.
     pub fn verdict(&self, measured: Option<f64>) -> Verdict {
+        if self.not_measured.is_some() {
+            return if measured.is_some_and(f64::is_finite) {
+                Verdict::Fail
+            } else {
+                Verdict::NotMeasured
+            };
+        }
         let meets = self.passes(measured);
         match (self.not_reproduced, measured) {
             (Some(n), Some(m)) if !meets && (m - n.measured).abs() <= n.abs_tol => {
@@ -339,6 +363,7 @@ pub fn verdict_markdown(check: &FolderCheck) -> String {
             Verdict::Pass => "reproduced",
             Verdict::Fail => "**not reproduced**",
             Verdict::NotReproduced => "not reproduced (recorded)",
+            Verdict::NotMeasured => "not measured (recorded)",
         };
         let _ = writeln!(
             s,
@@ -427,6 +452,7 @@ pub fn render(rows: &[Row]) -> String {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
             Verdict::NotReproduced => "not reproduced (recorded)",
+            Verdict::NotMeasured => "not measured (recorded)",
         };
         let _ = writeln!(
             out,
@@ -508,6 +534,30 @@ mod tests {
             check("statistic = 'x'\nexpected = 0.0\nabs_tol = -1.0")
                 .validate()
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_recorded_failure_to_measure_holds_only_while_the_statistic_is_absent() {
+        let c = check("statistic = 'x'\ngreater_than = 0.0\nnot_measured = 'no network kept'");
+        c.validate().unwrap();
+        assert_eq!(c.verdict(None), Verdict::NotMeasured);
+        assert_eq!(c.verdict(Some(f64::NAN)), Verdict::NotMeasured);
+        // Measured now, whether or not it meets the claim: flagged for a verdict.
+        assert_eq!(c.verdict(Some(1.0)), Verdict::Fail);
+        assert_eq!(c.verdict(Some(-1.0)), Verdict::Fail);
+        assert!(
+            check("statistic = 'x'\ngreater_than = 0.0\nnot_measured = ' '")
+                .validate()
+                .is_err()
+        );
+        assert!(
+            check(
+                "statistic = 'x'\ngreater_than = 0.0\nnot_measured = 'why'\n\
+                 not_reproduced = { measured = 1.0, abs_tol = 0.1 }"
+            )
+            .validate()
+            .is_err()
         );
     }
 
