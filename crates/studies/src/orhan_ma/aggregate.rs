@@ -349,6 +349,32 @@ pub fn success_rate(results: &[NetworkResult]) -> f64 {
     results.iter().filter(|r| r.success).count() as f64 / results.len() as f64
 }
 
+/// A successful basic-condition network with the given grid values and SI
+/// (the other fields fixed), for the tests of this module and its users.
+#[cfg(test)]
+pub(crate) fn row(task: &str, sigma0: f64, lambda0: f64, rho: f64, si: f64) -> NetworkResult {
+    NetworkResult {
+        index: 0,
+        task: task.into(),
+        condition: Condition::Basic,
+        lambda0,
+        sigma0,
+        rho,
+        input_gain: 1.0,
+        replicate: 0,
+        seed: 0,
+        fractional_loss: 0.1,
+        accuracy: f64::NAN,
+        success: true,
+        si,
+        si_nan_trials: 0,
+        si_inf_trials: 0,
+        n_active: 10.0,
+        diverged: false,
+        train_seconds: 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,29 +383,6 @@ mod tests {
         NetworkResult {
             seed,
             ..row("2AFC", 0.1, 0.9, rho, si)
-        }
-    }
-
-    fn row(task: &str, sigma0: f64, lambda0: f64, rho: f64, si: f64) -> NetworkResult {
-        NetworkResult {
-            index: 0,
-            task: task.into(),
-            condition: Condition::Basic,
-            lambda0,
-            sigma0,
-            rho,
-            input_gain: 1.0,
-            replicate: 0,
-            seed: 0,
-            fractional_loss: 0.1,
-            accuracy: f64::NAN,
-            success: true,
-            si,
-            si_nan_trials: 0,
-            si_inf_trials: 0,
-            n_active: 10.0,
-            diverged: false,
-            train_seconds: 0.0,
         }
     }
 

@@ -151,28 +151,14 @@ fn si_rank_correlations<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::orhan_ma::config::Condition;
+    use crate::orhan_ma::aggregate::row;
 
     fn net(task: &str, sigma0: f64, replicate: usize, si: f64, loss: f64) -> NetworkResult {
         NetworkResult {
-            index: 0,
-            task: task.into(),
-            condition: Condition::Basic,
-            lambda0: 0.9,
-            sigma0,
-            rho: 0.0,
-            input_gain: 1.0,
             replicate,
-            seed: 0,
             fractional_loss: loss,
-            accuracy: f64::NAN,
             success: loss < 0.5,
-            si,
-            si_nan_trials: 0,
-            si_inf_trials: 0,
-            n_active: 10.0,
-            diverged: false,
-            train_seconds: 0.0,
+            ..row(task, sigma0, 0.9, 0.0, si)
         }
     }
 
