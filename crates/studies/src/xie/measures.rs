@@ -152,6 +152,8 @@ pub struct EndpointHistogram {
 pub struct BehaviourMeasures {
     /// Mean delay-unit count per network.
     pub delay_units_mean: f64,
+    /// Mean delay-unit count per network by the paper's t-test rule.
+    pub delay_units_ttest_mean: f64,
     /// Every finite per-unit rate–behaviour r.
     pub per_unit_r: Vec<f64>,
     /// Their mean.
@@ -166,6 +168,10 @@ pub struct BehaviourMeasures {
     pub positions_deg: Vec<f64>,
     /// Mean Fano factor over networks at each position.
     pub fano_by_position: Vec<f64>,
+    /// The M shape of the Fano factor: its mean on the flanks (positions
+    /// strictly between 0 and ±180°) minus its mean at the preferred (0°)
+    /// and opposite (±180°) positions; > 0 for an M (Xie et al. 2022, Fig. 9).
+    pub fano_m_contrast: f64,
     /// Its standard error over networks (0 where undefined).
     pub fano_sem: Vec<f64>,
     /// Mean rate–behaviour r across units over networks at each position.
@@ -390,6 +396,22 @@ fn stage_pooled(parts: &[&StagePart]) -> StagePooled {
     }
 }
 
+/// Mean of `values` on the flanks (positions strictly between 0 and ±180°)
+/// minus their mean at 0° and ±180° (finite values only; NaN if either
+/// side has none).
+fn m_contrast(positions_deg: &[f64], values: &[f64]) -> f64 {
+    let (mut flank, mut ends) = (Vec::new(), Vec::new());
+    for (&p, &v) in positions_deg.iter().zip(values) {
+        let a = p.abs();
+        if a > 1e-9 && a < 180.0 - 1e-9 {
+            flank.push(v);
+        } else {
+            ends.push(v);
+        }
+    }
+    finite_mean(&flank) - finite_mean(&ends)
+}
+
 /// Pool the single analysed checkpoints (at least one).
 fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
     let units: Vec<f64> = singles.iter().map(|s| s.delay_units as f64).collect();
@@ -418,17 +440,25 @@ fn behaviour_measures(singles: &[&SingleCheckpoint]) -> BehaviourMeasures {
             .filter_map(|s| pick(&s.main).get(j).copied())
             .collect()
     };
+    let fano_by_position: Vec<f64> = (0..n_positions)
+        .map(|j| finite_mean(at(j, |b| &b.fano_aligned)))
+        .collect();
     BehaviourMeasures {
         delay_units_mean: finite_mean(&units),
+        delay_units_ttest_mean: finite_mean(
+            singles
+                .iter()
+                .map(|s| s.delay_units_ttest as f64)
+                .collect::<Vec<_>>(),
+        ),
         rate_behaviour_r_mean: finite_mean(&rs),
         rate_behaviour_r_mean_other: finite_mean(&rs_other),
         per_unit_r: rs,
         fano_mean: finite_mean(&fano),
         fano_anova: first.fano_anova,
         positions_deg: first.positions_deg.clone(),
-        fano_by_position: (0..n_positions)
-            .map(|j| finite_mean(at(j, |b| &b.fano_aligned)))
-            .collect(),
+        fano_by_position: fano_by_position.clone(),
+        fano_m_contrast: m_contrast(&first.positions_deg, &fano_by_position),
         fano_sem: (0..n_positions)
             .map(|j| {
                 let v: Vec<f64> = at(j, |b| &b.fano_aligned)
@@ -493,6 +523,8 @@ fn condition_statistics(c: &ConditionMeasures) -> Vec<(String, f64)> {
     if let Some(b) = &c.behaviour {
         v.extend([
             ("delay_units_mean".into(), b.delay_units_mean),
+            ("delay_units_ttest_mean".into(), b.delay_units_ttest_mean),
+            ("fano_m_contrast".into(), b.fano_m_contrast),
             ("rate_behaviour_r_mean".into(), b.rate_behaviour_r_mean),
             (
                 "rate_behaviour_r_mean_other_pairing".into(),
@@ -763,6 +795,15 @@ mod tests {
         let want = 0.458_333_333 / (0.086_666_667_f64 * 2.541_666_667).sqrt();
         assert!((r.r - want).abs() < 1e-8, "{} vs {want}", r.r);
         assert_eq!(r.n, 3);
+    }
+
+    /// The M contrast averages the flanks against 0° and both ±180° ends.
+    #[test]
+    fn the_m_contrast_is_flanks_minus_centre_and_ends() {
+        let pos = [-180.0, -90.0, 0.0, 90.0, 180.0];
+        let v = [1.0, 4.0, 2.0, 6.0, 3.0];
+        assert!((m_contrast(&pos, &v) - (5.0 - 2.0)).abs() < 1e-12);
+        assert!(m_contrast(&pos, &[1.0, f64::NAN, 2.0, f64::NAN, 3.0]).is_nan());
     }
 
     /// With the cue at location R/4 (90°), units preferring within 45° of it

@@ -14,11 +14,11 @@ use wm_tasks::xie::{Mode, TrialOutcome, XieRule, score_trials};
 use wm_tasks::{TaskRng, XieMultitask, XieTask};
 
 use crate::io::derive_seed;
-use crate::xie::config::XieConfig;
+use crate::xie::config::{DelayUnitRule, XieConfig};
 use crate::xie::maps::{ActivityMap, SortedWeights, activity_map, sorted_weights};
 use crate::xie::recording::{
     BehaviourAnalysis, CheckpointAnalysis, Epochs, Rates, analyse_checkpoint, behaviour_analysis,
-    endpoints,
+    delay_units, endpoints,
 };
 use crate::xie::train::{Stage, TrainedNetwork, load_checkpoint, new_model, record, task_options};
 
@@ -107,6 +107,10 @@ pub struct SingleCheckpoint {
     pub step: usize,
     /// Its delay units under the configured pairing.
     pub delay_units: usize,
+    /// Its delay units by the paper's stated rule (delay above fixation by
+    /// a t-test, p < 0.05, at some location; Xie et al. 2022, Methods),
+    /// whatever rule the analyses use.
+    pub delay_units_ttest: usize,
     /// Rate–behaviour correlation and Fano factor under the configured
     /// pairing.
     pub main: BehaviourAnalysis,
@@ -311,6 +315,14 @@ fn analyse_single(rec: &Recorder, net: &TrainedNetwork) -> Result<Option<SingleC
     Ok(Some(SingleCheckpoint {
         step: *step,
         delay_units: main.delay_units.len(),
+        delay_units_ttest: delay_units(
+            &rates,
+            &recorded.main,
+            cfg.repeats,
+            ep,
+            DelayUnitRule::Ttest,
+        )
+        .len(),
         main: b_main,
         other: b_other,
         weights: sorted_weights(rec.model, &rates, &recorded.main, cfg.repeats, ep)?,

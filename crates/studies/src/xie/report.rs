@@ -199,13 +199,17 @@ fn within_between_row(st: &StageMeasures) -> String {
 
 fn behaviour_paragraph(b: &BehaviourMeasures) -> String {
     format!(
-        "\nSingle analysed checkpoint per network (first fully trained, else the best): delay units {:.1} of each network on average; \
-         rate–behaviour r over {} units: mean {:.3} (paper 0.087; other pairing {:.3}); Fano factor mean {:.4} (paper ≈ 0.02){}.\n",
+        "\nSingle analysed checkpoint per network (first fully trained, else the best): delay units {:.1} of each network on average \
+         ({:.1} by the paper's t-test rule; the paper: typically 150–200 of 256); \
+         rate–behaviour r over {} units: mean {:.3} (paper 0.087; other pairing {:.3}); Fano factor mean {:.4} (paper ≈ 0.02), \
+         flanks minus preferred and opposite positions {:+.4} (paper: M-shaped, > 0){}.\n",
         b.delay_units_mean,
+        b.delay_units_ttest_mean,
         b.per_unit_r.len(),
         b.rate_behaviour_r_mean,
         b.rate_behaviour_r_mean_other,
         b.fano_mean,
+        b.fano_m_contrast,
         b.fano_anova.as_ref().map_or(String::new(), |a| format!(
             "; ANOVA across positions F({}, {}) = {:.2}, p = {:.3} (paper F(7, 904) = 5.05)",
             a.df_between, a.df_within, a.f, a.p_value
