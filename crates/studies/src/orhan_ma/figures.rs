@@ -1,7 +1,7 @@
 //! Every figure of the Orhan & Ma reproduction, drawn from its outcome:
 //! the untrained (λ0, σ0) grid (Supp. Fig. 1), the banded model (Supp.
 //! Fig. 7), SI against the grid's factors (Fig. 2; Supp. Figs. 8–11), SI by
-//! task (Fig. 3a), example activity (Supp. Figs. 2–5), weight profiles
+//! task (Fig. 3a) and against active units, example activity (Supp. Figs. 2–5), weight profiles
 //! (Fig. 6) and Schur modes (Supp. Fig. 12).
 
 use std::path::Path;
@@ -21,6 +21,7 @@ use crate::orhan_ma::aggregate::{
 use crate::orhan_ma::compute::Outcome;
 use crate::orhan_ma::config::OrhanMaConfig;
 use crate::orhan_ma::measures::{SchurSummary, SiGroups};
+use crate::orhan_ma::task_ordering::SiRankCorrelation;
 use crate::orhan_ma::untrained::UntrainedCell;
 
 /// Units shown in example heat maps.
@@ -59,6 +60,9 @@ pub fn draw(cfg: &OrhanMaConfig, outcome: &Outcome, out: &Path) -> Result<()> {
     }
     if !m.by_task.is_empty() {
         task_figure(&out.join("si_by_task.png"), &m.by_task, &inc)?;
+    }
+    if !m.si_active.is_empty() {
+        active_units_figure(&out.join("si_vs_active_units.png"), &inc, &m.si_active)?;
     }
     if let Some(g) = &m.groups {
         group_figures(outcome, g, out)?;
@@ -291,6 +295,42 @@ pub fn task_figure(path: &Path, by_task: &[TaskSi], rows: &[&NetworkResult]) -> 
         path,
         &Axes::new("SI by task (mean ± SEM)", "task", "sequentiality index"),
         &bars,
+    )?;
+    Ok(())
+}
+
+/// SI against the mean number of active units of each included network, by
+/// task, with each task's Spearman correlation in the legend: a network that
+/// solves its task with a few units cannot tile the trial with their peaks.
+pub fn active_units_figure(
+    path: &Path,
+    rows: &[&NetworkResult],
+    correlations: &[SiRankCorrelation],
+) -> Result<()> {
+    let groups: Vec<ScatterGroup> = correlations
+        .iter()
+        .map(|c| ScatterGroup {
+            name: format!(
+                "{} (Spearman {:+.2}, p = {:.2})",
+                c.task, c.spearman_r, c.p_value
+            ),
+            points: rows
+                .iter()
+                .filter(|r| r.task == c.task)
+                .map(|r| (r.n_active, r.si))
+                .collect(),
+        })
+        .filter(|g| !g.points.is_empty())
+        .collect();
+    scatter_with_fit(
+        path,
+        &Axes::new(
+            "SI vs active units (successful networks)",
+            "active units (mean per recorded trial)",
+            "sequentiality index",
+        ),
+        &groups,
+        &[],
     )?;
     Ok(())
 }
