@@ -8,7 +8,7 @@
 use wm_studies::io::read_toml;
 use wm_studies::orhan_ma::OrhanMa;
 use wm_studies::orhan_ma::config::OrhanMaConfig;
-use wm_studies::regress::Expected;
+use wm_studies::regress::{Expected, Summary};
 use wm_studies::study::{RunContext, run};
 use wm_tests::experiment_file;
 
@@ -115,4 +115,48 @@ fn an_exploding_grid_point_is_recorded_as_a_diverged_network_not_an_error() {
     assert!(net.result.diverged, "{:?}", net.result);
     assert!(!net.result.success && net.result.si.is_nan());
     assert!(dir.path().join("result.toml").is_file());
+}
+
+/// The stored medium grid (`experiments/orhan-ma/medium-results`, 216
+/// trained networks) re-aggregates from its committed networks, with nothing
+/// retrained, to exactly the committed `summary.toml`: the stored numbers
+/// are what the committed weights and the current analysis code give.
+#[test]
+fn the_stored_medium_grid_reaggregates_to_its_committed_summary() {
+    let config = experiment_file("orhan-ma", "medium.toml");
+    let cfg: OrhanMaConfig = read_toml(&config).unwrap();
+    let stored = wm_tests::workspace_root().join("experiments/orhan-ma/medium-results");
+    let out = tempfile::tempdir().unwrap();
+    let mut copied = 0;
+    for entry in std::fs::read_dir(stored.join("networks")).unwrap() {
+        let from = entry.unwrap().path();
+        let to = out.path().join("networks").join(from.file_name().unwrap());
+        std::fs::create_dir_all(&to).unwrap();
+        // A network missing its final weights would be trained again
+        // (hours): refuse instead.
+        for file in [
+            "weights.safetensors",
+            "run.toml",
+            "result.toml",
+            "train_log.csv",
+        ] {
+            std::fs::copy(from.join(file), to.join(file))
+                .unwrap_or_else(|e| panic!("{}: {e}", from.join(file).display()));
+        }
+        copied += 1;
+    }
+    assert_eq!(copied, 216);
+    let summary = run::<OrhanMa>(&cfg, &RunContext::new(out.path(), &config, "medium")).unwrap();
+    let committed: Summary = read_toml(&stored.join("summary.toml")).unwrap();
+    assert_eq!(
+        summary.statistics.keys().collect::<Vec<_>>(),
+        committed.statistics.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &committed.statistics {
+        let w = summary.statistics[k];
+        assert!(
+            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+            "{k}: committed {v}, re-aggregated {w}"
+        );
+    }
 }
