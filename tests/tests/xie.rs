@@ -3,12 +3,13 @@
 //! `experiments/xie/expected-smoke.toml`, then a rerun over the finished folder
 //! that must reload every network instead of retraining and give the same
 //! statistics; at quick scale, the analyses of two stored quick-trained
-//! networks against `experiments/xie/expected-quick.toml`.
+//! networks against `experiments/xie/expected-quick.toml` and, bit for bit,
+//! the stored `experiments/xie/quick-results/summary.toml`.
 
 use std::path::Path;
 
 use wm_studies::io::read_toml;
-use wm_studies::regress::Expected;
+use wm_studies::regress::{Expected, Summary};
 use wm_studies::study::{RunContext, run};
 use wm_studies::xie::Xie;
 use wm_studies::xie::config::XieConfig;
@@ -91,6 +92,22 @@ fn quick_networks_reanalysed_meet_the_expected_quick_statistics() {
     }
     if let Err(table) = summary.check(&expected) {
         panic!("xie quick statistics outside their expected ranges:\n{table}");
+    }
+    // The stored quick results (experiments/xie/quick-results) are exactly
+    // what these networks and the current analysis code give.
+    let committed: Summary =
+        read_toml(&experiment_file("xie", "quick-results/summary.toml")).unwrap();
+    assert_eq!(
+        summary.statistics.keys().collect::<Vec<_>>(),
+        committed.statistics.keys().collect::<Vec<_>>(),
+        "quick-results/summary.toml is out of date: regenerate it (its README)"
+    );
+    for (k, v) in &committed.statistics {
+        let w = summary.statistics[k];
+        assert!(
+            v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+            "{k}: committed {v}, re-analysed {w}"
+        );
     }
 }
 
