@@ -55,7 +55,8 @@ pub enum EiSplit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TauMode {
-    /// τ_i = τ_min + sigmoid(θ_i)(τ_max − τ_min), θ_i ~ N(0, 1), θ trained.
+    /// τ_i = τ_min + sigmoid(θ_i)(τ_max − τ_min), θ_i ~ N(`theta_init_mean`, 1)
+    /// (the original code: N(0, 1)), θ trained.
     #[default]
     Trained,
     /// τ_i = `tau_fixed_ms` for all units, not trained.
@@ -96,6 +97,18 @@ pub struct DaleConfig {
     pub init_state_sd: f64,
     /// S.d. of the initial output weights (0.01).
     pub w_out_sd: f64,
+    /// Mean of the initial raw τ^s variable θ_i ~ N(mean, 1) of the trained
+    /// mode (0, the original code's; its median τ^s is the range's middle).
+    /// A diagnostic knob: +3 starts the median unit at τ_min + 0.95 (τ_max −
+    /// τ_min). Not written to records while 0, so records of networks made
+    /// before it existed still match.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub theta_init_mean: f64,
+}
+
+/// Whether `v` is exactly 0 (the default of an optional shift).
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Default for DaleConfig {
@@ -116,6 +129,7 @@ impl Default for DaleConfig {
             noise_sd: 0.1,
             init_state_sd: 0.01,
             w_out_sd: 0.01,
+            theta_init_mean: 0.0,
         }
     }
 }
@@ -154,6 +168,13 @@ impl DaleConfig {
                 "tau_min_ms",
                 self.tau_min_ms,
                 "≥ dt_ms (α ≤ 1)",
+            ));
+        }
+        if !self.theta_init_mean.is_finite() {
+            return Err(RateRnnError::invalid(
+                "theta_init_mean",
+                self.theta_init_mean,
+                "finite",
             ));
         }
         for (f, v) in [
@@ -235,7 +256,12 @@ impl DaleLeaky {
                 z * cfg.w_out_sd
             })
             .collect();
-        let theta: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
+        let theta: Vec<f64> = (0..n)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                z + cfg.theta_init_mean
+            })
+            .collect();
         Ok(Self {
             w: var(w, &[n, n], dtype)?,
             sign,

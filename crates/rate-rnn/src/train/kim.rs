@@ -72,6 +72,12 @@ pub struct KimEval {
     pub loss: f64,
     /// Accuracy on the evaluation trials.
     pub accuracy: f64,
+    /// Mean synaptic decay τ^s over units at this evaluation, ms: how the
+    /// trained τ^s move during training (Kim, Li & Sejnowski 2019, Fig. 1
+    /// compares their distribution before and after). Absent in records
+    /// written before it was logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_tau_syn_ms: Option<f64>,
 }
 
 /// What [`train_kim`] did.
@@ -220,10 +226,12 @@ pub fn train_kim(
         let done = it + 1;
         if done % cfg.eval_every == 0 {
             let (l, a) = evaluate_kim(model, task, cfg.eval_trials, rng)?;
+            let tau_ms = model.tau_ms()?;
             let e = KimEval {
                 iteration: done,
                 loss: l,
                 accuracy: a,
+                mean_tau_syn_ms: Some(tau_ms.iter().sum::<f64>() / tau_ms.len() as f64),
             };
             on_eval(&e);
             evals.push(e);
@@ -327,24 +335,37 @@ impl KimIdentity {
     }
 }
 
-/// The evaluations as metadata text: one `iteration,loss,accuracy` line each
-/// (Rust's shortest round-trip float formatting, so they parse back exactly).
+/// The evaluations as metadata text: one `iteration,loss,accuracy` line
+/// each, plus `,mean_tau_syn_ms` when logged (Rust's shortest round-trip
+/// float formatting, so they parse back exactly).
 fn evals_text(evals: &[KimEval]) -> String {
     evals
         .iter()
-        .map(|e| format!("{},{},{}\n", e.iteration, e.loss, e.accuracy))
+        .map(|e| {
+            let tau = e
+                .mean_tau_syn_ms
+                .map(|t| format!(",{t}"))
+                .unwrap_or_default();
+            format!("{},{},{}{tau}\n", e.iteration, e.loss, e.accuracy)
+        })
         .collect()
 }
 
+/// The inverse of [`evals_text`]; lines of checkpoints written before τ^s
+/// was logged have three fields.
 fn parse_evals(text: &str) -> Option<Vec<KimEval>> {
     text.lines()
         .map(|line| {
             let mut f = line.split(',');
-            let e = KimEval {
+            let mut e = KimEval {
                 iteration: f.next()?.parse().ok()?,
                 loss: f.next()?.parse().ok()?,
                 accuracy: f.next()?.parse().ok()?,
+                mean_tau_syn_ms: None,
             };
+            if let Some(tau) = f.next() {
+                e.mean_tau_syn_ms = Some(tau.parse().ok()?);
+            }
             f.next().is_none().then_some(e)
         })
         .collect()
@@ -455,16 +476,19 @@ mod tests {
                 iteration: 100,
                 loss: 0.1 + 0.2,
                 accuracy: f64::NAN,
+                mean_tau_syn_ms: Some(72.5 + 1e-13),
             },
             KimEval {
                 iteration: 200,
                 loss: 1e-300,
                 accuracy: 0.95,
+                mean_tau_syn_ms: None,
             },
             KimEval {
                 iteration: 300,
                 loss: f64::INFINITY,
                 accuracy: -0.0,
+                mean_tau_syn_ms: Some(20.0),
             },
         ];
         let back = parse_evals(&evals_text(&evals)).unwrap();
@@ -473,9 +497,14 @@ mod tests {
             assert_eq!(a.iteration, b.iteration);
             assert_eq!(a.loss.to_bits(), b.loss.to_bits());
             assert_eq!(a.accuracy.to_bits(), b.accuracy.to_bits());
+            assert_eq!(
+                a.mean_tau_syn_ms.map(f64::to_bits),
+                b.mean_tau_syn_ms.map(f64::to_bits)
+            );
         }
         assert!(parse_evals("").unwrap().is_empty());
         assert!(parse_evals("100,1.0").is_none());
-        assert!(parse_evals("100,1.0,0.5,7").is_none());
+        assert!(parse_evals("100,1.0,0.5,x").is_none());
+        assert!(parse_evals("100,1.0,0.5,7,8").is_none());
     }
 }

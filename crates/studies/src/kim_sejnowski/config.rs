@@ -197,6 +197,11 @@ pub struct KimSejnowskiConfig {
     pub tau_max_ms: f64,
     /// τ^s of the fixed regime, ms (125).
     pub tau_fixed_ms: f64,
+    /// Mean of the initial raw τ^s variable θ ~ N(mean, 1) of the optimized
+    /// regime (0: the original code; the median unit starts at the middle
+    /// of the range). A diagnostic setting, left out of records while 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub theta_init_mean: f64,
     /// Training: Adam, one trial per update, stopping rule (the original
     /// `rate/main.py` of github.com/rkim35/spikeRNN).
     pub train: KimTrainConfig,
@@ -241,6 +246,7 @@ impl Default for KimSejnowskiConfig {
             tau_min_ms: 20.0,
             tau_max_ms: 125.0,
             tau_fixed_ms: 125.0,
+            theta_init_mean: 0.0,
             train: KimTrainConfig::default(),
             go_nogo_min_iterations: 1500,
             require_converged: true,
@@ -274,6 +280,7 @@ impl KimSejnowskiConfig {
             tau_min_ms: self.tau_min_ms,
             tau_max_ms: self.tau_max_ms,
             tau_fixed_ms: self.tau_fixed_ms,
+            theta_init_mean: self.theta_init_mean,
             dt_ms: self.dms.dt_ms,
             ..DaleConfig::default()
         }
@@ -364,6 +371,7 @@ impl KimSejnowskiConfig {
             );
         }
         in_range("tau_fixed_ms", self.tau_fixed_ms, self.dms.dt_ms, 10_000.0)?;
+        in_range("theta_init_mean", self.theta_init_mean, -20.0, 20.0)?;
         in_range("train.learning_rate", self.train.learning_rate, 1e-9, 10.0)?;
         in_range("train.loss_threshold", self.train.loss_threshold, 0.0, 1e9)?;
         in_range(
@@ -549,4 +557,9 @@ fn validate_histogram_edges(edges: &[f64]) -> Result<()> {
         bail!("`histogram_edges_ms` = {edges:?}: need at least 2 strictly increasing edges");
     }
     Ok(())
+}
+
+/// Whether `v` is exactly 0 (a diagnostic shift left at its default).
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
