@@ -62,6 +62,10 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
         "timescale_histogram_gonogo_optimized.png",
         "network_timescales_optimized.png",
         "discriminability_long_minus_short.png",
+        "training.csv",
+        "training_dms_optimized.png",
+        "training_gonogo_fixed.png",
+        "tau_syn_dms.png",
     ] {
         let p = out.path().join(file);
         assert!(
@@ -106,6 +110,31 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
         }
     }
     assert!(fitted > 0);
+    // training.csv: the evaluations of every network while it trained; the
+    // mean τ^s of a fixed network is exactly tau_fixed_ms, an optimized
+    // one's lies strictly inside (tau_min_ms, tau_max_ms), and evaluations
+    // come every train.eval_every updates.
+    let training = std::fs::read_to_string(out.path().join("training.csv")).unwrap();
+    let mut tl = training.lines();
+    assert_eq!(
+        tl.next().unwrap(),
+        "network,iteration,loss,accuracy,mean_tau_syn_ms"
+    );
+    let mut rows = 0;
+    for line in tl {
+        let f: Vec<&str> = line.split(',').collect();
+        let iteration: usize = f[1].parse().unwrap();
+        assert_eq!(iteration % cfg.train.eval_every, 0, "{line}");
+        let tau: f64 = f[4].parse().unwrap();
+        if f[0].contains("-fixed-") {
+            assert_eq!(tau, cfg.tau_fixed_ms, "{line}");
+        } else {
+            assert!(tau > cfg.tau_min_ms && tau < cfg.tau_max_ms, "{line}");
+        }
+        rows += 1;
+    }
+    assert!(rows >= 8, "{rows} evaluations for 8 networks");
+
     // The spike CSV has the documented header and spikes within the trial.
     let spikes = std::fs::read_to_string(out.path().join("example_spikes.csv")).unwrap();
     let mut sl = spikes.lines();

@@ -217,3 +217,44 @@ fn save_then_load_restores_the_network() {
     let err = wrong.load(&p).unwrap_err().to_string();
     assert!(err.contains("shape"), "{err}");
 }
+
+#[test]
+fn theta_init_mean_shifts_every_initial_theta_and_nothing_else() {
+    // The same seed with θ ~ N(3, 1) instead of N(0, 1): each unit's τ^s is
+    // τ_min + σ(θ + 3)(τ_max − τ_min) of the unshifted draw, and the weights
+    // are the same draws.
+    let make = |theta_init_mean: f64| {
+        let cfg = DaleConfig {
+            n_units: 10,
+            p_connect: 0.5,
+            theta_init_mean,
+            ..DaleConfig::default()
+        };
+        DaleLeaky::new(cfg, DType::F64, &mut TaskRng::seed_from_u64(7)).unwrap()
+    };
+    let (base, shifted) = (make(0.0), make(3.0));
+    let (lo, hi) = (20.0, 125.0);
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for (&t0, &t3) in base
+        .tau_ms()
+        .unwrap()
+        .iter()
+        .zip(&shifted.tau_ms().unwrap())
+    {
+        // θ = logit((τ − τ_min)/(τ_max − τ_min)) of the unshifted unit.
+        let p = (t0 - lo) / (hi - lo);
+        let theta = (p / (1.0 - p)).ln();
+        let expected = lo + sigmoid(theta + 3.0) * (hi - lo);
+        assert!((t3 - expected).abs() < 1e-9, "{t3} vs {expected}");
+        assert!(t3 > t0);
+    }
+    assert_eq!(base.w_rec().unwrap(), shifted.w_rec().unwrap());
+    let bad = DaleConfig {
+        theta_init_mean: f64::NAN,
+        ..DaleConfig::default()
+    };
+    let err = DaleLeaky::new(bad, DType::F64, &mut TaskRng::seed_from_u64(7))
+        .err()
+        .expect("NaN theta_init_mean is refused");
+    assert!(err.to_string().contains("theta_init_mean"), "{err}");
+}

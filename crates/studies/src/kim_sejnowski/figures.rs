@@ -1,19 +1,20 @@
 //! The figures of the Kim & Sejnowski reproduction: unit-timescale
 //! histograms per task and τ regime (Kim & Sejnowski 2019, Fig. 4A),
 //! network-mean timescales DMS vs Go-NoGo (Fig. 4B), an example network's
-//! spontaneous raster, and the cross-temporal discriminability maps
-//! (Fig. 3).
+//! spontaneous raster, the cross-temporal discriminability maps (Fig. 3),
+//! and the training curves (loss and mean τ^s per evaluation) of each task
+//! and τ regime.
 
 use std::path::Path;
 
 use anyhow::Result;
-use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Raster, bar_chart, heatmap};
+use wm_plot::{Axes, BarGroup, ColorScale, Heatmap, Line, Raster, bar_chart, heatmap, line_plot};
 
 use crate::kim_sejnowski::compute::{Example, Outcome};
-use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask};
+use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use crate::kim_sejnowski::discrim::DiscrimResult;
 use crate::kim_sejnowski::measures::{RegimeComparison, sample_sd, task_key};
-use crate::kim_sejnowski::network::mean_median;
+use crate::kim_sejnowski::network::{NetworkOutcome, mean_median};
 use crate::kim_sejnowski::report::fmt_p;
 
 /// Draw every figure of `outcome` into `out`.
@@ -41,6 +42,7 @@ pub fn figures(cfg: &KimSejnowskiConfig, outcome: &Outcome, out: &Path) -> Resul
             network_means_figure(&out.join(format!("network_timescales_{r}.png")), cmp)?;
         }
     }
+    training_figures(cfg, &outcome.networks, out)?;
     if let Some(e) = &outcome.example {
         raster(out, e)?;
     }
@@ -116,6 +118,77 @@ fn network_means_figure(path: &Path, cmp: &RegimeComparison) -> Result<()> {
             bar("DMS", cmp.network_means_ms(KimTask::Dms)),
         ],
     )?;
+    Ok(())
+}
+
+/// Networks drawn per training figure (the legend's capacity).
+const TRAINING_LINES: usize = 8;
+
+/// `training_<task>_<regime>.png` (loss per evaluation) and, for τ^s
+/// optimized, `tau_syn_<task>.png` (mean τ^s per evaluation, where it was
+/// logged): one line per
+/// network, the first [`TRAINING_LINES`] of each task and regime.
+fn training_figures(
+    cfg: &KimSejnowskiConfig,
+    networks: &[NetworkOutcome],
+    out: &Path,
+) -> Result<()> {
+    for &task in &cfg.tasks {
+        for &regime in &cfg.tau_regimes {
+            let nets: Vec<&NetworkOutcome> = networks
+                .iter()
+                .filter(|n| {
+                    n.spec.task == task && n.spec.regime == regime && !n.training.is_empty()
+                })
+                .collect();
+            if nets.is_empty() {
+                continue;
+            }
+            let shown = &nets[..nets.len().min(TRAINING_LINES)];
+            let of = if shown.len() < nets.len() {
+                format!(" (first {} of {})", shown.len(), nets.len())
+            } else {
+                String::new()
+            };
+            let lines = |y: &dyn Fn(&wm_rate_rnn::train::kim::KimEval) -> f64| -> Vec<Line> {
+                shown
+                    .iter()
+                    .map(|n| Line {
+                        name: format!("r{:03}", n.spec.replicate),
+                        x: n.training.iter().map(|e| e.iteration as f64).collect(),
+                        y: n.training.iter().map(y).collect(),
+                        err: None,
+                    })
+                    .collect()
+            };
+            let (t, r) = (task_label(task), regime.name());
+            line_plot(
+                &out.join(format!("training_{}_{r}.png", task_key(task))),
+                &Axes::new(
+                    &format!("{t}, {r} synaptic τ: training loss{of}"),
+                    "update",
+                    "mean loss per trial",
+                )
+                .integer_x(),
+                &lines(&|e| e.loss),
+            )?;
+            let tau_logged = shown
+                .iter()
+                .any(|n| n.training.iter().any(|e| e.mean_tau_syn_ms.is_some()));
+            if regime == TauRegime::Optimized && tau_logged {
+                line_plot(
+                    &out.join(format!("tau_syn_{}.png", task_key(task))),
+                    &Axes::new(
+                        &format!("{t}: mean synaptic τ during training{of}"),
+                        "update",
+                        "mean synaptic τ (ms)",
+                    )
+                    .integer_x(),
+                    &lines(&|e| e.mean_tau_syn_ms.unwrap_or(f64::NAN)),
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 

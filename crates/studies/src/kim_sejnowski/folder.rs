@@ -123,7 +123,7 @@ pub fn run_network(
     let (model, training) = train_or_load(spec, cfg, model_cfg, task.as_ref(), dir)?;
     let train_seconds = clock.elapsed().as_secs_f64();
     let settings = AnalysisSettings::of(cfg);
-    if let Some(saved) = load_analysis(spec, &settings, dir)? {
+    if let Some(saved) = load_analysis(spec, &settings, &training, dir)? {
         return Ok(saved);
     }
     let clock = Instant::now();
@@ -137,6 +137,7 @@ pub fn run_network(
         spec: spec.clone(),
         row,
         units,
+        training: training.evals,
     })
 }
 
@@ -217,6 +218,7 @@ fn train_or_load(
 fn load_analysis(
     spec: &NetworkSpec,
     settings: &AnalysisSettings,
+    training: &KimTrainOutcome,
     dir: &Path,
 ) -> Result<Option<NetworkOutcome>> {
     let result_path = dir.join("result.toml");
@@ -242,6 +244,7 @@ fn load_analysis(
         spec: spec.clone(),
         row,
         units,
+        training: training.evals.clone(),
     }))
 }
 

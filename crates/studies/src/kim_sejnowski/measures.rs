@@ -432,6 +432,7 @@ mod tests {
                 analysis_seconds: 0.0,
             },
             units,
+            training: Vec::new(),
         }
     }
 

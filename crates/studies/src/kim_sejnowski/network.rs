@@ -11,6 +11,7 @@ use anyhow::Result;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use wm_rate_rnn::dale::DaleLeaky;
+use wm_rate_rnn::train::kim::KimEval;
 use wm_spiking::RateArrays;
 use wm_tasks::kim::{DmsOptions, KimDms, KimGoNoGo};
 use wm_tasks::{Task, TaskRng};
@@ -159,6 +160,38 @@ pub struct NetworkRow {
     pub analysis_seconds: f64,
 }
 
+/// One row of `training.csv`: one evaluation made while a network trained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingRow {
+    /// The network's folder name, e.g. `dms-optimized-r003`.
+    pub network: String,
+    /// Updates done.
+    pub iteration: usize,
+    /// Mean per-trial loss on the evaluation trials.
+    pub loss: f64,
+    /// Accuracy on the evaluation trials.
+    pub accuracy: f64,
+    /// Mean τ^s over units, ms (empty for networks trained before it was logged).
+    pub mean_tau_syn_ms: Option<f64>,
+}
+
+impl NetworkOutcome {
+    /// Its rows of `training.csv`.
+    pub fn training_rows(&self) -> Vec<TrainingRow> {
+        let network = self.spec.dir_name();
+        self.training
+            .iter()
+            .map(|e| TrainingRow {
+                network: network.clone(),
+                iteration: e.iteration,
+                loss: e.loss,
+                accuracy: e.accuracy,
+                mean_tau_syn_ms: e.mean_tau_syn_ms,
+            })
+            .collect()
+    }
+}
+
 /// One row of `timescales.csv` (and of a network's `units.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitRow {
@@ -195,6 +228,9 @@ pub struct NetworkOutcome {
     pub row: NetworkRow,
     /// Its units.
     pub units: Vec<UnitRow>,
+    /// The evaluations made while it trained (loss, accuracy and mean τ^s
+    /// every `train.eval_every` updates).
+    pub training: Vec<KimEval>,
 }
 
 /// NaN: a row written before a measure existed.

@@ -13,11 +13,12 @@ use crate::kim_sejnowski::compute::Outcome;
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use crate::kim_sejnowski::discrim::DiscrimResult;
 use crate::kim_sejnowski::measures::{RegimeComparison, sample_sd};
-use crate::kim_sejnowski::network::{UnitRow, mean_median};
+use crate::kim_sejnowski::network::{NetworkOutcome, UnitRow, mean_median};
 use crate::regress::Summary;
 
 /// Write `networks.csv` (one row per network), `timescales.csv` (one row
-/// per unit of every network) and the example network's spikes
+/// per unit of every network), `training.csv` (one row per evaluation
+/// during every network's training) and the example network's spikes
 /// (`example_spikes.csv`, `example_spikes.safetensors`) into `out`.
 pub fn tables(outcome: &Outcome, out: &Path) -> Result<()> {
     let rows: Vec<_> = outcome.networks.iter().map(|o| o.row.clone()).collect();
@@ -28,6 +29,12 @@ pub fn tables(outcome: &Outcome, out: &Path) -> Result<()> {
         .flat_map(|o| o.units.clone())
         .collect();
     write_csv(&out.join("timescales.csv"), &units)?;
+    let training: Vec<_> = outcome
+        .networks
+        .iter()
+        .flat_map(NetworkOutcome::training_rows)
+        .collect();
+    write_csv(&out.join("training.csv"), &training)?;
     if let Some(e) = &outcome.example {
         e.spikes.write_csv(&out.join("example_spikes.csv"))?;
         e.spikes
