@@ -202,6 +202,12 @@ pub struct KimSejnowskiConfig {
     /// of the range). A diagnostic setting, left out of records while 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub theta_init_mean: f64,
+    /// S.d. of the rate network's recurrent noise per step, added outside
+    /// the Δt/τ factor (0.1, Kim & Sejnowski 2019, Methods), in training and
+    /// in the rate network's evaluation. A diagnostic setting, left out of
+    /// records while 0.1.
+    #[serde(skip_serializing_if = "is_paper_noise")]
+    pub rate_noise_sd: f64,
     /// Training: Adam, one trial per update, stopping rule (the original
     /// `rate/main.py` of github.com/rkim35/spikeRNN).
     pub train: KimTrainConfig,
@@ -247,6 +253,7 @@ impl Default for KimSejnowskiConfig {
             tau_max_ms: 125.0,
             tau_fixed_ms: 125.0,
             theta_init_mean: 0.0,
+            rate_noise_sd: PAPER_NOISE_SD,
             train: KimTrainConfig::default(),
             go_nogo_min_iterations: 1500,
             require_converged: true,
@@ -281,6 +288,7 @@ impl KimSejnowskiConfig {
             tau_max_ms: self.tau_max_ms,
             tau_fixed_ms: self.tau_fixed_ms,
             theta_init_mean: self.theta_init_mean,
+            noise_sd: self.rate_noise_sd,
             dt_ms: self.dms.dt_ms,
             ..DaleConfig::default()
         }
@@ -372,6 +380,7 @@ impl KimSejnowskiConfig {
         }
         in_range("tau_fixed_ms", self.tau_fixed_ms, self.dms.dt_ms, 10_000.0)?;
         in_range("theta_init_mean", self.theta_init_mean, -20.0, 20.0)?;
+        in_range("rate_noise_sd", self.rate_noise_sd, 0.0, 10.0)?;
         in_range("train.learning_rate", self.train.learning_rate, 1e-9, 10.0)?;
         in_range("train.loss_threshold", self.train.loss_threshold, 0.0, 1e9)?;
         in_range(
@@ -562,4 +571,12 @@ fn validate_histogram_edges(edges: &[f64]) -> Result<()> {
 /// Whether `v` is exactly 0 (a diagnostic shift left at its default).
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+/// The rate network's recurrent noise s.d. per step (Kim & Sejnowski 2019, Methods).
+const PAPER_NOISE_SD: f64 = 0.1;
+
+/// Whether `v` is the paper's recurrent noise s.d.
+fn is_paper_noise(v: &f64) -> bool {
+    *v == PAPER_NOISE_SD
 }

@@ -23,6 +23,72 @@ pub struct Measures {
     pub units: UnitTimescales,
     /// DMS vs Go-NoGo, one per τ regime of the config, in its order.
     pub regimes: Vec<RegimeComparison>,
+    /// How each task and τ regime trained, over all its networks.
+    pub training: Vec<ConditionTraining>,
+}
+
+/// How the networks of one task and τ regime trained (kept or not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionTraining {
+    /// The task.
+    pub task: KimTask,
+    /// The τ^s regime.
+    pub regime: TauRegime,
+    /// Networks that met the stopping rule.
+    pub n_converged: usize,
+    /// Mean over networks of the final mean τ^s, ms (NaN without networks).
+    pub mean_final_tau_syn_ms: f64,
+    /// Mean over networks of the lowest mean τ^s logged during training, ms
+    /// (None when no network logged it).
+    pub mean_lowest_tau_syn_ms: Option<f64>,
+}
+
+impl ConditionTraining {
+    fn of(networks: &[NetworkOutcome], task: KimTask, regime: TauRegime) -> Option<Self> {
+        let nets: Vec<&NetworkOutcome> = networks
+            .iter()
+            .filter(|o| o.spec.task == task && o.spec.regime == regime)
+            .collect();
+        if nets.is_empty() {
+            return None;
+        }
+        let finals: Vec<f64> = nets.iter().map(|o| o.row.mean_tau_syn_ms).collect();
+        let lowest: Vec<f64> = nets
+            .iter()
+            .filter_map(|o| {
+                o.training
+                    .iter()
+                    .filter_map(|e| e.mean_tau_syn_ms)
+                    .reduce(f64::min)
+            })
+            .collect();
+        Some(Self {
+            task,
+            regime,
+            n_converged: nets.iter().filter(|o| o.row.converged).count(),
+            mean_final_tau_syn_ms: mean_median(&finals).0,
+            mean_lowest_tau_syn_ms: (!lowest.is_empty()).then(|| mean_median(&lowest).0),
+        })
+    }
+
+    /// Its statistics: `n_converged_<task>_<regime>`,
+    /// `mean_tau_syn_<task>_<regime>_ms` and
+    /// `mean_lowest_tau_syn_<task>_<regime>_ms`.
+    fn statistics(&self) -> Vec<(String, f64)> {
+        let (k, r) = (task_key(self.task), self.regime.name());
+        let mut s = vec![
+            (format!("n_converged_{k}_{r}"), self.n_converged as f64),
+            (
+                format!("mean_tau_syn_{k}_{r}_ms"),
+                self.mean_final_tau_syn_ms,
+            ),
+        ];
+        s.extend(
+            self.mean_lowest_tau_syn_ms
+                .map(|v| (format!("mean_lowest_tau_syn_{k}_{r}_ms"), v)),
+        );
+        s
+    }
 }
 
 impl Measures {
@@ -39,6 +105,15 @@ impl Measures {
                 .tau_regimes
                 .iter()
                 .map(|&r| RegimeComparison::of(cfg, &kept, r))
+                .collect(),
+            training: cfg
+                .tasks
+                .iter()
+                .flat_map(|&t| {
+                    cfg.tau_regimes
+                        .iter()
+                        .filter_map(move |&r| ConditionTraining::of(networks, t, r))
+                })
                 .collect(),
         }
     }
@@ -265,6 +340,12 @@ pub fn statistics(
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     stats.extend(measures.regimes.iter().flat_map(regime_statistics));
+    stats.extend(
+        measures
+            .training
+            .iter()
+            .flat_map(ConditionTraining::statistics),
+    );
     if let Some(d) = discrim {
         stats.extend(
             discrim_statistics(d, cfg.discriminability.alpha)
@@ -374,6 +455,7 @@ fn discrim_statistics(d: &DiscrimResult, alpha: f64) -> Vec<(&'static str, f64)>
 mod tests {
     use super::*;
     use crate::kim_sejnowski::network::{NetworkSpec, UnitRow};
+    use wm_rate_rnn::train::kim::KimEval;
 
     /// A network of `task` (optimized τ) whose units have the timescales
     /// `taus` (None: not fitted) at 10 Hz, plus one fitted unit above the
@@ -477,5 +559,39 @@ mod tests {
             !s.keys()
                 .any(|k| k.contains("long_delay") || k.starts_with("discrim"))
         );
+    }
+
+    #[test]
+    fn training_statistics_cover_every_network_of_a_condition_kept_or_not() {
+        let cfg = KimSejnowskiConfig {
+            tasks: vec![KimTask::Dms],
+            tau_regimes: vec![TauRegime::Optimized],
+            ..KimSejnowskiConfig::default()
+        };
+        let eval = |iteration, tau| KimEval {
+            iteration,
+            loss: 10.0,
+            accuracy: 0.0,
+            mean_tau_syn_ms: tau,
+        };
+        let mut a = network(KimTask::Dms, true, &[Some(100.0)]);
+        a.row.mean_tau_syn_ms = 40.0;
+        a.training = vec![
+            eval(100, Some(70.0)),
+            eval(200, Some(30.0)),
+            eval(300, Some(40.0)),
+        ];
+        let mut b = network(KimTask::Dms, false, &[Some(100.0)]);
+        b.row.mean_tau_syn_ms = 60.0;
+        b.training = vec![eval(100, Some(74.0)), eval(200, Some(50.0))];
+        // A network trained before τ^s was logged adds to the final mean only.
+        let mut c = network(KimTask::Dms, false, &[Some(100.0)]);
+        c.row.mean_tau_syn_ms = 80.0;
+        c.training = vec![eval(100, None)];
+        let s = statistics(&cfg, &Measures::of(&cfg, &[a, b, c]), None);
+        assert_eq!(s["n_converged_dms_optimized"], 1.0);
+        assert_eq!(s["mean_tau_syn_dms_optimized_ms"], 60.0);
+        assert_eq!(s["mean_lowest_tau_syn_dms_optimized_ms"], 40.0);
+        assert!(!s.keys().any(|k| k.contains("gonogo")));
     }
 }

@@ -12,7 +12,7 @@ use crate::io::write_csv;
 use crate::kim_sejnowski::compute::Outcome;
 use crate::kim_sejnowski::config::{KimSejnowskiConfig, KimTask, TauRegime};
 use crate::kim_sejnowski::discrim::DiscrimResult;
-use crate::kim_sejnowski::measures::{RegimeComparison, sample_sd};
+use crate::kim_sejnowski::measures::{ConditionTraining, RegimeComparison, sample_sd};
 use crate::kim_sejnowski::network::{NetworkOutcome, UnitRow, mean_median};
 use crate::regress::Summary;
 
@@ -72,6 +72,7 @@ pub fn report(cfg: &KimSejnowskiConfig, outcome: &Outcome, summary: &Summary) ->
     [
         methods(cfg, &summary.scale),
         networks_paragraph(stats),
+        training_section(&outcome.measures.training),
         comparison_section(&outcome.measures.regimes),
         discrim_section(cfg, stats, outcome.discrim.as_ref()),
         all_statistics(stats),
@@ -137,6 +138,42 @@ fn networks_paragraph(stats: &BTreeMap<String, f64>) -> String {
         g("n_units_fitted"),
         g("fraction_units_fitted"),
     )
+}
+
+/// How each task and τ regime trained: networks that met the stopping rule
+/// and where τ^s went (mean over networks of their mean τ^s).
+fn training_section(training: &[ConditionTraining]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Training
+"
+    );
+    let _ = writeln!(
+        s,
+        "| task | τ^s | met the stopping rule | mean τ^s at the end (ms) | lowest mean τ^s during training (ms) |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for c in training {
+        let lowest = c
+            .mean_lowest_tau_syn_ms
+            .map_or("–".to_string(), |v| format!("{v:.1}"));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.1} | {lowest} |",
+            c.task.name(),
+            c.regime.name(),
+            c.n_converged,
+            c.mean_final_tau_syn_ms
+        );
+    }
+    let _ = writeln!(
+        s,
+        "
+Every evaluation during training (loss, accuracy, mean τ^s) is in `training.csv`;          figures `training_<task>_<regime>.png` (loss) and `tau_syn_<task>.png` (mean τ^s,          τ^s optimized).
+"
+    );
+    s
 }
 
 /// The table of network-mean timescales per τ regime, measured and
