@@ -110,6 +110,8 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_without_retrainin
         }
     }
     assert!(fitted > 0);
+    let report = std::fs::read_to_string(out.path().join("REPORT.md")).unwrap();
+    assert!(report.contains("## Training\n\n| task | τ^s |"), "{report}");
     // training.csv: the evaluations of every network while it trained; the
     // mean τ^s of a fixed network is exactly tau_fixed_ms, an optimized
     // one's lies strictly inside (tau_min_ms, tau_max_ms), and evaluations

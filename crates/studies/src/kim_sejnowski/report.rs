@@ -144,11 +144,7 @@ fn networks_paragraph(stats: &BTreeMap<String, f64>) -> String {
 /// and where τ^s went (mean over networks of their mean τ^s).
 fn training_section(training: &[ConditionTraining]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "## Training
-"
-    );
+    let _ = writeln!(s, "## Training\n");
     let _ = writeln!(
         s,
         "| task | τ^s | met the stopping rule | mean τ^s at the end (ms) | lowest mean τ^s during training (ms) |"
@@ -169,9 +165,9 @@ fn training_section(training: &[ConditionTraining]) -> String {
     }
     let _ = writeln!(
         s,
-        "
-Every evaluation during training (loss, accuracy, mean τ^s) is in `training.csv`;          figures `training_<task>_<regime>.png` (loss) and `tau_syn_<task>.png` (mean τ^s,          τ^s optimized).
-"
+        "\nEvery evaluation during training (loss, accuracy, mean τ^s) is in `training.csv`; \
+         figures `training_<task>_<regime>.png` (loss) and `tau_syn_<task>.png` (mean τ^s, \
+         τ^s optimized).\n"
     );
     s
 }
