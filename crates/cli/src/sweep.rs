@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use rayon::prelude::*;
+use wm_studies::pace::human_duration;
 use wm_studies::sweep::{
     DEFAULT_MAX_ARRAY_SIZE, PointRun, SlurmOptions, Sweep, compress_ranges, max_array_size, plan,
     script_paths, slurm_arrays, study_of_path,
@@ -172,7 +173,13 @@ pub fn run(a: SweepAction) -> Result<()> {
                 let todo = sweep.to_run(retry_failed);
                 let pool = wm_studies::io::network_pool(jobs)?;
                 let bar = indicatif::ProgressBar::new(todo.len() as u64);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40}] {pos}/{len} points (ETA {eta})",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
                 let ran = AtomicUsize::new(0);
+                let started = std::time::Instant::now();
                 let outcomes: Vec<(usize, PointRun)> = pool.install(|| {
                     todo.par_iter()
                         .map(|&i| -> Result<(usize, PointRun)> {
@@ -180,7 +187,20 @@ pub fn run(a: SweepAction) -> Result<()> {
                                 .run_point(i, retry_failed)
                                 .with_context(|| format!("point {i}"))?;
                             if o == PointRun::Ran {
-                                ran.fetch_add(1, Ordering::Relaxed);
+                                let k = ran.fetch_add(1, Ordering::Relaxed) + 1;
+                                // Without a terminal (a background run
+                                // writing to a log) the bar is hidden: one
+                                // line per finished point instead.
+                                if bar.is_hidden() {
+                                    let left = todo.len().saturating_sub(k);
+                                    let per_point = started.elapsed().as_secs_f64() / k as f64;
+                                    eprintln!(
+                                        "finished point {i} ({}): {k} of the {} points of this run; about {} left at its pace",
+                                        sweep.manifest[i].name,
+                                        todo.len(),
+                                        human_duration(per_point * left as f64)
+                                    );
+                                }
                             }
                             bar.inc(1);
                             Ok((i, o))
@@ -331,6 +351,17 @@ pub fn run(a: SweepAction) -> Result<()> {
                 line.push_str(&format!("; failed: {}", ranges(&idx)));
             }
             println!("{line}");
+            if !st.pending.is_empty()
+                && let Some(p) = sweep.pace(std::time::SystemTime::now())
+            {
+                println!(
+                    "at the pace of the last {} points (one per {}), the {} pending take about {}",
+                    p.points,
+                    human_duration(p.seconds_per_point),
+                    st.pending.len(),
+                    human_duration(p.seconds_left(st.pending.len()))
+                );
+            }
             if !st.unreadable.is_empty() {
                 println!(
                     "unreadable result files (truncated or corrupt; they run again): {}",

@@ -916,3 +916,61 @@ fn convert_uses_the_timeline_it_is_given_and_simulates_in_f64_on_request() {
     assert!(text(&o).contains("dms.toml"), "{}", text(&o));
     assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
 }
+
+/// `wm sweep status` estimates the time left from the pace at which the
+/// recent points finished (their result files' write times), and a `--local`
+/// run without a terminal logs each finished point with its own estimate.
+#[test]
+fn sweep_status_and_a_logged_run_estimate_the_time_left() {
+    let d = tempfile::tempdir().unwrap();
+    let exp = write(
+        d.path(),
+        "six.toml",
+        &TINY.replace(
+            "sigma0 = [0.0, 0.2, 0.4]",
+            "sigma0 = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]",
+        ),
+    );
+    let s = d.path().join("sweep");
+    plan_sweep(&exp, &s);
+    for i in ["0", "1", "2"] {
+        let o = run(&["sweep", "run", s.to_str().unwrap(), "--index", i]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // Finished 30, 20 and 10 minutes ago: one point per 10 minutes, so the
+    // 3 pending points take about 30 minutes.
+    let now = std::time::SystemTime::now();
+    for (i, minutes) in [(0, 30), (1, 20), (2, 10)] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(s.join("points").join(format!("{i:05}.toml")))
+            .unwrap();
+        f.set_modified(now - Duration::from_secs(60 * minutes))
+            .unwrap();
+    }
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(
+        st.contains("3 of 6 points done")
+            && st.contains(
+                "at the pace of the last 3 points (one per 10 min), the 3 pending take about 30 min"
+            ),
+        "{st}"
+    );
+    let o = sweep_local(&s, "1").output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("finished point "))
+            .count(),
+        3,
+        "{log}"
+    );
+    assert!(log.contains("3 of the 3 points of this run"), "{log}");
+    // Nothing pending: no estimate.
+    let st = text(&run(&["sweep", "status", s.to_str().unwrap()]));
+    assert!(
+        st.contains("6 of 6 points done") && !st.contains("pace"),
+        "{st}"
+    );
+}

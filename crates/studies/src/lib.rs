@@ -18,6 +18,7 @@ pub mod io;
 pub mod kim_sejnowski;
 pub mod limits;
 pub mod orhan_ma;
+pub mod pace;
 pub mod regress;
 pub mod study;
 pub mod sweep;

@@ -362,6 +362,16 @@ impl Sweep {
             .map(|f| f.error)
     }
 
+    /// How fast points have been finishing lately (see [`crate::pace`]):
+    /// from the write times of the finished points' result files.
+    pub fn pace(&self, now: std::time::SystemTime) -> Option<crate::pace::Pace> {
+        let times: Vec<std::time::SystemTime> = (0..self.manifest.len())
+            .filter(|&i| self.is_done(i))
+            .filter_map(|i| std::fs::metadata(self.point_path(i)).ok()?.modified().ok())
+            .collect();
+        crate::pace::pace_of(&times, now)
+    }
+
     /// Indices without a verified result (failed ones included).
     pub fn pending(&self) -> Vec<usize> {
         (0..self.manifest.len())
