@@ -249,6 +249,21 @@ fn plan_sweep(exp: &Path, dir: &Path) {
     assert!(plan.status.success(), "{}", text(&plan));
 }
 
+/// A sweep of [`TINY`] with six σ0 values (six points), planned in `dir/sweep`.
+fn planned_six_point_sweep(dir: &Path) -> PathBuf {
+    let exp = write(
+        dir,
+        "six.toml",
+        &TINY.replace(
+            "sigma0 = [0.0, 0.2, 0.4]",
+            "sigma0 = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]",
+        ),
+    );
+    let s = dir.join("sweep");
+    plan_sweep(&exp, &s);
+    s
+}
+
 fn sweep_local(dir: &Path, jobs: &str) -> Command {
     let mut c = wm();
     c.args([
@@ -424,16 +439,7 @@ fn sweeps_killed_at_random_moments_give_identical_results() {
 #[test]
 fn two_runners_on_one_sweep_run_every_point_once() {
     let d = tempfile::tempdir().unwrap();
-    let exp = write(
-        d.path(),
-        "two.toml",
-        &TINY.replace(
-            "sigma0 = [0.0, 0.2, 0.4]",
-            "sigma0 = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]",
-        ),
-    );
-    let s = d.path().join("sweep");
-    plan_sweep(&exp, &s);
+    let s = planned_six_point_sweep(d.path());
     let a = sweep_local(&s, "1").stdout(Stdio::piped()).spawn().unwrap();
     let b = sweep_local(&s, "1").stdout(Stdio::piped()).spawn().unwrap();
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
@@ -923,16 +929,7 @@ fn convert_uses_the_timeline_it_is_given_and_simulates_in_f64_on_request() {
 #[test]
 fn sweep_status_and_a_logged_run_estimate_the_time_left() {
     let d = tempfile::tempdir().unwrap();
-    let exp = write(
-        d.path(),
-        "six.toml",
-        &TINY.replace(
-            "sigma0 = [0.0, 0.2, 0.4]",
-            "sigma0 = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]",
-        ),
-    );
-    let s = d.path().join("sweep");
-    plan_sweep(&exp, &s);
+    let s = planned_six_point_sweep(d.path());
     for i in ["0", "1", "2"] {
         let o = run(&["sweep", "run", s.to_str().unwrap(), "--index", i]);
         assert!(o.status.success(), "{}", text(&o));
