@@ -56,10 +56,28 @@ pub fn run(k: PlotKind) -> Result<()> {
                 format!("{}: no column `{x}` (columns: {header:?})", table.display())
             })?;
             let mut cols = vec![Vec::new(); header.len()];
+            // Per column: cells that are neither empty nor a number, and the
+            // first of them (line, text); they are drawn as gaps.
+            let mut garbled: Vec<(usize, Option<(usize, String)>)> = vec![(0, None); header.len()];
             for (line, rec) in r.records().enumerate() {
                 let rec = rec.with_context(|| format!("{}: line {}", table.display(), line + 2))?;
                 for (c, v) in rec.iter().enumerate().take(header.len()) {
-                    cols[c].push(v.parse::<f64>().unwrap_or(f64::NAN));
+                    let parsed = v.trim().parse::<f64>();
+                    if parsed.is_err() && !v.trim().is_empty() {
+                        let g = &mut garbled[c];
+                        g.0 += 1;
+                        g.1.get_or_insert((line + 2, v.to_string()));
+                    }
+                    cols[c].push(parsed.unwrap_or(f64::NAN));
+                }
+            }
+            for (c, (n, first)) in garbled.iter().enumerate() {
+                if let Some((line, text)) = first {
+                    eprintln!(
+                        "warning: {}: column `{}` has {n} cell(s) that are not numbers (first: line {line}, `{text}`); drawn as gaps",
+                        table.display(),
+                        header[c]
+                    );
                 }
             }
             let lines: Vec<Line> = header

@@ -971,3 +971,62 @@ fn sweep_status_and_a_logged_run_estimate_the_time_left() {
         "{st}"
     );
 }
+
+/// `wm plot`: a line plot and a heat map from CSV tables; a cell that is not
+/// a number is drawn as a gap and named in a warning; a missing `--x`
+/// column and a ragged matrix are one-line errors naming the file.
+#[test]
+fn plot_draws_csv_tables_and_names_what_it_cannot_read() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |name: &str| d.path().join(name).to_str().unwrap().to_string();
+    let png_written = |path: &str| {
+        let bytes = std::fs::read(path).unwrap();
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 1000
+    };
+    write(
+        d.path(),
+        "t.csv",
+        "time_ms,rate,gain\n0,1,2\n5,2, 3\n10,oops,4\n15,,5\n",
+    );
+    let o = run(&[
+        "plot",
+        "lines",
+        &p("t.csv"),
+        "--x",
+        "time_ms",
+        "--out",
+        &p("t.png"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(png_written(&p("t.png")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // `oops` is garbled; the empty cell and the spaced ` 3` are not.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "t.csv: column `rate` has 1 cell(s) that are not numbers (first: line 4, `oops`)"
+        ),
+        "{err}"
+    );
+    let o = run(&[
+        "plot",
+        "lines",
+        &p("t.csv"),
+        "--x",
+        "t",
+        "--out",
+        &p("u.png"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("t.csv: no column `t`"), "{}", text(&o));
+
+    write(d.path(), "m.csv", "1,2,3\n4,5,6\n");
+    let o = run(&["plot", "heatmap", &p("m.csv"), "--out", &p("m.png")]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(png_written(&p("m.png")));
+    write(d.path(), "r.csv", "1,2,3\n4,5\n");
+    let o = run(&["plot", "heatmap", &p("r.csv"), "--out", &p("r.png")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("r.csv: line 2"), "{}", text(&o));
+    assert!(!d.path().join("r.png").exists());
+}
