@@ -34,6 +34,18 @@ fn smoke_reproduction_meets_the_expected_statistics_and_reruns_identically() {
     ] {
         assert!(out.path().join(file).is_file(), "{file} was not written");
     }
+    // One task: the report says where the task ordering is measured instead,
+    // and the folder it names is in the repository.
+    let report = std::fs::read_to_string(out.path().join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("One task at this scale, so no ordering."),
+        "{report}"
+    );
+    assert!(
+        wm_tests::workspace_root()
+            .join("experiments/orhan-ma/medium-results/REPORT.md")
+            .is_file()
+    );
     // Running again over the finished folder resumes every network from its
     // checkpoint and must give the same numbers.
     let again = run::<OrhanMa>(&cfg, &RunContext::new(out.path(), &config, "smoke")).unwrap();

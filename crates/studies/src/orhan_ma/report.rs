@@ -162,6 +162,17 @@ fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi], ordering: &st
         let _ = writeln!(s, "| {} | {:.3} ± {:.3} | {} |", t.task, t.mean, t.sem, t.n);
     }
     let _ = writeln!(s, "\n![SI by task](si_by_task.png)\n");
+    if by_task.len() < 2 {
+        let _ = writeln!(
+            s,
+            "One task at this scale, so no ordering. The six tasks are compared at medium \
+             scale (`experiments/orhan-ma/medium.toml`, 216 networks, about 8 core-hours as a \
+             resumable sweep); its stored results and verdicts are in \
+             `experiments/orhan-ma/medium-results/REPORT.md`, and \
+             `cargo xtask reproduce orhan-ma --scale medium --out experiments/orhan-ma/medium-results` \
+             re-aggregates them without training.\n"
+        );
+    }
     s.push_str(ordering);
     let _ = writeln!(s, "## Training success\n");
     let _ = writeln!(
