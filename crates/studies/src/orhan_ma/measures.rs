@@ -27,8 +27,8 @@ use crate::orhan_ma::compute::Outcome;
 use crate::orhan_ma::config::{Condition, OrhanMaConfig};
 use crate::orhan_ma::network::{average_profiles, toeplitz_from_profile};
 use crate::orhan_ma::task_ordering::{
-    PairedTaskDiff, SiRankCorrelation, paired_task_differences, si_active_correlations,
-    si_loss_correlations,
+    PairedSiDiff, SiRankCorrelation, paired_condition_differences, paired_task_differences,
+    si_active_correlations, si_loss_correlations,
 };
 use crate::orhan_ma::train::TrainedNetwork;
 use crate::orhan_ma::untrained::UntrainedCell;
@@ -93,6 +93,17 @@ pub struct Contrast {
     pub contrast: SiContrast,
 }
 
+/// A condition against the basic one within one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskConditionContrast {
+    /// The task.
+    pub task: String,
+    /// The condition compared with basic.
+    pub condition: Condition,
+    /// SI(condition) − SI(basic) and its Welch test.
+    pub contrast: SiContrast,
+}
+
 /// Schur modes of a mean connectivity (Supp. Fig. 12).
 pub struct SchurSummary {
     /// Modes taking part in at least one interaction above the threshold.
@@ -146,8 +157,15 @@ pub struct Measures {
     pub by_task: Vec<TaskSi>,
     /// Task pairs (config order) and each condition against basic.
     pub contrasts: Vec<Contrast>,
+    /// Each condition against basic within each task (successful networks):
+    /// the pooled contrast above mixes the tasks in the proportions in which
+    /// they succeeded, which can differ between conditions.
+    pub conditions_by_task: Vec<TaskConditionContrast>,
     /// Task pairs over every network with a finite SI, matched by grid cell.
-    pub paired_tasks: Vec<PairedTaskDiff>,
+    pub paired_tasks: Vec<PairedSiDiff>,
+    /// Each condition against basic over every network with a finite SI,
+    /// matched by task, λ0, σ0, ρ, g and replicate.
+    pub paired_conditions: Vec<PairedSiDiff>,
     /// Within each task, SI against fractional loss (every network).
     pub si_loss: Vec<SiRankCorrelation>,
     /// Within each task, SI against active units (successful networks).
@@ -186,7 +204,9 @@ pub fn measure(
         paired_rho: paired_rho_regression(&inc),
         by_task: si_by_task(&inc),
         contrasts: contrasts(cfg, &inc),
+        conditions_by_task: conditions_by_task(cfg, &inc),
         paired_tasks: paired_task_differences(&rows, &cfg.tasks),
+        paired_conditions: paired_condition_differences(&rows, &cfg.conditions),
         si_loss: si_loss_correlations(&rows, &cfg.tasks),
         si_active: si_active_correlations(&rows, &cfg.tasks),
         groups: si_groups(cfg, networks)?,
@@ -242,6 +262,30 @@ fn contrasts(cfg: &OrhanMaConfig, inc: &[&NetworkResult]) -> Vec<Contrast> {
                     |r| r.condition == Condition::Basic && shared(r),
                 ),
             );
+        }
+    }
+    out
+}
+
+/// Every condition but basic against basic, within each task, over the
+/// included networks (empty without a basic condition).
+fn conditions_by_task(cfg: &OrhanMaConfig, inc: &[&NetworkResult]) -> Vec<TaskConditionContrast> {
+    if !cfg.conditions.contains(&Condition::Basic) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for task in &cfg.tasks {
+        for &c in cfg.conditions.iter().filter(|&&c| c != Condition::Basic) {
+            let contrast = si_contrast(
+                inc,
+                |r| r.task == *task && r.condition == c,
+                |r| r.task == *task && r.condition == Condition::Basic,
+            );
+            out.extend(contrast.map(|contrast| TaskConditionContrast {
+                task: task.clone(),
+                condition: c,
+                contrast,
+            }));
         }
     }
     out
@@ -429,7 +473,12 @@ fn regression_statistics(m: &Measures, s: &mut BTreeMap<String, f64>) {
         s.insert(format!("si_diff_{}_vs_{}", c.a, c.b), c.contrast.diff);
         s.insert(format!("si_diff_p_{}_vs_{}", c.a, c.b), c.contrast.p_value);
     }
-    for d in &m.paired_tasks {
+    for c in &m.conditions_by_task {
+        let k = format!("{}_vs_basic_in_{}", c.condition.name(), c.task);
+        s.insert(format!("si_diff_{k}"), c.contrast.diff);
+        s.insert(format!("si_diff_p_{k}"), c.contrast.p_value);
+    }
+    for d in m.paired_tasks.iter().chain(&m.paired_conditions) {
         s.insert(
             format!("si_paired_diff_all_{}_vs_{}", d.a, d.b),
             d.mean_diff,
@@ -487,4 +536,48 @@ fn group_statistics(g: &SiGroups, s: &mut BTreeMap<String, f64>) {
 fn to_array(rows: &[Vec<f64>]) -> Array2<f64> {
     let n = rows.first().map_or(0, Vec::len);
     Array2::from_shape_fn((rows.len(), n), |(i, j)| rows[i][j])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orhan_ma::aggregate::row;
+
+    #[test]
+    fn conditions_are_compared_with_basic_within_each_task() {
+        let cfg = OrhanMaConfig {
+            tasks: vec!["A".into(), "B".into()],
+            conditions: vec![Condition::Basic, Condition::VariableDelay],
+            ..OrhanMaConfig::default()
+        };
+        let with = |task: &str, condition: Condition, si: f64| NetworkResult {
+            condition,
+            ..row(task, 0.0, 0.9, 0.0, si)
+        };
+        // Task A: variable delay 1, 2 against basic 4, 5 (difference −3);
+        // task B has one variable-delay network only: no test there.
+        let rows = [
+            with("A", Condition::VariableDelay, 1.0),
+            with("A", Condition::VariableDelay, 2.0),
+            with("A", Condition::Basic, 4.0),
+            with("A", Condition::Basic, 5.0),
+            with("B", Condition::VariableDelay, 7.0),
+            with("B", Condition::Basic, 8.0),
+            with("B", Condition::Basic, 9.0),
+        ];
+        let inc: Vec<&NetworkResult> = rows.iter().collect();
+        let c = conditions_by_task(&cfg, &inc);
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].task.as_str(), c[0].condition),
+            ("A", Condition::VariableDelay)
+        );
+        assert_eq!(c[0].contrast.diff, -3.0);
+        assert_eq!((c[0].contrast.n_a, c[0].contrast.n_b), (2, 2));
+        let basic_only = OrhanMaConfig {
+            conditions: vec![Condition::VariableDelay],
+            ..cfg
+        };
+        assert!(conditions_by_task(&basic_only, &inc).is_empty());
+    }
 }

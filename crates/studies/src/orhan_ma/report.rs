@@ -10,7 +10,8 @@ use anyhow::Result;
 use crate::io::write_csv;
 use crate::orhan_ma::aggregate::{Factor, FactorRegression, TaskSi};
 use crate::orhan_ma::compute::Outcome;
-use crate::orhan_ma::task_ordering::{PairedTaskDiff, SiRankCorrelation};
+use crate::orhan_ma::measures::{Contrast, Measures};
+use crate::orhan_ma::task_ordering::{PairedSiDiff, SiRankCorrelation};
 use crate::regress::Summary;
 
 /// Write `networks.csv` (one row per trained network) and
@@ -20,40 +21,104 @@ pub fn tables(outcome: &Outcome, out: &Path) -> Result<()> {
     write_csv(&out.join("untrained_grid.csv"), &outcome.untrained)
 }
 
-/// `REPORT.md` of a run.
+/// `REPORT.md` of a run: each reproduced result beside the published one.
 pub fn report(outcome: &Outcome, summary: &Summary) -> String {
-    report_markdown(
-        &summary.scale,
-        &summary.statistics,
-        &outcome.measures.regressions,
-        &outcome.measures.by_task,
-        &ordering_diagnostics(
-            &outcome.measures.paired_tasks,
-            &outcome.measures.si_loss,
-            &outcome.measures.si_active,
-        ),
-        outcome.networks.len(),
-        outcome.measures.included.len(),
-    )
-}
-/// Render `REPORT.md`: each reproduced result beside the published one.
-fn report_markdown(
-    scale: &str,
-    stats: &BTreeMap<String, f64>,
-    regressions: &[FactorRegression],
-    by_task: &[TaskSi],
-    ordering: &str,
-    n_total: usize,
-    n_included: usize,
-) -> String {
+    let (stats, m) = (&summary.statistics, &outcome.measures);
+    let ordering = ordering_diagnostics(&m.paired_tasks, &m.si_loss, &m.si_active);
     [
-        header(scale, stats, n_total, n_included),
-        regression_section(stats, regressions),
-        task_section(stats, by_task, ordering),
+        header(
+            &summary.scale,
+            stats,
+            outcome.networks.len(),
+            m.included.len(),
+        ),
+        regression_section(stats, &m.regressions),
+        task_section(stats, &m.by_task, &ordering),
+        condition_section(m),
         profile_section(stats),
         all_statistics(stats),
     ]
     .concat()
+}
+
+/// The direction of a condition's effect on SI that the paper states
+/// (Orhan & Ma 2019, journal abstract, as recalled — check the article):
+/// `Some(true)` more sequential than basic, `Some(false)` more persistent.
+fn published_direction(condition: &str) -> Option<bool> {
+    match condition {
+        "variable-delay" | "hebbian" => Some(false),
+        "dynamic-input" | "sequential" => Some(true),
+        _ => None,
+    }
+}
+
+/// Each condition against basic three ways: over the included networks
+/// pooled across tasks (the pre-registered contrast), within each task, and
+/// over every network matched by grid cell. Empty without conditions.
+fn condition_section(m: &Measures) -> String {
+    let pooled: Vec<&Contrast> = m.contrasts.iter().filter(|c| c.b == "basic").collect();
+    if pooled.is_empty() && m.paired_conditions.is_empty() {
+        return String::new();
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "## Conditions against basic\n");
+    let _ = writeln!(
+        s,
+        "SI(condition) − SI(basic). Pooled: the networks the statistics include (the \
+         successful ones when success is required), all tasks together, Welch test. Within a \
+         task: the same per task. Matched: every network with a finite SI, paired by \
+         task, λ0, σ0, ρ, g and replicate (paired t-test), so which networks succeeded does \
+         not enter. Published direction: the journal abstract of Orhan & Ma (2019), as \
+         recalled (check against the article).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| condition | published | pooled | within a task | matched |\n|---|---|---|---|---|"
+    );
+    for c in &pooled {
+        let published = match published_direction(&c.a) {
+            Some(true) => "more sequential (higher SI)",
+            Some(false) => "more persistent (lower SI)",
+            None => "–",
+        };
+        let within: Vec<String> = m
+            .conditions_by_task
+            .iter()
+            .filter(|t| t.condition.name() == c.a)
+            .map(|t| {
+                format!(
+                    "{} {:+.3} (p = {:.2e}; n = {}, {})",
+                    t.task, t.contrast.diff, t.contrast.p_value, t.contrast.n_a, t.contrast.n_b
+                )
+            })
+            .collect();
+        let matched =
+            m.paired_conditions
+                .iter()
+                .find(|d| d.a == c.a)
+                .map_or("–".to_string(), |d| {
+                    format!(
+                        "{:+.3} ± {:.3} (p = {:.2e}; {} pairs)",
+                        d.mean_diff, d.std_error, d.p_value, d.n_pairs
+                    )
+                });
+        let _ = writeln!(
+            s,
+            "| {} | {published} | {:+.3} (p = {:.2e}; n = {}, {}) | {} | {matched} |",
+            c.a,
+            c.contrast.diff,
+            c.contrast.p_value,
+            c.contrast.n_a,
+            c.contrast.n_b,
+            if within.is_empty() {
+                "–".to_string()
+            } else {
+                within.join("; ")
+            }
+        );
+    }
+    let _ = writeln!(s);
+    s
 }
 
 /// A statistic's value, NaN when the run did not produce it.
@@ -185,7 +250,7 @@ fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi], ordering: &st
 /// The task ordering over every network, matched by grid cell, and SI
 /// against fractional loss within each task (see `task_ordering`).
 fn ordering_diagnostics(
-    paired: &[PairedTaskDiff],
+    paired: &[PairedSiDiff],
     si_loss: &[SiRankCorrelation],
     si_active: &[SiRankCorrelation],
 ) -> String {

@@ -8,7 +8,9 @@
 //! from how far training went:
 //! * [`paired_task_differences`]: over every network with a finite SI,
 //!   successful or not, the SI difference between two tasks matched by grid
-//!   cell (condition, λ0, σ0, ρ, g, replicate), with a paired t-test;
+//!   cell (condition, λ0, σ0, ρ, g, replicate), with a paired t-test (and
+//!   [`paired_condition_differences`], the same for a condition against the
+//!   basic one, matched by task, λ0, σ0, ρ, g and replicate);
 //! * [`si_loss_correlations`]: within each task, the Spearman correlation of
 //!   SI with the test fractional loss — negative when networks become more
 //!   sequential as they learn, so that a task trained less far reads as more
@@ -24,13 +26,15 @@ use std::collections::BTreeMap;
 use wm_analysis::stats::{spearman, ttest_paired};
 
 use crate::orhan_ma::aggregate::NetworkResult;
+use crate::orhan_ma::config::Condition;
 
-/// The SI difference between two tasks over networks matched by grid cell.
+/// The SI difference between two tasks, or two conditions, over networks
+/// matched by grid cell.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PairedTaskDiff {
-    /// Task a.
+pub struct PairedSiDiff {
+    /// Task or condition a.
     pub a: String,
-    /// Task b.
+    /// Task or condition b.
     pub b: String,
     /// Matched pairs (cells where both networks have a finite SI).
     pub n_pairs: usize,
@@ -56,13 +60,15 @@ pub struct SiRankCorrelation {
     pub p_value: f64,
 }
 
-/// The grid cell of a network apart from its task: condition, λ0, σ0, ρ,
-/// g (as bit patterns, so that equal floats match) and replicate.
+/// The grid cell of a network apart from the factor being compared (its
+/// task or its condition): the other of the two, λ0, σ0, ρ, g (as bit
+/// patterns, so that equal floats match) and replicate.
 type Cell = (String, u64, u64, u64, u64, usize);
 
-fn cell(r: &NetworkResult) -> Cell {
+/// `r`'s cell, with `other` the factor that is not compared.
+fn cell(r: &NetworkResult, other: &str) -> Cell {
     (
-        r.condition.name().to_string(),
+        other.to_string(),
         r.lambda0.to_bits(),
         r.sigma0.to_bits(),
         r.rho.to_bits(),
@@ -72,36 +78,72 @@ fn cell(r: &NetworkResult) -> Cell {
 }
 
 /// Paired SI differences for every pair of `tasks` (in the order given),
-/// over all networks with a finite SI; a pair with fewer than two matched
-/// cells or constant differences is left out.
-pub fn paired_task_differences(rows: &[NetworkResult], tasks: &[String]) -> Vec<PairedTaskDiff> {
-    let mut by_task: BTreeMap<&str, BTreeMap<Cell, f64>> = BTreeMap::new();
+/// over all networks with a finite SI, matched by condition, λ0, σ0, ρ, g
+/// and replicate; a pair with fewer than two matched cells or constant
+/// differences is left out.
+pub fn paired_task_differences(rows: &[NetworkResult], tasks: &[String]) -> Vec<PairedSiDiff> {
+    let pairs: Vec<(String, String)> = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| tasks[i + 1..].iter().map(move |b| (a.clone(), b.clone())))
+        .collect();
+    paired_differences(rows, &pairs, |r| {
+        (r.task.clone(), cell(r, r.condition.name()))
+    })
+}
+
+/// Paired SI differences of every condition but `basic` against `basic`,
+/// over all networks with a finite SI, matched by task, λ0, σ0, ρ, g and
+/// replicate: a condition effect free of which networks succeeded in which
+/// condition (successful networks pool the two tasks in proportions that
+/// can differ between conditions).
+pub fn paired_condition_differences(
+    rows: &[NetworkResult],
+    conditions: &[Condition],
+) -> Vec<PairedSiDiff> {
+    if !conditions.contains(&Condition::Basic) {
+        return Vec::new();
+    }
+    let pairs: Vec<(String, String)> = conditions
+        .iter()
+        .filter(|&&c| c != Condition::Basic)
+        .map(|c| (c.name().to_string(), Condition::Basic.name().to_string()))
+        .collect();
+    paired_differences(rows, &pairs, |r| {
+        (r.condition.name().to_string(), cell(r, &r.task))
+    })
+}
+
+/// Paired SI differences for each (a, b) of `pairs` of groups, where
+/// `group_and_cell` gives a network's group and the cell it is matched by.
+fn paired_differences(
+    rows: &[NetworkResult],
+    pairs: &[(String, String)],
+    group_and_cell: impl Fn(&NetworkResult) -> (String, Cell),
+) -> Vec<PairedSiDiff> {
+    let mut by_group: BTreeMap<String, BTreeMap<Cell, f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.si.is_finite()) {
-        by_task
-            .entry(r.task.as_str())
-            .or_default()
-            .insert(cell(r), r.si);
+        let (group, cell) = group_and_cell(r);
+        by_group.entry(group).or_default().insert(cell, r.si);
     }
     let empty = BTreeMap::new();
     let mut out = Vec::new();
-    for (i, a) in tasks.iter().enumerate() {
-        for b in &tasks[i + 1..] {
-            let sa = by_task.get(a.as_str()).unwrap_or(&empty);
-            let sb = by_task.get(b.as_str()).unwrap_or(&empty);
-            let (x, y): (Vec<f64>, Vec<f64>) = sa
-                .iter()
-                .filter_map(|(c, &si_a)| sb.get(c).map(|&si_b| (si_a, si_b)))
-                .unzip();
-            if let Ok(t) = ttest_paired(&x, &y) {
-                out.push(PairedTaskDiff {
-                    a: a.clone(),
-                    b: b.clone(),
-                    n_pairs: x.len(),
-                    mean_diff: t.estimate,
-                    std_error: t.std_error,
-                    p_value: t.p_value,
-                });
-            }
+    for (a, b) in pairs {
+        let sa = by_group.get(a).unwrap_or(&empty);
+        let sb = by_group.get(b).unwrap_or(&empty);
+        let (x, y): (Vec<f64>, Vec<f64>) = sa
+            .iter()
+            .filter_map(|(c, &si_a)| sb.get(c).map(|&si_b| (si_a, si_b)))
+            .unzip();
+        if let Ok(t) = ttest_paired(&x, &y) {
+            out.push(PairedSiDiff {
+                a: a.clone(),
+                b: b.clone(),
+                n_pairs: x.len(),
+                mean_diff: t.estimate,
+                std_error: t.std_error,
+                p_value: t.p_value,
+            });
         }
     }
     out
@@ -185,6 +227,36 @@ mod tests {
         // Differences 1, 2, 3: s = 1, SE = 1/√3, t = 2√3 on 2 df, p = 0.0742.
         assert!((d[0].std_error - 1.0 / 3f64.sqrt()).abs() < 1e-12);
         assert!((d[0].p_value - 0.074_180).abs() < 1e-5, "{}", d[0].p_value);
+    }
+
+    #[test]
+    fn conditions_pair_within_a_task_and_grid_cell_against_basic() {
+        // Cells (task, σ0): hebbian − basic = −1, −2 in task A and −3 in B,
+        // failed networks included; a hebbian network without a basic
+        // partner (σ0 = 0.3) and the other task's cell do not pair across.
+        let with =
+            |task: &str, sigma0: f64, condition: Condition, si: f64, loss: f64| NetworkResult {
+                condition,
+                ..net(task, sigma0, 0, si, loss)
+            };
+        let rows = vec![
+            with("A", 0.1, Condition::Basic, 5.0, 0.1),
+            with("A", 0.1, Condition::Hebbian, 4.0, 0.9),
+            with("A", 0.2, Condition::Basic, 6.0, 0.1),
+            with("A", 0.2, Condition::Hebbian, 4.0, 0.1),
+            with("B", 0.1, Condition::Basic, 9.0, 0.1),
+            with("B", 0.1, Condition::Hebbian, 6.0, 0.1),
+            with("A", 0.3, Condition::Hebbian, 0.0, 0.1),
+        ];
+        let d = paired_condition_differences(&rows, &[Condition::Basic, Condition::Hebbian]);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].a.as_str(), d[0].b.as_str()), ("hebbian", "basic"));
+        assert_eq!(d[0].n_pairs, 3);
+        assert!((d[0].mean_diff + 2.0).abs() < 1e-12);
+        // Differences −1, −2, −3: the same t as in the task test, negated.
+        assert!((d[0].p_value - 0.074_180).abs() < 1e-5, "{}", d[0].p_value);
+        // Without a basic condition there is nothing to compare with.
+        assert!(paired_condition_differences(&rows, &[Condition::Hebbian]).is_empty());
     }
 
     #[test]
