@@ -13,6 +13,11 @@ pub const WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Fewest recent finishes that give a pace.
 pub const MIN_POINTS: usize = 3;
 
+/// Most finishes the pace is measured over: the latest ones, so that a
+/// pause earlier in the day (the machine busy, the sweep stopped) does not
+/// slow the estimate.
+pub const MAX_POINTS: usize = 10;
+
 /// The recent pace of a sweep.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pace {
@@ -29,20 +34,23 @@ impl Pace {
     }
 }
 
-/// The pace of the finishes `times` that fall within [`WINDOW`] before
-/// `now`: their span over their count less one. `None` with fewer than
-/// [`MIN_POINTS`] of them or when they all share one time (copied files).
+/// The pace of the latest [`MAX_POINTS`] finishes `times` that fall within
+/// [`WINDOW`] before `now`: their span over their count less one. `None`
+/// with fewer than [`MIN_POINTS`] of them or when they all share one time
+/// (copied files).
 pub fn pace_of(times: &[SystemTime], now: SystemTime) -> Option<Pace> {
-    let recent: Vec<SystemTime> = times
+    let mut recent: Vec<SystemTime> = times
         .iter()
         .copied()
         .filter(|&t| now.duration_since(t).is_ok_and(|age| age <= WINDOW))
         .collect();
+    recent.sort();
+    let recent = &recent[recent.len().saturating_sub(MAX_POINTS)..];
     if recent.len() < MIN_POINTS {
         return None;
     }
-    let first = *recent.iter().min()?;
-    let last = *recent.iter().max()?;
+    let first = *recent.first()?;
+    let last = *recent.last()?;
     let span = last.duration_since(first).ok()?.as_secs_f64();
     (span > 0.0).then(|| Pace {
         points: recent.len(),
@@ -84,6 +92,12 @@ mod tests {
         // A finish two days ago is outside the window and does not count.
         let p = pace_of(&at(now, &[2 * 24 * 60, 20, 10, 0]), now).unwrap();
         assert_eq!((p.points, p.seconds_per_point), (3, 600.0));
+        // Only the latest ten count: five slow finishes hours ago, then ten
+        // a minute apart (in any order).
+        let mut minutes: Vec<u64> = (0..10).rev().collect();
+        minutes.extend([300, 400, 500, 600, 700]);
+        let p = pace_of(&at(now, &minutes), now).unwrap();
+        assert_eq!((p.points, p.seconds_per_point), (10, 60.0));
     }
 
     #[test]
