@@ -69,7 +69,9 @@ pub struct Provenance {
     pub wm_version: String,
     /// `git rev-parse HEAD` of the source tree, when known.
     pub git_commit: Option<String>,
-    /// Path of the config file the run read.
+    /// Path of the config file the run read: relative to the source tree
+    /// when the file is inside it (so records do not name the machine's
+    /// folders), else as given.
     pub config_path: String,
     /// The config's full text, verbatim.
     pub config: String,
@@ -86,9 +88,21 @@ impl Provenance {
             seed,
             wm_version: env!("CARGO_PKG_VERSION").into(),
             git_commit: git_commit(),
-            config_path: config_path.display().to_string(),
+            config_path: recorded_path(config_path),
             config,
         })
+    }
+}
+
+/// `path` relative to the source tree when it lies inside it, else as given.
+fn recorded_path(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    match (root.canonicalize(), path.canonicalize()) {
+        (Ok(root), Ok(full)) => full.strip_prefix(&root).map_or_else(
+            |_| path.display().to_string(),
+            |rel| rel.display().to_string(),
+        ),
+        _ => path.display().to_string(),
     }
 }
 
@@ -165,6 +179,20 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), 100);
         assert_ne!(derive_seed(7, 0), derive_seed(8, 0));
+    }
+
+    #[test]
+    fn config_paths_inside_the_source_tree_are_recorded_relative_to_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let inside = root.join("experiments/orhan-ma/smoke.toml");
+        let p = Provenance::new("orhan-ma", "smoke", 1, &inside).unwrap();
+        assert_eq!(p.config_path, "experiments/orhan-ma/smoke.toml");
+        assert_eq!(p.config, std::fs::read_to_string(&inside).unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("c.toml");
+        std::fs::write(&outside, "seed = 1\n").unwrap();
+        let p = Provenance::new("orhan-ma", "c", 1, &outside).unwrap();
+        assert_eq!(p.config_path, outside.display().to_string());
     }
 
     #[test]

@@ -422,6 +422,25 @@ fn grid_statistics(cfg: &OrhanMaConfig, outcome: &Outcome, s: &mut BTreeMap<Stri
         rows.iter().filter(|r| r.diverged).count() as f64,
     );
     s.insert("success_rate".into(), success_rate(&rows));
+    // Per task and per condition when the grid has several: training
+    // success differs between them, and so does which networks the
+    // SI statistics include.
+    if cfg.tasks.len() > 1 {
+        for t in &cfg.tasks {
+            let of: Vec<NetworkResult> = rows.iter().filter(|r| r.task == *t).cloned().collect();
+            s.insert(format!("success_rate_task_{t}"), success_rate(&of));
+        }
+    }
+    if cfg.conditions.len() > 1 {
+        for c in &cfg.conditions {
+            let of: Vec<NetworkResult> =
+                rows.iter().filter(|r| r.condition == *c).cloned().collect();
+            s.insert(
+                format!("success_rate_condition_{}", c.name()),
+                success_rate(&of),
+            );
+        }
+    }
     s.insert(
         "require_success".into(),
         f64::from(u8::from(cfg.require_success)),

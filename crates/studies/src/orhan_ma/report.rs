@@ -34,7 +34,7 @@ pub fn report(outcome: &Outcome, summary: &Summary) -> String {
         ),
         regression_section(stats, &m.regressions),
         task_section(stats, &m.by_task, &ordering),
-        condition_section(m),
+        condition_section(m, stats),
         profile_section(stats),
         all_statistics(stats),
     ]
@@ -55,7 +55,7 @@ fn published_direction(condition: &str) -> Option<bool> {
 /// Each condition against basic three ways: over the included networks
 /// pooled across tasks (the pre-registered contrast), within each task, and
 /// over every network matched by grid cell. Empty without conditions.
-fn condition_section(m: &Measures) -> String {
+fn condition_section(m: &Measures, stats: &BTreeMap<String, f64>) -> String {
     let pooled: Vec<&Contrast> = m.contrasts.iter().filter(|c| c.b == "basic").collect();
     if pooled.is_empty() && m.paired_conditions.is_empty() {
         return String::new();
@@ -104,8 +104,9 @@ fn condition_section(m: &Measures) -> String {
                 });
         let _ = writeln!(
             s,
-            "| {} | {published} | {:+.3} (p = {:.2e}; n = {}, {}) | {} | {matched} |",
+            "| {} | {published} | {:.2} | {:+.3} (p = {:.2e}; n = {}, {}) | {} | {matched} |",
             c.a,
+            stat(stats, &format!("success_rate_condition_{}", c.a)),
             c.contrast.diff,
             c.contrast.p_value,
             c.contrast.n_a,
@@ -245,7 +246,22 @@ fn task_section(stats: &BTreeMap<String, f64>, by_task: &[TaskSi], ordering: &st
         "Fraction of networks within the success threshold: {:.2}. Published: ≈ 0.60 for ReLU networks, ≈ 0.093 for clipped ReLU (Supp. Fig. 8d), at 25,001 iterations and N = 500.\n",
         g("success_rate")
     );
+    let per_task: Vec<String> = by_task_names(stats)
+        .into_iter()
+        .map(|t| format!("{t} {:.2}", g(&format!("success_rate_task_{t}"))))
+        .collect();
+    if !per_task.is_empty() {
+        let _ = writeln!(s, "By task: {}.\n", per_task.join(", "));
+    }
     s
+}
+
+/// The tasks with a per-task success rate in `stats`, in name order.
+fn by_task_names(stats: &BTreeMap<String, f64>) -> Vec<&str> {
+    stats
+        .keys()
+        .filter_map(|k| k.strip_prefix("success_rate_task_"))
+        .collect()
 }
 /// The task ordering over every network, matched by grid cell, and SI
 /// against fractional loss within each task (see `task_ordering`).
