@@ -126,8 +126,8 @@ const TRAINING_LINES: usize = 8;
 
 /// `training_<task>_<regime>.png` (loss per evaluation) and, for τ^s
 /// optimized, `tau_syn_<task>.png` (mean τ^s per evaluation, where it was
-/// logged): one line per
-/// network, the first [`TRAINING_LINES`] of each task and regime.
+/// logged): one line per network, the first [`TRAINING_LINES`] of each task
+/// and regime. Networks without a finite evaluation are left out.
 fn training_figures(
     cfg: &KimSejnowskiConfig,
     networks: &[NetworkOutcome],
@@ -138,7 +138,9 @@ fn training_figures(
             let nets: Vec<&NetworkOutcome> = networks
                 .iter()
                 .filter(|n| {
-                    n.spec.task == task && n.spec.regime == regime && !n.training.is_empty()
+                    n.spec.task == task
+                        && n.spec.regime == regime
+                        && n.training.iter().any(|e| e.loss.is_finite())
                 })
                 .collect();
             if nets.is_empty() {
